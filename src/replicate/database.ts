@@ -1,0 +1,396 @@
+/**
+ * The capture side for one database: holds a read transaction so no other connection can restart the
+ * WAL past frames we have not copied, copies committed frames into the shadow WAL, runs checkpoints by
+ * policy, and starts a new generation whenever continuity with the previous position cannot be proven.
+ * Every method here is synchronous: replicas never observe a half-updated shadow WAL.
+ */
+import type { Database } from "bun:sqlite";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { MAX_WAL_INDEX, newGenerationName, type Pos, parseShadowWalName, shadowWalName } from "../format/layout.ts";
+import type { Logger } from "../observe/log.ts";
+import { frameAlign, frameSize, sameWalHeader, WAL_HEADER_SIZE, walSize } from "../sqlite/wal.ts";
+import { type CheckpointMode, checkpoint, openConnection } from "./connection.ts";
+import { copyCommittedFrames, fileSize, initShadowWal, readAt, readHeaderBytes } from "./shadow-wal.ts";
+
+export interface DatabaseOptions {
+  path: string;
+  /** Meta directory; default `<dir>/.<name>-litestream`, the same place Litestream keeps its state. */
+  metaPath?: string | undefined;
+  checkpointIntervalMs: number;
+  minCheckpointPageCount: number;
+  maxCheckpointPageCount: number;
+  truncatePageCount: number;
+  log: Logger;
+}
+
+/** Litestream 0.3.13's TRUNCATE threshold (pages): a runaway WAL is truncated at about 2 GB. */
+export const DEFAULT_TRUNCATE_PAGE_COUNT = 500_000;
+
+const SEQ_UPSERT = "INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1";
+
+export function defaultMetaPath(dbPath: string): string {
+  return path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
+}
+
+export class ReplicatedDatabase {
+  readonly path: string;
+  readonly walPath: string;
+  readonly metaPath: string;
+  private readonly log: Logger;
+
+  private conn: Database | undefined;
+  private lockConn: Database | undefined;
+  /** One long-lived descriptor for reading the database file: closing any descriptor of it would drop SQLite's POSIX locks. */
+  private fd: number | undefined;
+  pageSize = 0;
+  generation = "";
+  private shadowIndex = 0;
+  private shadowSize = 0;
+  /** While > 0 (a snapshot is being read), our own checkpoints are skipped. */
+  private checkpointHolds = 0;
+  private missingLogged = false;
+  private forcedReason = "";
+
+  /** Bumped whenever the shadow WAL or generation changes; replicas wait on it. */
+  private version = 0;
+  private waiters: (() => void)[] = [];
+  /** Lowest shadow index any replica still needs; set by the replicas, used to delete old shadow files. */
+  replicaIndexFloor: () => { generation: string; index: number } | null = () => null;
+
+  constructor(readonly opts: DatabaseOptions) {
+    this.path = path.resolve(opts.path);
+    this.walPath = `${this.path}-wal`;
+    this.metaPath = opts.metaPath ?? defaultMetaPath(this.path);
+    this.log = opts.log;
+  }
+
+  get isOpen(): boolean {
+    return this.conn !== undefined;
+  }
+
+  /** The current replication position: generation, highest shadow index and its committed size. */
+  pos(): Pos | null {
+    if (!this.generation) return null;
+    return { generation: this.generation, index: this.shadowIndex, offset: this.shadowSize };
+  }
+
+  shadowPath(index: number, generation = this.generation): string {
+    return path.join(this.metaPath, "generations", generation, "wal", shadowWalName(index));
+  }
+
+  /** Resolves when the shadow WAL changes after `since` (a value from `changeVersion`). */
+  waitForChange(since: number): Promise<void> {
+    if (this.version !== since) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  get changeVersion(): number {
+    return this.version;
+  }
+
+  private notify(): void {
+    this.version++;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Opens the database if it exists and is not open yet. Returns whether it is open. */
+  private init(): boolean {
+    if (this.conn) return true;
+    if (!fs.existsSync(this.path)) {
+      if (!this.missingLogged) this.log.warn("database not found, waiting for it", { db: this.path });
+      this.missingLogged = true;
+      return false;
+    }
+    try {
+      this.conn = openConnection(this.path);
+      const mode = this.conn.query("PRAGMA journal_mode = wal").values()[0]?.[0];
+      if (mode !== "wal") throw new Error(`cannot enable WAL mode (journal_mode=${String(mode)})`);
+      this.conn.run("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER)");
+      this.conn.run("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER)");
+      this.lockConn = openConnection(this.path);
+      this.fd = fs.openSync(this.path, "r");
+      this.acquireReadLock();
+      this.pageSize = Number(this.conn.query("PRAGMA page_size").values()[0]?.[0]);
+      fs.mkdirSync(this.metaPath, { recursive: true, mode: 0o700 });
+      this.removeTmpFiles(this.metaPath);
+      this.generation = this.readGenerationFile();
+      if (this.generation) this.checkHeadersAtStartup();
+      this.clean();
+      this.log.info("initialized db", { db: this.path, page_size: this.pageSize, generation: this.generation || undefined });
+      return true;
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  private acquireReadLock(): void {
+    this.lockConn?.run("BEGIN");
+    this.lockConn?.query("SELECT COUNT(1) FROM _litestream_seq").values();
+  }
+
+  private releaseReadLock(): void {
+    if (this.lockConn?.inTransaction) this.lockConn.run("ROLLBACK");
+  }
+
+  private readGenerationFile(): string {
+    try {
+      const g = fs.readFileSync(path.join(this.metaPath, "generation"), "utf8").trim();
+      return g.length === 16 ? g : "";
+    } catch {
+      return "";
+    }
+  }
+
+  /** On startup, continue the generation only if the real WAL still is the session we last copied. */
+  private checkHeadersAtStartup(): void {
+    const index = this.highestShadowIndex(this.generation);
+    const shadowHeader = index === null ? new Uint8Array(0) : readHeaderBytes(this.shadowPath(index));
+    if (index === null || !sameWalHeader(shadowHeader, readHeaderBytes(this.walPath))) {
+      this.log.info("wal changed while walship was stopped, starting a new generation", {
+        db: this.path,
+        previous_generation: this.generation,
+      });
+      fs.rmSync(path.join(this.metaPath, "generation"), { force: true });
+      this.generation = "";
+    }
+  }
+
+  private highestShadowIndex(generation: string): number | null {
+    let names: string[];
+    try {
+      names = fs.readdirSync(path.join(this.metaPath, "generations", generation, "wal"));
+    } catch {
+      return null;
+    }
+    let max: number | null = null;
+    for (const n of names) {
+      const p = parseShadowWalName(n);
+      if (p && (max === null || p.index > max)) max = p.index;
+    }
+    return max;
+  }
+
+  /**
+   * One capture step: verify continuity, copy new committed frames into the shadow WAL, checkpoint by
+   * policy, and wake the replicas when anything changed. Returns false while the database is missing.
+   */
+  sync(): boolean {
+    if (!this.init()) return false;
+    const conn = this.conn!;
+    const before = this.pos();
+    const walBytes = fileSize(this.walPath);
+    if (walBytes === null || walBytes < WAL_HEADER_SIZE) conn.run(SEQ_UPSERT);
+
+    const { reason, restart } = this.verify();
+    if (reason) this.createGeneration(reason);
+    else {
+      this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex));
+      if (restart) this.startNextShadowIndex();
+    }
+
+    const mode = this.checkpointMode();
+    if (mode) this.checkpoint(mode);
+    this.clean();
+
+    const after = this.pos();
+    if (!before || before.generation !== after?.generation || before.index !== after.index || before.offset !== after.offset) {
+      this.notify();
+    }
+    return true;
+  }
+
+  /** Why the shadow WAL can no longer continue the real one (a new generation), or whether the WAL restarted. */
+  private verify(): { reason?: string; restart: boolean } {
+    if (!this.generation) return { reason: "no generation exists", restart: false };
+    if (this.forcedReason) {
+      const reason = this.forcedReason;
+      this.forcedReason = "";
+      return { reason, restart: false };
+    }
+    const index = this.highestShadowIndex(this.generation);
+    if (index === null) return { reason: "no shadow wal", restart: false };
+    if (index >= MAX_WAL_INDEX) return { reason: "max index exceeded", restart: false };
+    this.shadowIndex = index;
+    const shadowPath = this.shadowPath(index);
+    const ps = this.pageSize;
+    const shadowSize = frameAlign(fileSize(shadowPath) ?? 0, ps);
+    this.shadowSize = shadowSize;
+    const walSizeNow = frameAlign(fileSize(this.walPath) ?? 0, ps);
+    if (shadowSize < WAL_HEADER_SIZE) return { reason: "short shadow wal", restart: false };
+    if (shadowSize > walSizeNow) return { reason: "wal truncated by another process", restart: false };
+    const restart = !sameWalHeader(readHeaderBytes(shadowPath), readHeaderBytes(this.walPath));
+    if (shadowSize === WAL_HEADER_SIZE && restart) return { reason: "wal header only, mismatched", restart };
+    if (shadowSize > WAL_HEADER_SIZE) {
+      const fs_ = frameSize(ps);
+      const a = readFileAt(shadowPath, shadowSize - fs_, fs_);
+      const b = readFileAt(this.walPath, shadowSize - fs_, fs_);
+      if (!bytesEqual(a, b)) return { reason: "wal overwritten by another process", restart };
+    }
+    return { restart };
+  }
+
+  private createGeneration(reason: string): void {
+    const generation = newGenerationName(randomBytes);
+    const dir = path.join(this.metaPath, "generations", generation);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.shadowIndex = 0;
+    this.shadowSize = initShadowWal(this.walPath, this.shadowPath(0, generation));
+    const tmp = path.join(this.metaPath, "generation.tmp");
+    fs.writeFileSync(tmp, `${generation}\n`, { mode: 0o600 });
+    fs.renameSync(tmp, path.join(this.metaPath, "generation"));
+    const previous = this.generation;
+    this.generation = generation;
+    this.log.info("new generation", { db: this.path, generation, reason, previous_generation: previous || undefined });
+  }
+
+  private startNextShadowIndex(): void {
+    this.shadowIndex++;
+    this.shadowSize = initShadowWal(this.walPath, this.shadowPath(this.shadowIndex));
+  }
+
+  private checkpointMode(): CheckpointMode | null {
+    const ps = this.pageSize;
+    const o = this.opts;
+    const realWal = frameAlign(fileSize(this.walPath) ?? 0, ps);
+    if (o.truncatePageCount > 0 && realWal >= walSize(ps, o.truncatePageCount)) return "TRUNCATE";
+    if (o.maxCheckpointPageCount > 0 && this.shadowSize >= walSize(ps, o.maxCheckpointPageCount)) return "RESTART";
+    if (this.shadowSize >= walSize(ps, o.minCheckpointPageCount)) return "PASSIVE";
+    if (o.checkpointIntervalMs > 0 && this.shadowSize > walSize(ps, 1)) {
+      const mtime = fs.statSync(this.path).mtimeMs;
+      if (Date.now() - mtime > o.checkpointIntervalMs) return "PASSIVE";
+    }
+    return null;
+  }
+
+  /**
+   * Checkpoints with our read lock released, then follows a WAL restart into the next shadow index.
+   * Frames another process committed between our last copy and its overwrite by the new WAL session
+   * would be lost to the shadow; we detect that from the checkpoint's frame count and start a new
+   * generation instead of shipping a history with a hole in it.
+   */
+  checkpoint(mode: CheckpointMode): void {
+    if (this.checkpointHolds > 0 || !this.conn) return;
+    const conn = this.conn;
+    this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex));
+    const headerBefore = readHeaderBytes(this.walPath);
+    this.releaseReadLock();
+    let result: { busy: number; log: number; checkpointed: number };
+    try {
+      result = checkpoint(conn, mode);
+    } finally {
+      this.acquireReadLock();
+    }
+    this.log.debug("checkpoint", { db: this.path, mode, ...result });
+    conn.run(SEQ_UPSERT);
+    if (sameWalHeader(headerBefore, readHeaderBytes(this.walPath))) {
+      // Keep the invariant snapshots rely on: the shadow reaches at least our new read mark.
+      this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex));
+      return;
+    }
+
+    // The WAL restarted: hold the write lock while we finish the old session and start the next one.
+    conn.run("BEGIN IMMEDIATE");
+    try {
+      this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex));
+      const expected = result.log > 0 ? walSize(this.pageSize, result.log) : this.shadowSize;
+      if (this.shadowSize < expected) {
+        this.createGeneration("wal frames overwritten during checkpoint");
+      } else {
+        this.startNextShadowIndex();
+      }
+    } finally {
+      conn.run("ROLLBACK");
+    }
+  }
+
+  /** Makes the next sync start a new generation (a replica found it cannot continue the current one). */
+  requestNewGeneration(reason: string): void {
+    this.forcedReason = reason;
+  }
+
+  /** Blocks our own checkpoints while a snapshot reads the database file; returns the release function. */
+  holdCheckpoints(): () => void {
+    this.checkpointHolds++;
+    let released = false;
+    return () => {
+      if (!released) this.checkpointHolds--;
+      released = true;
+    };
+  }
+
+  /** Reads the database file through the long-lived descriptor. */
+  readDatabase(position: number, length: number): Uint8Array {
+    if (this.fd === undefined) throw new Error("database is not open");
+    return readAt(this.fd, position, length);
+  }
+
+  databaseSize(): number {
+    if (this.fd === undefined) throw new Error("database is not open");
+    return fs.fstatSync(this.fd).size;
+  }
+
+  /** Deletes other generations' shadow files and shadow indexes no replica needs any more. */
+  private clean(): void {
+    const gensDir = path.join(this.metaPath, "generations");
+    let gens: string[] = [];
+    try {
+      gens = fs.readdirSync(gensDir);
+    } catch {}
+    for (const g of gens) {
+      if (g !== this.generation) fs.rmSync(path.join(gensDir, g), { recursive: true, force: true });
+    }
+    const floor = this.replicaIndexFloor();
+    if (!floor || floor.generation !== this.generation || floor.index <= 1) return;
+    const walDir = path.join(gensDir, this.generation, "wal");
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(walDir);
+    } catch {}
+    for (const n of names) {
+      const p = parseShadowWalName(n);
+      // Keep one index below the slowest replica, as Litestream does.
+      if (p && p.index < floor.index - 1) fs.rmSync(path.join(walDir, n), { force: true });
+    }
+  }
+
+  private removeTmpFiles(dir: string): void {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) this.removeTmpFiles(p);
+      else if (e.name.endsWith(".tmp")) fs.rmSync(p, { force: true });
+    }
+  }
+
+  /** Releases the read lock and closes every handle. Safe to call twice. */
+  close(): void {
+    try {
+      this.releaseReadLock();
+    } catch {}
+    this.lockConn?.close();
+    this.conn?.close();
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.lockConn = undefined;
+    this.conn = undefined;
+    this.fd = undefined;
+  }
+}
+
+function readFileAt(p: string, position: number, length: number): Uint8Array {
+  const fd = fs.openSync(p, "r");
+  try {
+    return readAt(fd, position, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,119 @@
+/**
+ * Runs replication for a set of databases: a monitor tick per database that captures new commits, a
+ * loop per replica that uploads them, and a graceful stop that performs a final sync of everything.
+ */
+import type { Logger } from "../observe/log.ts";
+import type { ReplicatedDatabase } from "./database.ts";
+import type { Replica } from "./replica.ts";
+
+export interface ReplicatedSet {
+  db: ReplicatedDatabase;
+  replicas: Replica[];
+  monitorIntervalMs: number;
+}
+
+/** Longest wait between retries of a failing replica. */
+const MAX_RETRY_DELAY_MS = 30_000;
+
+export class Replicator {
+  private stopping = false;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private loops: Promise<void>[] = [];
+  private resolveStopped!: () => void;
+  /** Resolves once stop() begins, to cut every wait short. */
+  private readonly stopped = new Promise<void>((resolve) => {
+    this.resolveStopped = resolve;
+  });
+
+  constructor(
+    readonly sets: ReplicatedSet[],
+    private readonly log: Logger,
+  ) {
+    for (const { db, replicas } of sets) {
+      // Shadow files below the slowest replica's index are no longer needed locally.
+      db.replicaIndexFloor = () => {
+        let floor: { generation: string; index: number } | null = null;
+        for (const r of replicas) {
+          if (!r.pos || r.pos.generation !== db.generation) return null;
+          if (!floor || r.pos.index < floor.index) floor = { generation: r.pos.generation, index: r.pos.index };
+        }
+        return floor;
+      };
+    }
+  }
+
+  start(): void {
+    for (const set of this.sets) {
+      this.syncDb(set.db);
+      if (set.monitorIntervalMs > 0) {
+        this.timers.push(setInterval(() => this.syncDb(set.db), set.monitorIntervalMs));
+      }
+      for (const r of set.replicas) this.loops.push(this.replicaLoop(r));
+    }
+  }
+
+  private syncDb(db: ReplicatedDatabase): boolean {
+    try {
+      return db.sync();
+    } catch (err) {
+      this.log.error("sync error", { db: db.path, error: errorMessage(err) });
+      return false;
+    }
+  }
+
+  private async replicaLoop(r: Replica): Promise<void> {
+    let seen = -1;
+    let failures = 0;
+    while (!this.stopping) {
+      if (failures === 0) {
+        await Promise.race([r.db.waitForChange(seen), this.stopped]);
+        if (this.stopping) return;
+      }
+      seen = r.db.changeVersion;
+      try {
+        await r.sync();
+        if (failures > 0) this.log.info("replica recovered", { db: r.db.path, replica: r.name });
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.log.error("replica sync error", { db: r.db.path, replica: r.name, error: errorMessage(err) });
+      }
+      const delay =
+        failures === 0
+          ? r.opts.syncIntervalMs
+          : Math.min(MAX_RETRY_DELAY_MS, r.opts.syncIntervalMs * 2 ** Math.min(failures, 10)) *
+            (0.5 + Math.random() / 2);
+      await Promise.race([sleep(delay), this.stopped]);
+    }
+  }
+
+  /** Stops the loops, then syncs every database and replica one last time. Returns false if that failed. */
+  async stop(): Promise<boolean> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.resolveStopped();
+    await Promise.all(this.loops);
+    let ok = true;
+    for (const { db, replicas } of this.sets) {
+      if (!this.syncDb(db) && db.isOpen) ok = false;
+      for (const r of replicas) {
+        try {
+          await r.sync();
+        } catch (err) {
+          ok = false;
+          this.log.error("final sync failed", { db: db.path, replica: r.name, error: errorMessage(err) });
+        }
+      }
+      db.close();
+    }
+    return ok;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

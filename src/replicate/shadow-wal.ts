@@ -1,0 +1,138 @@
+/**
+ * The shadow WAL: per WAL session, a copy of the application's `-wal` that only ever receives whole
+ * committed transactions (salts and checksum chain verified). Replicas upload from it, so what they ship
+ * never depends on frames SQLite may still overwrite.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  checksumBefore,
+  decodeWalHeader,
+  frameAlign,
+  frameSize,
+  scanFrames,
+  WAL_HEADER_SIZE,
+  type WalHeader,
+} from "../sqlite/wal.ts";
+
+/** Frames read from the real WAL per step, so a large backlog is copied with bounded memory. */
+const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
+
+export function readAt(fd: number, position: number, length: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+function writeAt(fd: number, data: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
+}
+
+/** Reads the first 32 bytes of a file, or fewer when it is shorter or missing. */
+export function readHeaderBytes(path: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "r");
+  } catch {
+    return new Uint8Array(0);
+  }
+  try {
+    return readAt(fd, 0, WAL_HEADER_SIZE);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function fileSize(path: string): number | null {
+  try {
+    return fs.statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Appends to `shadowPath` every committed frame of the real WAL that follows the shadow's end, and
+ * returns the shadow's new size. Stops at the first frame with foreign salts or a broken checksum;
+ * frames after the last commit frame stay behind until their commit frame appears.
+ */
+export function copyCommittedFrames(walPath: string, shadowPath: string): number {
+  const shadowFd = fs.openSync(shadowPath, "r+");
+  try {
+    const headerBytes = readAt(shadowFd, 0, WAL_HEADER_SIZE);
+    const header = decodeWalHeader(headerBytes);
+    const start = frameAlign(fs.fstatSync(shadowFd).size, header.pageSize);
+    const seed =
+      start > WAL_HEADER_SIZE
+        ? checksumBefore(readAt(shadowFd, start - 8, 8), 8)
+        : ([header.checksum1, header.checksum2] as [number, number]);
+    const end = copyFrom(walPath, shadowFd, header, start, seed);
+    if (end > start) fs.fsyncSync(shadowFd);
+    // Drop any torn tail a crash may have left after the last whole frame.
+    if (fs.fstatSync(shadowFd).size !== end) fs.ftruncateSync(shadowFd, end);
+    return end;
+  } finally {
+    fs.closeSync(shadowFd);
+  }
+}
+
+function copyFrom(
+  walPath: string,
+  shadowFd: number,
+  header: WalHeader,
+  start: number,
+  seed: [number, number],
+): number {
+  let walFd: number;
+  try {
+    walFd = fs.openSync(walPath, "r");
+  } catch {
+    return start;
+  }
+  try {
+    const fs_ = frameSize(header.pageSize);
+    const walEnd = frameAlign(fs.fstatSync(walFd).size, header.pageSize);
+    const chunk = Math.max(1, Math.floor(COPY_CHUNK_BYTES / fs_)) * fs_;
+    let committed = start;
+    let scanPos = start;
+    let scanSeed = seed;
+    while (scanPos < walEnd) {
+      const buf = readAt(walFd, scanPos, Math.min(chunk, walEnd - scanPos));
+      const scan = scanFrames(header, buf, scanPos, scanSeed);
+      if (scan.lastCommitEnd > committed) {
+        // A transaction that began in an earlier chunk is re-read from the file rather than kept in memory.
+        const data =
+          committed >= scanPos
+            ? buf.subarray(committed - scanPos, scan.lastCommitEnd - scanPos)
+            : readAt(walFd, committed, scan.lastCommitEnd - committed);
+        writeAt(shadowFd, data, committed);
+        committed = scan.lastCommitEnd;
+      }
+      if (scan.validEnd < scanPos + buf.length || buf.length === 0) break;
+      scanPos = scan.validEnd;
+      scanSeed = scan.checksum;
+    }
+    return committed;
+  } finally {
+    fs.closeSync(walFd);
+  }
+}
+
+/**
+ * Starts shadow file `shadowPath` for the WAL session now in `walPath`: writes its header (checksum
+ * verified) and copies its committed frames. Returns the new shadow size.
+ */
+export function initShadowWal(walPath: string, shadowPath: string): number {
+  const header = readHeaderBytes(walPath);
+  decodeWalHeader(header);
+  fs.mkdirSync(path.dirname(shadowPath), { recursive: true });
+  fs.writeFileSync(shadowPath, header, { mode: 0o600 });
+  return copyCommittedFrames(walPath, shadowPath);
+}
+

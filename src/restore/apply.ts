@@ -1,0 +1,133 @@
+/**
+ * Applies WAL indexes to a database file the way a checkpoint does, with no SQLite: each committed
+ * transaction's pages are written at (pgno - 1) * pageSize, then the file is cut to the last commit's
+ * size. Bytes arrive segment by segment; only the current transaction's frames are held in memory.
+ */
+import * as fs from "node:fs";
+import {
+  decodeFrameHeader,
+  decodeWalHeader,
+  frameSize,
+  scanFrames,
+  WAL_FRAME_HEADER_SIZE,
+  WAL_HEADER_SIZE,
+  type WalHeader,
+} from "../sqlite/wal.ts";
+
+/** Restored data does not match its own checksums or layout; carries the object that showed it. */
+export class RestoreIntegrityError extends Error {
+  override name = "RestoreIntegrityError";
+  constructor(
+    message: string,
+    readonly key?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class WalApplier {
+  private header: WalHeader | null = null;
+  private headerBytes: Uint8Array = new Uint8Array(0);
+  /** Bytes of an incomplete frame carried over to the next push. */
+  private carry: Uint8Array = new Uint8Array(0);
+  private seed: [number, number] = [0, 0];
+  /** File offset (within this WAL index) of the next byte expected. */
+  private offset = 0;
+  private pending: { pgno: number; page: Uint8Array }[] = [];
+  private lastCommitSize = 0;
+  /** Total transactions applied, across indexes. */
+  commits = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly pageSize: number,
+  ) {}
+
+  /** Starts a new WAL index (a new WAL session); its first bytes must be the WAL header. */
+  begin(): void {
+    this.header = null;
+    this.headerBytes = new Uint8Array(0);
+    this.carry = new Uint8Array(0);
+    this.offset = 0;
+    this.pending = [];
+    this.lastCommitSize = 0;
+  }
+
+  /** Feeds the next bytes of the current index. `key` names the object they came from, for errors. */
+  push(bytes: Uint8Array, key: string): void {
+    let data = bytes;
+    if (!this.header) {
+      const need = WAL_HEADER_SIZE - this.headerBytes.length;
+      this.headerBytes = concat(this.headerBytes, data.subarray(0, need));
+      data = data.subarray(need);
+      if (this.headerBytes.length < WAL_HEADER_SIZE) return;
+      try {
+        this.header = decodeWalHeader(this.headerBytes);
+      } catch (err) {
+        throw new RestoreIntegrityError(`${(err as Error).message} in ${key}`, key);
+      }
+      if (this.header.pageSize !== this.pageSize) {
+        throw new RestoreIntegrityError(
+          `WAL page size ${this.header.pageSize} does not match the snapshot's ${this.pageSize} in ${key}`,
+          key,
+        );
+      }
+      this.seed = [this.header.checksum1, this.header.checksum2];
+      this.offset = WAL_HEADER_SIZE;
+    }
+    const header = this.header;
+    const fs_ = frameSize(this.pageSize);
+    const buf = this.carry.length > 0 ? concat(this.carry, data) : data;
+    const whole = buf.length - (buf.length % fs_);
+    const frames = buf.subarray(0, whole);
+    const scan = scanFrames(header, frames, this.offset, this.seed);
+    if (scan.validEnd !== this.offset + whole) {
+      throw new RestoreIntegrityError(
+        `WAL frame at offset ${scan.validEnd} fails its salt or checksum check in ${key}`,
+        key,
+      );
+    }
+    for (let off = 0; off < whole; off += fs_) {
+      const fh = decodeFrameHeader(frames, off);
+      // Copy: the page must outlive the download buffer until its transaction commits.
+      this.pending.push({ pgno: fh.pgno, page: frames.slice(off + WAL_FRAME_HEADER_SIZE, off + fs_) });
+      if (fh.commitSize !== 0) {
+        this.flush();
+        this.lastCommitSize = fh.commitSize;
+        this.commits++;
+      }
+    }
+    this.seed = scan.checksum;
+    this.offset += whole;
+    this.carry = buf.slice(whole);
+  }
+
+  private flush(): void {
+    for (const { pgno, page } of this.pending) {
+      let done = 0;
+      const pos = (pgno - 1) * this.pageSize;
+      while (done < page.length) done += fs.writeSync(this.fd, page, done, page.length - done, pos + done);
+    }
+    this.pending = [];
+  }
+
+  /**
+   * Ends the current index: frames of an unfinished transaction are dropped, and the file is cut to the
+   * database size of the last commit. `key` names the last object read. Returns the bytes consumed.
+   */
+  end(key: string): number {
+    if (this.carry.length > 0 || (!this.header && this.headerBytes.length > 0)) {
+      throw new RestoreIntegrityError(`WAL data ends with a partial frame in ${key}`, key);
+    }
+    if (this.lastCommitSize > 0) fs.ftruncateSync(this.fd, this.lastCommitSize * this.pageSize);
+    this.pending = [];
+    return this.offset;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,186 @@
+/**
+ * Executes a restore plan: downloads the snapshot and WAL segments (in parallel, bounded), applies them
+ * in order into a temporary file beside the output, verifies it, and links it into place. The output
+ * path never exists half-written, and an existing file there is never replaced.
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { decodeLz4Frame } from "../format/lz4-frame.ts";
+import { snapshotPath, walSegmentPath } from "../format/layout.ts";
+import type { Logger } from "../observe/log.ts";
+import { decodeDbHeader } from "../sqlite/db-header.ts";
+import { RestoreIntegrityError, WalApplier } from "./apply.ts";
+import type { RestorePlan } from "./plan.ts";
+import { verifyDatabase, type VerifyMode } from "./verify.ts";
+
+export const DEFAULT_PARALLELISM = 8;
+/** Largest decompressed snapshot we accept: far beyond any SQLite file we expect, far below a bomb. */
+const MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024 * 1024;
+/** A segment is at most one WAL file's worth; a 4 GiB cap stops decompression bombs. */
+const MAX_SEGMENT_BYTES = 4 * 1024 * 1024 * 1024 - 1;
+
+export interface RestoreOptions {
+  output: string;
+  parallelism?: number;
+  verify?: VerifyMode;
+  log: Logger;
+}
+
+export interface RestoreResult {
+  output: string;
+  replica: string;
+  generation: string;
+  snapshotIndex: number;
+  segments: number;
+  bytesDownloaded: number;
+  commits: number;
+  elapsedMs: number;
+}
+
+/** The output path exists; restore never overwrites. */
+export class OutputExistsError extends Error {
+  override name = "OutputExistsError";
+}
+
+export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const output = path.resolve(opts.output);
+  if (fs.existsSync(output)) {
+    throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
+  }
+  fs.mkdirSync(path.dirname(output), { recursive: true });
+  const tmp = path.join(path.dirname(output), `.${path.basename(output)}.walship-${randomBytes(4).toString("hex")}.tmp`);
+  const fd = fs.openSync(tmp, "wx", 0o600);
+  let closed = false;
+  try {
+    const client = plan.replica.client;
+    const { generation, snapshot } = plan;
+    const snapKey = snapshotPath("", generation, snapshot.index);
+    const snapLz4 = await client.readSnapshot(generation, snapshot.index);
+    if (!snapLz4) throw new RestoreIntegrityError(`Cannot restore: snapshot ${snapKey} disappeared`, snapKey);
+    let bytesDownloaded = snapLz4.length;
+    const db = decode(snapLz4, snapKey, MAX_SNAPSHOT_BYTES);
+    let pageSize: number;
+    try {
+      pageSize = decodeDbHeader(db).pageSize;
+    } catch (err) {
+      throw new RestoreIntegrityError(`${(err as Error).message} in ${snapKey}`, snapKey);
+    }
+    writeAll(fd, db, 0);
+
+    const applier = new WalApplier(fd, pageSize);
+    let index = -1;
+    let expectOffset = 0;
+    let lastKey = snapKey;
+    await forEachInOrder(
+      plan.segments,
+      opts.parallelism ?? DEFAULT_PARALLELISM,
+      async (seg) => {
+        const key = walSegmentPath("", generation, seg.index, seg.offset);
+        const bytes = await client.readWalSegment(generation, seg.index, seg.offset);
+        if (!bytes) throw new RestoreIntegrityError(`Cannot restore: WAL segment ${key} disappeared`, key);
+        return { bytes: bytes.length, data: decode(bytes, key, MAX_SEGMENT_BYTES) };
+      },
+      (seg, { bytes, data }) => {
+        const key = walSegmentPath("", generation, seg.index, seg.offset);
+        bytesDownloaded += bytes;
+        if (seg.index !== index) {
+          if (index >= 0) applier.end(lastKey);
+          applier.begin();
+          index = seg.index;
+          expectOffset = 0;
+        }
+        if (seg.offset !== expectOffset) {
+          throw new RestoreIntegrityError(
+            `Cannot restore: WAL segment ${key} starts at offset ${seg.offset}, but the previous segment ends at ${expectOffset}`,
+            key,
+          );
+        }
+        applier.push(data, key);
+        expectOffset += data.length;
+        lastKey = key;
+      },
+    );
+    if (index >= 0) applier.end(lastKey);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    closed = true;
+
+    await verifyDatabase(tmp, opts.verify ?? "quick");
+    // link() refuses to replace an existing file, so a file created meanwhile is never clobbered.
+    try {
+      fs.linkSync(tmp, output);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
+      }
+      throw err;
+    }
+    fs.rmSync(tmp, { force: true });
+    syncDir(path.dirname(output));
+    return {
+      output,
+      replica: plan.replica.name,
+      generation,
+      snapshotIndex: snapshot.index,
+      segments: plan.segments.length,
+      bytesDownloaded,
+      commits: applier.commits,
+      elapsedMs: Date.now() - started,
+    };
+  } finally {
+    if (!closed) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+function decode(bytes: Uint8Array, key: string, max: number): Uint8Array {
+  try {
+    return decodeLz4Frame(bytes, { maxOutputBytes: max });
+  } catch (err) {
+    throw new RestoreIntegrityError(`Cannot restore: ${key} is corrupt: ${(err as Error).message}`, key);
+  }
+}
+
+function writeAll(fd: number, data: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
+}
+
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, "r");
+  try {
+    fs.fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still in place.
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Runs `fetch` for items with at most `parallelism` in flight, and `apply` strictly in item order.
+ * Memory stays bounded by the window, not by the number of items.
+ */
+async function forEachInOrder<T, R>(
+  items: T[],
+  parallelism: number,
+  fetch: (item: T) => Promise<R>,
+  apply: (item: T, result: R) => void,
+): Promise<void> {
+  const window = Math.max(1, parallelism);
+  const inflight: Promise<R>[] = [];
+  let next = 0;
+  for (let i = 0; i < items.length; i++) {
+    while (next < items.length && next < i + window) {
+      const p = fetch(items[next]!);
+      // Avoid unhandled-rejection noise for results we never await after an earlier failure.
+      p.catch(() => {});
+      inflight[next++] = p;
+    }
+    const result = await inflight[i]!;
+    delete inflight[i];
+    apply(items[i]!, result);
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * SQLite WAL file format: header and frame parsing, the cumulative checksum, frame alignment.
+ * Pure: takes and returns bytes, imports nothing from the runtime.
+ *
+ * The reader verifies salts and the checksum chain while it scans, and reports where the valid prefix
+ * ends and where its last commit frame ends. It does not decide what to ship: callers use
+ * `lastCommitEnd`, never `validEnd`, so frames after the last commit are never replicated or applied.
+ */
+
+export const WAL_HEADER_SIZE = 32;
+export const WAL_FRAME_HEADER_SIZE = 24;
+/** Magic with checksum words read little-endian (what x86 and arm64 SQLite writes). */
+export const WAL_MAGIC_LE = 0x377f0682;
+/** Magic with checksum words read big-endian. */
+export const WAL_MAGIC_BE = 0x377f0683;
+export const WAL_FORMAT_VERSION = 3007000;
+
+export interface WalHeader {
+  magic: number;
+  version: number;
+  pageSize: number;
+  checkpointSeq: number;
+  salt1: number;
+  salt2: number;
+  checksum1: number;
+  checksum2: number;
+}
+
+/** A WAL is malformed in a way that is not simply "the valid part ends here". */
+export class WalFormatError extends Error {
+  override name = "WalFormatError";
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+export function isValidPageSize(n: number): boolean {
+  return Number.isInteger(n) && n >= 512 && n <= 65536 && (n & (n - 1)) === 0;
+}
+
+export function frameSize(pageSize: number): number {
+  return WAL_FRAME_HEADER_SIZE + pageSize;
+}
+
+/** Byte size of a WAL holding `frames` whole frames. */
+export function walSize(pageSize: number, frames: number): number {
+  return WAL_HEADER_SIZE + frames * frameSize(pageSize);
+}
+
+/** Rounds `size` down to the end of the last whole frame (0 when not even the header fits). */
+export function frameAlign(size: number, pageSize: number): number {
+  if (size < WAL_HEADER_SIZE) return 0;
+  const fs = frameSize(pageSize);
+  return WAL_HEADER_SIZE + Math.floor((size - WAL_HEADER_SIZE) / fs) * fs;
+}
+
+function u32(b: Uint8Array, off: number): number {
+  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+}
+
+function putU32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v >>> 24;
+  b[off + 1] = v >>> 16;
+  b[off + 2] = v >>> 8;
+  b[off + 3] = v;
+}
+
+/**
+ * SQLite's WAL checksum over `len` bytes of `b` at `off` (a multiple of 8), continuing from (s0, s1).
+ * `littleEndian` selects how the 32-bit words are read; the stored result is always big-endian.
+ */
+export function walChecksum(
+  littleEndian: boolean,
+  s0: number,
+  s1: number,
+  b: Uint8Array,
+  off: number,
+  len: number,
+): [number, number] {
+  const view = new DataView(b.buffer, b.byteOffset + off, len);
+  let a = s0 >>> 0;
+  let c = s1 >>> 0;
+  for (let i = 0; i < len; i += 8) {
+    a = (a + view.getUint32(i, littleEndian) + c) >>> 0;
+    c = (c + view.getUint32(i + 4, littleEndian) + a) >>> 0;
+  }
+  return [a, c];
+}
+
+/**
+ * Decodes and validates a 32-byte WAL header. Throws WalFormatError for a bad magic, version, page size
+ * or header checksum: unlike a bad frame, a bad header means there is no valid WAL at all.
+ */
+export function decodeWalHeader(b: Uint8Array): WalHeader {
+  if (b.length < WAL_HEADER_SIZE) {
+    throw new WalFormatError(`Cannot read WAL header: need 32 bytes, have ${b.length}`, 0);
+  }
+  const h: WalHeader = {
+    magic: u32(b, 0),
+    version: u32(b, 4),
+    pageSize: u32(b, 8),
+    checkpointSeq: u32(b, 12),
+    salt1: u32(b, 16),
+    salt2: u32(b, 20),
+    checksum1: u32(b, 24),
+    checksum2: u32(b, 28),
+  };
+  if (h.magic !== WAL_MAGIC_LE && h.magic !== WAL_MAGIC_BE) {
+    throw new WalFormatError(`Cannot read WAL header: invalid magic 0x${h.magic.toString(16)}`, 0);
+  }
+  // SQLite stores a 65536-byte page size as 1 in the database header, but as 65536 in the WAL header.
+  if (!isValidPageSize(h.pageSize)) {
+    throw new WalFormatError(`Cannot read WAL header: invalid page size ${h.pageSize}`, 8);
+  }
+  const [c1, c2] = walChecksum(h.magic === WAL_MAGIC_LE, 0, 0, b, 0, 24);
+  if (c1 !== h.checksum1 || c2 !== h.checksum2) {
+    throw new WalFormatError("Cannot read WAL header: header checksum mismatch", 24);
+  }
+  return h;
+}
+
+/** Encodes a WAL header, computing its checksum. Used by tests and by restore tooling. */
+export function encodeWalHeader(h: Omit<WalHeader, "checksum1" | "checksum2">): Uint8Array {
+  const b = new Uint8Array(WAL_HEADER_SIZE);
+  putU32(b, 0, h.magic);
+  putU32(b, 4, h.version);
+  putU32(b, 8, h.pageSize);
+  putU32(b, 12, h.checkpointSeq);
+  putU32(b, 16, h.salt1);
+  putU32(b, 20, h.salt2);
+  const [c1, c2] = walChecksum(h.magic === WAL_MAGIC_LE, 0, 0, b, 0, 24);
+  putU32(b, 24, c1);
+  putU32(b, 28, c2);
+  return b;
+}
+
+export interface FrameHeader {
+  pgno: number;
+  /** Database size in pages after this commit; 0 for a frame that is not a commit. */
+  commitSize: number;
+  salt1: number;
+  salt2: number;
+  checksum1: number;
+  checksum2: number;
+}
+
+export function decodeFrameHeader(b: Uint8Array, off: number): FrameHeader {
+  return {
+    pgno: u32(b, off),
+    commitSize: u32(b, off + 4),
+    salt1: u32(b, off + 8),
+    salt2: u32(b, off + 12),
+    checksum1: u32(b, off + 16),
+    checksum2: u32(b, off + 20),
+  };
+}
+
+/** Where a scan of WAL bytes stopped, as byte offsets in the WAL file. */
+export interface WalScan {
+  /** End of the last frame whose salt and checksum were valid. */
+  validEnd: number;
+  /** End of the last valid commit frame: everything up to here is whole transactions. */
+  lastCommitEnd: number;
+  /** Running checksum after the last valid frame (to continue a scan later). */
+  checksum: [number, number];
+  /** Checksum after the last valid commit frame. */
+  commitChecksum: [number, number];
+  /** Database size in pages after the last valid commit, or 0 if none was seen. */
+  commitSize: number;
+}
+
+/**
+ * Scans frames of one WAL session. `bytes` holds the WAL file content starting at file offset `base`
+ * (which must be frame-aligned, ≥ 32), and `seed` is the checksum of the frame before `base` (or of the
+ * header when `base` is 32). The scan stops at the first frame that is short, carries other salts (a
+ * leftover from an earlier WAL session), or breaks the checksum chain: SQLite's recovery stops there too.
+ */
+export function scanFrames(
+  header: WalHeader,
+  bytes: Uint8Array,
+  base: number,
+  seed: [number, number],
+): WalScan {
+  const fs = frameSize(header.pageSize);
+  const le = header.magic === WAL_MAGIC_LE;
+  let sum: [number, number] = [seed[0], seed[1]];
+  const scan: WalScan = {
+    validEnd: base,
+    lastCommitEnd: base,
+    checksum: sum,
+    commitChecksum: sum,
+    commitSize: 0,
+  };
+  for (let off = 0; off + fs <= bytes.length; off += fs) {
+    const salt1 = u32(bytes, off + 8);
+    const salt2 = u32(bytes, off + 12);
+    if (salt1 !== header.salt1 || salt2 !== header.salt2) break;
+    sum = walChecksum(le, sum[0], sum[1], bytes, off, 8);
+    sum = walChecksum(le, sum[0], sum[1], bytes, off + WAL_FRAME_HEADER_SIZE, header.pageSize);
+    if (sum[0] !== u32(bytes, off + 16) || sum[1] !== u32(bytes, off + 20)) break;
+    scan.validEnd = base + off + fs;
+    scan.checksum = sum;
+    const commitSize = u32(bytes, off + 4);
+    if (commitSize !== 0) {
+      scan.lastCommitEnd = scan.validEnd;
+      scan.commitChecksum = sum;
+      scan.commitSize = commitSize;
+    }
+  }
+  return scan;
+}
+
+/** Scans a whole WAL file image (header included). */
+export function scanWal(wal: Uint8Array): { header: WalHeader; scan: WalScan } {
+  const header = decodeWalHeader(wal);
+  const scan = scanFrames(header, wal.subarray(WAL_HEADER_SIZE), WAL_HEADER_SIZE, [
+    header.checksum1,
+    header.checksum2,
+  ]);
+  return { header, scan };
+}
+
+/** The checksum stored in the frame that ends at `end` (or the header checksum when `end` is 32). */
+export function checksumBefore(bytes: Uint8Array, end: number): [number, number] {
+  return [u32(bytes, end - 8), u32(bytes, end - 4)];
+}
+
+/** Whether two 32-byte WAL headers are identical, i.e. belong to the same WAL session. */
+export function sameWalHeader(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length < WAL_HEADER_SIZE || b.length < WAL_HEADER_SIZE) return false;
+  for (let i = 0; i < WAL_HEADER_SIZE; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,111 @@
+/** Directory backend: a replica is a plain directory tree, written with temp files and renames. */
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+import { type Listing, type ObjectInfo, type ObjectStore, StorageError } from "./object-store.ts";
+
+export class FileStore implements ObjectStore {
+  readonly type = "file";
+  readonly location: string;
+
+  constructor(readonly root: string) {
+    this.location = root;
+  }
+
+  private abs(key: string): string {
+    const p = path.resolve(this.root, key);
+    // Keys come from our own layout, but a hostile listing must never make us touch files outside the root.
+    if (p !== this.root && !p.startsWith(this.root + path.sep)) {
+      throw new StorageError(`Cannot use key "${key}": it points outside ${this.root}`, "path", key);
+    }
+    return p;
+  }
+
+  async list(prefix: string, opts: { delimiter: boolean }): Promise<Listing> {
+    const dir = this.abs(prefix);
+    const listing: Listing = { objects: [], prefixes: [] };
+    const walk = async (d: string, rel: string): Promise<void> => {
+      let entries: import("node:fs").Dirent[];
+      try {
+        entries = await fs.readdir(d, { withFileTypes: true });
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw this.wrap(err, "list", prefix);
+      }
+      for (const e of entries) {
+        const key = rel + e.name;
+        if (e.isDirectory()) {
+          if (opts.delimiter) listing.prefixes.push(key);
+          else await walk(path.join(d, e.name), `${key}/`);
+        } else if (e.isFile() && !e.name.endsWith(".tmp")) {
+          const st = await fs.stat(path.join(d, e.name)).catch(() => null);
+          if (st) listing.objects.push(info(key, st));
+        }
+      }
+    };
+    await walk(dir, prefix);
+    return listing;
+  }
+
+  async put(key: string, data: Uint8Array): Promise<{ createdAt: Date }> {
+    const dest = this.abs(key);
+    const tmp = `${dest}.tmp`;
+    try {
+      await fs.mkdir(path.dirname(dest), { recursive: true });
+      const fh = await fs.open(tmp, "w", 0o600);
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const st = await fs.stat(tmp);
+      await fs.rename(tmp, dest);
+      return { createdAt: st.mtime };
+    } catch (err) {
+      await fs.rm(tmp, { force: true }).catch(() => {});
+      throw this.wrap(err, "put", key);
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    try {
+      return new Uint8Array(await fs.readFile(this.abs(key)));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw this.wrap(err, "get", key);
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      try {
+        await fs.rm(this.abs(key), { force: true, recursive: true });
+      } catch (err) {
+        throw this.wrap(err, "delete", key);
+      }
+    }
+  }
+
+  private wrap(err: unknown, op: string, key: string): StorageError {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = err instanceof Error ? err.message : String(err);
+    const hint =
+      code === "EACCES" || code === "EPERM"
+        ? `check that this user may write to ${this.root}`
+        : code === "ENOSPC"
+          ? `free space on the filesystem that holds ${this.root}`
+          : undefined;
+    return new StorageError(`Cannot ${op} ${path.join(this.root, key)}: ${reason}`, op, key, hint, {
+      cause: err,
+    });
+  }
+}
+
+function info(key: string, st: import("node:fs").Stats): ObjectInfo {
+  return { key, size: st.size, createdAt: st.mtime };
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}

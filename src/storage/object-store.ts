@@ -1,0 +1,52 @@
+/**
+ * The small interface every storage backend implements: keys and bytes under a replica root.
+ * Backends know nothing of generations or WAL; `replica-client.ts` maps the layout onto keys.
+ */
+
+export interface ObjectInfo {
+  /** Key relative to the replica root, `/`-separated. */
+  key: string;
+  /** Stored (compressed) size in bytes. */
+  size: number;
+  /** When the object was written, from backend metadata (file mtime, S3 LastModified). */
+  createdAt: Date;
+}
+
+export interface Listing {
+  objects: ObjectInfo[];
+  /** With a delimiter: the immediate "sub-directories" under the prefix, each without a trailing slash. */
+  prefixes: string[];
+}
+
+export interface ObjectStore {
+  /** Backend type, as in Litestream's replica `type` (`file`, `s3`). */
+  readonly type: "file" | "s3";
+  /** Where the data goes, for logs and errors; never contains a secret. */
+  readonly location: string;
+  /**
+   * Lists objects whose key starts with `prefix` (which ends in `/`). With `delimiter`, only the
+   * immediate level: objects directly under the prefix and the names of sub-prefixes. Order unspecified.
+   * A prefix that does not exist gives an empty listing.
+   */
+  list(prefix: string, opts: { delimiter: boolean }): Promise<Listing>;
+  /** Writes an object whole; it is never visible half-written. Returns its creation time. */
+  put(key: string, data: Uint8Array): Promise<{ createdAt: Date }>;
+  /** Reads an object whole; `null` when it does not exist. */
+  get(key: string): Promise<Uint8Array | null>;
+  /** Deletes objects; missing keys are not an error. */
+  delete(keys: string[]): Promise<void>;
+}
+
+/** A storage operation failed; carries the operation, the key and a hint for the user. */
+export class StorageError extends Error {
+  override name = "StorageError";
+  constructor(
+    message: string,
+    readonly op: string,
+    readonly key: string,
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,53 @@
+/** Builds the storage backend for a replica target. */
+import type { ReplicaTarget } from "../config/replica-target.ts";
+import { FileStore } from "./file.ts";
+import { ReplicaClient } from "./replica-client.ts";
+import { S3Store } from "./s3.ts";
+
+export interface Credentials {
+  accessKeyId?: string | undefined;
+  secretAccessKey?: string | undefined;
+}
+
+/**
+ * Static credentials win when either key is set (as in Litestream); otherwise LITESTREAM_* variables,
+ * otherwise the AWS SDK's default chain (AWS_* variables, profiles, web identity, container and instance roles).
+ */
+export function resolveCredentials(
+  fromConfig: Credentials,
+  env: (name: string) => string | undefined,
+): Credentials {
+  if (fromConfig.accessKeyId || fromConfig.secretAccessKey) return fromConfig;
+  const id = env("LITESTREAM_ACCESS_KEY_ID");
+  const secret = env("LITESTREAM_SECRET_ACCESS_KEY");
+  if (id || secret) return { accessKeyId: id, secretAccessKey: secret };
+  return {};
+}
+
+export function openReplicaClient(target: ReplicaTarget, credentials: Credentials): ReplicaClient {
+  if (target.type === "file") return new ReplicaClient(new FileStore(target.path));
+  return new ReplicaClient(
+    new S3Store({
+      bucket: target.bucket,
+      prefix: target.path,
+      endpoint: target.endpoint,
+      region: target.region,
+      forcePathStyle: target.forcePathStyle,
+      skipVerify: target.skipVerify,
+      ...credentials,
+    }),
+  );
+}
+
+/** One line describing where a replica goes, for the startup log. Never contains a secret. */
+export function describeTarget(target: ReplicaTarget): Record<string, string> {
+  if (target.type === "file") return { type: "file", path: target.path };
+  return {
+    type: "s3",
+    bucket: target.bucket,
+    path: target.path,
+    endpoint: target.endpoint ?? "AWS",
+    region: target.region ?? (target.endpoint ? "us-east-1" : "auto-detect"),
+    addressing: target.forcePathStyle ? "path-style" : "virtual-hosted",
+  };
+}

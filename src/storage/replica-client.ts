@@ -1,0 +1,114 @@
+/**
+ * The replica as the engine sees it: generations, snapshots and WAL segments in Litestream 0.3.13's
+ * layout, mapped onto any ObjectStore. Listings come back sorted here, never trusted from the server.
+ */
+import {
+  compareIndexOffset,
+  generationPath,
+  generationsPath,
+  isGenerationName,
+  parseSnapshotName,
+  parseWalSegmentName,
+  type Pos,
+  snapshotPath,
+  snapshotsPath,
+  walPath,
+  walSegmentPath,
+} from "../format/layout.ts";
+import type { ObjectStore } from "./object-store.ts";
+
+export interface SnapshotInfo {
+  generation: string;
+  index: number;
+  /** Compressed size. */
+  size: number;
+  createdAt: Date;
+}
+
+export interface WalSegmentInfo {
+  generation: string;
+  index: number;
+  offset: number;
+  /** Compressed size. */
+  size: number;
+  createdAt: Date;
+}
+
+export class ReplicaClient {
+  constructor(readonly store: ObjectStore) {}
+
+  get type(): "file" | "s3" {
+    return this.store.type;
+  }
+
+  /** Generation names, sorted. */
+  async generations(): Promise<string[]> {
+    const { prefixes } = await this.store.list(`${generationsPath("")}/`, { delimiter: true });
+    return prefixes
+      .map((p) => p.slice(p.lastIndexOf("/") + 1))
+      .filter(isGenerationName)
+      .sort();
+  }
+
+  /** Snapshots of a generation, sorted by index. */
+  async snapshots(generation: string): Promise<SnapshotInfo[]> {
+    const { objects } = await this.store.list(`${snapshotsPath("", generation)}/`, { delimiter: true });
+    const out: SnapshotInfo[] = [];
+    for (const o of objects) {
+      const parsed = parseSnapshotName(baseName(o.key));
+      if (parsed) out.push({ generation, index: parsed.index, size: o.size, createdAt: o.createdAt });
+    }
+    return out.sort((a, b) => a.index - b.index);
+  }
+
+  /** WAL segments of a generation, sorted by (index, offset). */
+  async walSegments(generation: string): Promise<WalSegmentInfo[]> {
+    const { objects } = await this.store.list(`${walPath("", generation)}/`, { delimiter: true });
+    const out: WalSegmentInfo[] = [];
+    for (const o of objects) {
+      const parsed = parseWalSegmentName(baseName(o.key));
+      if (parsed) out.push({ generation, ...parsed, size: o.size, createdAt: o.createdAt });
+    }
+    return out.sort(compareIndexOffset);
+  }
+
+  async writeSnapshot(generation: string, index: number, lz4: Uint8Array): Promise<SnapshotInfo> {
+    const { createdAt } = await this.store.put(snapshotPath("", generation, index), lz4);
+    return { generation, index, size: lz4.length, createdAt };
+  }
+
+  async writeWalSegment(pos: Pos, lz4: Uint8Array): Promise<WalSegmentInfo> {
+    const { createdAt } = await this.store.put(
+      walSegmentPath("", pos.generation, pos.index, pos.offset),
+      lz4,
+    );
+    return { ...pos, size: lz4.length, createdAt };
+  }
+
+  /** The compressed snapshot, or null if it does not exist. */
+  readSnapshot(generation: string, index: number): Promise<Uint8Array | null> {
+    return this.store.get(snapshotPath("", generation, index));
+  }
+
+  /** The compressed WAL segment, or null if it does not exist. */
+  readWalSegment(generation: string, index: number, offset: number): Promise<Uint8Array | null> {
+    return this.store.get(walSegmentPath("", generation, index, offset));
+  }
+
+  async deleteGeneration(generation: string): Promise<void> {
+    const { objects } = await this.store.list(`${generationPath("", generation)}/`, { delimiter: false });
+    await this.store.delete(objects.map((o) => o.key));
+  }
+
+  deleteSnapshot(generation: string, index: number): Promise<void> {
+    return this.store.delete([snapshotPath("", generation, index)]);
+  }
+
+  deleteWalSegments(segments: { generation: string; index: number; offset: number }[]): Promise<void> {
+    return this.store.delete(segments.map((s) => walSegmentPath("", s.generation, s.index, s.offset)));
+  }
+}
+
+function baseName(key: string): string {
+  return key.slice(key.lastIndexOf("/") + 1);
+}
