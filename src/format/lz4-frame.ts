@@ -1,0 +1,669 @@
+/**
+ * The LZ4 frame format as Litestream 0.3.13 (pierrec/lz4 v4) writes and reads it: an encoder that emits one
+ * frame of independent 4 MiB blocks with a content checksum, and a defensive decoder for hostile input.
+ * Pure: imports nothing from the runtime; takes and returns Uint8Array.
+ */
+// biome-ignore-all lint/style/noNonNullAssertion: byte reads are bounds-checked by the surrounding logic; `!` only undoes noUncheckedIndexedAccess in hot loops.
+import { compressBlock } from "lz4js";
+
+// ---------------------------------------------------------------------------------------------------------
+// Format constants (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md)
+// ---------------------------------------------------------------------------------------------------------
+
+const MAGIC = 0x184d2204;
+const LEGACY_MAGIC = 0x184c2102;
+/** Skippable frames use magic numbers 0x184D2A50 to 0x184D2A5F. */
+const SKIPPABLE_MAGIC = 0x184d2a50;
+const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
+
+// FLG byte.
+const FLG_VERSION_MASK = 0xc0;
+const FLG_VERSION_01 = 0x40;
+const FLG_BLOCK_INDEPENDENCE = 0x20;
+const FLG_BLOCK_CHECKSUM = 0x10;
+const FLG_CONTENT_SIZE = 0x08;
+const FLG_CONTENT_CHECKSUM = 0x04;
+const FLG_RESERVED = 0x02;
+const FLG_DICT_ID = 0x01;
+
+// BD byte: bits 6-4 select the block maximum size; bit 7 and bits 3-0 are reserved.
+const BD_RESERVED = 0x8f;
+const BD_SIZE_SHIFT = 4;
+const BD_SIZE_MASK = 0x07;
+const BD_SIZE_INDEX_MIN = 4;
+const BD_SIZE_INDEX_4MIB = 7;
+
+const BLOCK_SIZE_4MIB = 4 * 1024 * 1024;
+/** Block header bit 31: the block is stored uncompressed. The low 31 bits are the data length. */
+const BLOCK_UNCOMPRESSED = 0x80000000;
+const BLOCK_LENGTH_MASK = 0x7fffffff;
+const END_MARK = 0;
+
+// LZ4 block format rules for the end of a block: the last match must start at least MFLIMIT bytes
+// before the end of the block's output (the reference decoder rejects blocks that break this).
+const MIN_MATCH = 4;
+const MFLIMIT = 12;
+
+/** Our FLG: version 01, independent blocks, content checksum; no block checksum, content size or dictID. */
+const ENCODER_FLG = FLG_VERSION_01 | FLG_BLOCK_INDEPENDENCE | FLG_CONTENT_CHECKSUM;
+/** Our BD: 4 MiB maximum block size. */
+const ENCODER_BD = BD_SIZE_INDEX_4MIB << BD_SIZE_SHIFT;
+
+/**
+ * Default decoder output limit. Walship's largest objects are snapshots, which hold a whole database; 1 GiB
+ * covers every database we expect to replicate while keeping a decompression bomb (LZ4 expands up to ~255x,
+ * so a 4 MiB object could claim ~1 GiB) from exhausting memory. Callers restoring larger databases pass a
+ * bigger `maxOutputBytes`.
+ */
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024 * 1024;
+/** No LZ4 block can decompress to more than 255 bytes per input byte; used to cap pre-sizing. */
+const MAX_EXPANSION_RATIO = 255;
+/** Copies shorter than this are faster as byte loops than as `set`/`copyWithin` calls (measured in Bun). */
+const SHORT_COPY = 256;
+/** Smallest growth step for the decoder's output buffer. */
+const MIN_OUTPUT_GROWTH = 64 * 1024;
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------------
+
+/** The input is not a valid LZ4 frame (or exceeds a decoder limit). `offset` is where in the input. */
+export class Lz4FormatError extends Error {
+  override name = "Lz4FormatError";
+  readonly offset: number;
+
+  constructor(problem: string, offset: number) {
+    super(`Cannot decode LZ4 frame: ${problem} at offset ${offset}`);
+    this.offset = offset;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// xxHash32 (LZ4's checksum, seed 0)
+// ---------------------------------------------------------------------------------------------------------
+
+const PRIME32_1 = 0x9e3779b1;
+const PRIME32_2 = 0x85ebca77;
+const PRIME32_3 = 0xc2b2ae3d;
+const PRIME32_4 = 0x27d4eb2f;
+const PRIME32_5 = 0x165667b1;
+const XXH32_STRIPE = 16;
+
+function rotl32(x: number, r: number): number {
+  return (x << r) | (x >>> (32 - r));
+}
+
+function readU32(b: Uint8Array, i: number): number {
+  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+}
+
+function writeU32(b: Uint8Array, i: number, v: number): void {
+  b[i] = v & 0xff;
+  b[i + 1] = (v >>> 8) & 0xff;
+  b[i + 2] = (v >>> 16) & 0xff;
+  b[i + 3] = (v >>> 24) & 0xff;
+}
+
+/** Streaming xxHash32 with seed 0, for the encoder, which sees its input in pieces. */
+class Xxh32 {
+  private v1 = (PRIME32_1 + PRIME32_2) | 0;
+  private v2 = PRIME32_2 | 0;
+  private v3 = 0;
+  private v4 = -PRIME32_1 | 0;
+  private total = 0;
+  private readonly buffer = new Uint8Array(XXH32_STRIPE);
+  private buffered = 0;
+
+  update(data: Uint8Array): this {
+    const n = data.length;
+    let i = 0;
+    this.total += n;
+    if (this.buffered > 0) {
+      i = Math.min(XXH32_STRIPE - this.buffered, n);
+      this.buffer.set(data.subarray(0, i), this.buffered);
+      this.buffered += i;
+      if (this.buffered < XXH32_STRIPE) return this;
+      this.stripes(this.buffer, 0, XXH32_STRIPE);
+      this.buffered = 0;
+    }
+    const end = n - ((n - i) % XXH32_STRIPE);
+    if (end > i) this.stripes(data, i, end);
+    this.buffer.set(data.subarray(end), 0);
+    this.buffered = n - end;
+    return this;
+  }
+
+  digest(): number {
+    let h =
+      this.total >= XXH32_STRIPE
+        ? rotl32(this.v1, 1) + rotl32(this.v2, 7) + rotl32(this.v3, 12) + rotl32(this.v4, 18)
+        : PRIME32_5;
+    h = (h + this.total) | 0;
+    const b = this.buffer;
+    let i = 0;
+    for (; i + 4 <= this.buffered; i += 4) {
+      h = Math.imul(rotl32((h + Math.imul(readU32(b, i), PRIME32_3)) | 0, 17), PRIME32_4);
+    }
+    for (; i < this.buffered; i++) {
+      h = Math.imul(rotl32((h + Math.imul(b[i]!, PRIME32_5)) | 0, 11), PRIME32_1);
+    }
+    h = Math.imul(h ^ (h >>> 15), PRIME32_2);
+    h = Math.imul(h ^ (h >>> 13), PRIME32_3);
+    return (h ^ (h >>> 16)) >>> 0;
+  }
+
+  /** Consumes whole 16-byte stripes of `b[start, end)`. */
+  private stripes(b: Uint8Array, start: number, end: number): void {
+    let { v1, v2, v3, v4 } = this;
+    for (let i = start; i < end; i += XXH32_STRIPE) {
+      v1 = Math.imul(rotl32((v1 + Math.imul(readU32(b, i), PRIME32_2)) | 0, 13), PRIME32_1);
+      v2 = Math.imul(rotl32((v2 + Math.imul(readU32(b, i + 4), PRIME32_2)) | 0, 13), PRIME32_1);
+      v3 = Math.imul(rotl32((v3 + Math.imul(readU32(b, i + 8), PRIME32_2)) | 0, 13), PRIME32_1);
+      v4 = Math.imul(rotl32((v4 + Math.imul(readU32(b, i + 12), PRIME32_2)) | 0, 13), PRIME32_1);
+    }
+    this.v1 = v1;
+    this.v2 = v2;
+    this.v3 = v3;
+    this.v4 = v4;
+  }
+}
+
+type Xxh32Function = (data: Uint8Array) => number;
+
+/**
+ * One-shot xxHash32 (seed 0). Bun's native `Bun.hash.xxHash32` computes the same value ~3x faster than the
+ * JS version; it is found through globalThis so this module imports nothing from the runtime.
+ */
+const xxh32: Xxh32Function = (() => {
+  const native = (
+    globalThis as { Bun?: { hash?: { xxHash32?: (data: Uint8Array, seed?: number) => number } } }
+  ).Bun?.hash?.xxHash32;
+  if (typeof native === "function") return (data) => native(data, 0) >>> 0;
+  return (data) => new Xxh32().update(data).digest();
+})();
+
+/** Header checksum byte: second byte of xxh32 over the descriptor (FLG up to, not including, HC). */
+function headerChecksum(descriptor: Uint8Array): number {
+  return (new Xxh32().update(descriptor).digest() >>> 8) & 0xff;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Encoder
+// ---------------------------------------------------------------------------------------------------------
+
+const FRAME_HEADER = Uint8Array.of(
+  0x04,
+  0x22,
+  0x4d,
+  0x18,
+  ENCODER_FLG,
+  ENCODER_BD,
+  headerChecksum(Uint8Array.of(ENCODER_FLG, ENCODER_BD)),
+);
+
+/**
+ * Scratch space shared by all encoders, allocated on first use (processes that only decode never pay for
+ * it). Sharing is safe because compression is synchronous and every result is copied out.
+ */
+let scratch: { hashTable: Uint32Array; output: Uint8Array } | undefined;
+
+/**
+ * Encodes `src[start, start + length)` (length ≤ 4 MiB) as one independent block with its 4-byte header:
+ * compressed when that is smaller, else stored raw with bit 31 set.
+ */
+function encodeBlock(src: Uint8Array, start: number, length: number): Uint8Array {
+  scratch ??= {
+    hashTable: new Uint32Array(1 << 16),
+    // compressBound(4 MiB): lz4js never writes more than this
+    output: new Uint8Array(BLOCK_SIZE_4MIB + Math.ceil(BLOCK_SIZE_4MIB / 255) + 16),
+  };
+  const { hashTable, output } = scratch;
+  hashTable.fill(0); // independent blocks: no match may reach into an earlier block
+  let n = compressBlock(src, output, start, length, hashTable);
+  if (n > 0 && n < length) n = endBlockWithLiterals(output, n, src, start, length);
+  if (n <= 0 || n >= length) {
+    const block = new Uint8Array(4 + length);
+    writeU32(block, 0, (BLOCK_UNCOMPRESSED | length) >>> 0);
+    block.set(src.subarray(start, start + length), 4);
+    return block;
+  }
+  const block = new Uint8Array(4 + n);
+  writeU32(block, 0, n);
+  block.set(output.subarray(0, n), 4);
+  return block;
+}
+
+/**
+ * lz4js lets the last match start 10 or 11 bytes before the end of a block, which the LZ4 block format
+ * forbids (MFLIMIT = 12) and the reference decoder rejects for full-size blocks. Re-encodes the tail of
+ * `dst[0, n)` from the first offending sequence on as one final literal run. Returns the new compressed
+ * length, or a length ≥ `length` (the caller then stores the block) when that would not fit.
+ */
+function endBlockWithLiterals(
+  dst: Uint8Array,
+  n: number,
+  src: Uint8Array,
+  start: number,
+  length: number,
+): number {
+  const lastMatchStart = length - MFLIMIT;
+  let s = 0;
+  let d = 0;
+  while (s < n) {
+    const tokenAt = s;
+    const token = dst[s++]!;
+    let literals = token >>> 4;
+    if (literals === 15) {
+      let b: number;
+      do {
+        b = dst[s++]!;
+        literals += b;
+      } while (b === 255);
+    }
+    s += literals;
+    if (s >= n) return n; // the final literal run: every match was in bounds
+    if (d + literals > lastMatchStart) {
+      const run = length - d;
+      const runExtraBytes = run >= 15 ? Math.floor((run - 15) / 255) + 1 : 0;
+      const newLength = tokenAt + 1 + runExtraBytes + run;
+      if (newLength >= length) return newLength;
+      let w = tokenAt;
+      dst[w++] = Math.min(run, 15) << 4;
+      if (run >= 15) {
+        let rest = run - 15;
+        for (; rest >= 255; rest -= 255) dst[w++] = 255;
+        dst[w++] = rest;
+      }
+      dst.set(src.subarray(start + d, start + length), w);
+      return newLength;
+    }
+    d += literals;
+    s += 2;
+    let matchLength = token & 15;
+    if (matchLength === 15) {
+      let b: number;
+      do {
+        b = dst[s++]!;
+        matchLength += b;
+      } while (b === 255);
+    }
+    d += matchLength + MIN_MATCH;
+  }
+  return n;
+}
+
+/**
+ * Incremental encoder for one LZ4 frame exactly as walship writes it: header `04 22 4D 18 64 70 B9`,
+ * independent blocks of 4 MiB of input each, EndMark, content checksum. Lets a large snapshot be compressed
+ * as it is read instead of holding the whole input and output at once. Concatenate every returned piece,
+ * in order, to get the frame.
+ */
+export class Lz4FrameEncoder {
+  private readonly checksum = new Xxh32();
+  private pending = new Uint8Array(0);
+  private pendingLength = 0;
+  private headerWritten = false;
+  private finished = false;
+
+  /** Adds input; returns the encoded pieces for every complete 4 MiB block (often none). */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (this.finished) throw new Error("Lz4FrameEncoder: push() after finish()");
+    const out: Uint8Array[] = [];
+    this.checksum.update(chunk);
+    let i = 0;
+    if (this.pendingLength > 0) {
+      i = Math.min(BLOCK_SIZE_4MIB - this.pendingLength, chunk.length);
+      this.buffer(chunk.subarray(0, i));
+      if (this.pendingLength < BLOCK_SIZE_4MIB) return out;
+      this.emit(out, encodeBlock(this.pending, 0, BLOCK_SIZE_4MIB));
+      this.pendingLength = 0;
+    }
+    // Whole blocks are compressed straight from the caller's chunk, without copying.
+    for (; chunk.length - i >= BLOCK_SIZE_4MIB; i += BLOCK_SIZE_4MIB) {
+      this.emit(out, encodeBlock(chunk, i, BLOCK_SIZE_4MIB));
+    }
+    if (i < chunk.length) this.buffer(chunk.subarray(i));
+    return out;
+  }
+
+  /** Flushes the last partial block and returns the remaining pieces: EndMark and content checksum. */
+  finish(): Uint8Array[] {
+    if (this.finished) throw new Error("Lz4FrameEncoder: finish() called twice");
+    this.finished = true;
+    const out: Uint8Array[] = [];
+    if (this.pendingLength > 0) this.emit(out, encodeBlock(this.pending, 0, this.pendingLength));
+    const trailer = new Uint8Array(8);
+    writeU32(trailer, 0, END_MARK);
+    writeU32(trailer, 4, this.checksum.digest());
+    this.emit(out, trailer);
+    this.pending = new Uint8Array(0);
+    return out;
+  }
+
+  private emit(out: Uint8Array[], piece: Uint8Array): void {
+    if (!this.headerWritten) {
+      out.push(FRAME_HEADER.slice());
+      this.headerWritten = true;
+    }
+    out.push(piece);
+  }
+
+  /** Appends to the pending block, growing its buffer geometrically up to 4 MiB. */
+  private buffer(data: Uint8Array): void {
+    const needed = this.pendingLength + data.length;
+    if (needed > this.pending.length) {
+      const grown = new Uint8Array(Math.min(BLOCK_SIZE_4MIB, Math.max(needed, this.pending.length * 2)));
+      grown.set(this.pending.subarray(0, this.pendingLength));
+      this.pending = grown;
+    }
+    this.pending.set(data, this.pendingLength);
+    this.pendingLength = needed;
+  }
+}
+
+/** Encodes `data` as one LZ4 frame, byte-compatible with what Litestream 0.3.13 writes. */
+export function encodeLz4Frame(data: Uint8Array): Uint8Array {
+  const encoder = new Lz4FrameEncoder();
+  const pieces = [...encoder.push(data), ...encoder.finish()];
+  let total = 0;
+  for (const piece of pieces) total += piece.length;
+  const frame = new Uint8Array(total);
+  let at = 0;
+  for (const piece of pieces) {
+    frame.set(piece, at);
+    at += piece.length;
+  }
+  return frame;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Decoder
+// ---------------------------------------------------------------------------------------------------------
+
+export interface DecodeLz4FrameOptions {
+  /** Fail with Lz4FormatError rather than produce more than this many bytes. Default 1 GiB. */
+  maxOutputBytes?: number;
+  /** Expected decompressed size, used only to size the output buffer up front (not verified). */
+  expectedSize?: number;
+}
+
+/** Returned by decodeBlock when the output would pass its limit. */
+const OUTPUT_LIMIT_REACHED = -1;
+
+/**
+ * Decodes one LZ4 block `src[s, sEnd)` into `dst` at `d`, writing nothing at or past `dLimit`. Matches may
+ * reach back to `windowStart`. Returns the output end, or OUTPUT_LIMIT_REACHED. Unlike lz4js's
+ * decompressBlock it bounds-checks every read, write and back-reference, so hostile blocks cannot read
+ * outside the input or fabricate bytes.
+ */
+function decodeBlock(
+  src: Uint8Array,
+  s: number,
+  sEnd: number,
+  dst: Uint8Array,
+  d: number,
+  dLimit: number,
+  windowStart: number,
+): number {
+  for (;;) {
+    const token = src[s++]!;
+    let literals = token >>> 4;
+    if (literals === 15) {
+      let b: number;
+      do {
+        if (s >= sEnd) throw new Lz4FormatError("block ends inside a literal length", s);
+        b = src[s++]!;
+        literals += b;
+      } while (b === 255);
+    }
+    if (literals > 0) {
+      if (literals > sEnd - s) throw new Lz4FormatError("literal run overruns the block", s);
+      if (literals > dLimit - d) return OUTPUT_LIMIT_REACHED;
+      if (literals < SHORT_COPY) {
+        const end = s + literals;
+        while (s < end) dst[d++] = src[s++]!;
+      } else {
+        dst.set(src.subarray(s, s + literals), d);
+        s += literals;
+        d += literals;
+      }
+    }
+    if (s === sEnd) return d; // a block ends with a literal-only sequence
+    if (sEnd - s < 2) throw new Lz4FormatError("block ends inside a match offset", s);
+    const offset = src[s]! | (src[s + 1]! << 8);
+    if (offset === 0) throw new Lz4FormatError("match offset is zero", s);
+    if (offset > d - windowStart) {
+      throw new Lz4FormatError(`match offset ${offset} reaches before the start of the available output`, s);
+    }
+    s += 2;
+    let length = token & 15;
+    if (length === 15) {
+      let b: number;
+      do {
+        if (s >= sEnd) throw new Lz4FormatError("block ends inside a match length", s);
+        b = src[s++]!;
+        length += b;
+      } while (b === 255);
+    }
+    length += MIN_MATCH;
+    if (length > dLimit - d) return OUTPUT_LIMIT_REACHED;
+    let m = d - offset;
+    if (length < SHORT_COPY) {
+      const end = d + length;
+      while (d < end) dst[d++] = dst[m++]!;
+    } else if (offset >= length) {
+      dst.copyWithin(d, m, m + length);
+      d += length;
+    } else {
+      // Overlapping copy of a repeating pattern: each pass copies everything written since `m`, doubling.
+      const end = d + length;
+      while (d < end) {
+        const n = Math.min(d - m, end - d);
+        dst.copyWithin(d, m, m + n);
+        d += n;
+      }
+    }
+    if (s >= sEnd) throw new Lz4FormatError("block ends with a match instead of literals", s);
+  }
+}
+
+function checkLimitOption(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`decodeLz4Frame: ${name} must be a non-negative integer, got ${value}`);
+  }
+}
+
+function hex(n: number, digits: number): string {
+  return `0x${n.toString(16).toUpperCase().padStart(digits, "0")}`;
+}
+
+/**
+ * Decodes an LZ4 frame (optionally preceded by skippable frames) into its content. Accepts everything the
+ * LZ4 frame format allows except dictionary IDs; verifies header, block and content checksums and the
+ * content size; rejects trailing bytes after the frame. Throws Lz4FormatError on invalid input or when the
+ * output would exceed `maxOutputBytes`.
+ */
+export function decodeLz4Frame(frame: Uint8Array, opts: DecodeLz4FrameOptions = {}): Uint8Array {
+  const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  checkLimitOption("maxOutputBytes", maxOutputBytes);
+  if (opts.expectedSize !== undefined) checkLimitOption("expectedSize", opts.expectedSize);
+
+  const need = (at: number, n: number, what: string): void => {
+    if (frame.length - at < n) {
+      throw new Lz4FormatError(
+        `input is truncated in the ${what} (needs ${n} bytes, has ${frame.length - at})`,
+        at,
+      );
+    }
+  };
+
+  // Magic number, after any skippable frames.
+  let pos = 0;
+  for (;;) {
+    need(pos, 4, "magic number");
+    const magic = readU32(frame, pos);
+    if (magic === MAGIC) break;
+    if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {
+      need(pos + 4, 4, "skippable frame size");
+      const size = readU32(frame, pos + 4);
+      need(pos + 8, size, "skippable frame");
+      pos += 8 + size;
+      continue;
+    }
+    if (magic === LEGACY_MAGIC) throw new Lz4FormatError("legacy LZ4 format is not supported", pos);
+    throw new Lz4FormatError(`bad magic number ${hex(magic, 8)}`, pos);
+  }
+  pos += 4;
+
+  // Frame descriptor.
+  const descriptorStart = pos;
+  need(pos, 2, "frame descriptor");
+  const flg = frame[pos]!;
+  const bd = frame[pos + 1]!;
+  if ((flg & FLG_VERSION_MASK) !== FLG_VERSION_01) {
+    throw new Lz4FormatError(`unsupported frame version ${(flg & FLG_VERSION_MASK) >>> 6}`, pos);
+  }
+  if (flg & FLG_RESERVED) throw new Lz4FormatError(`reserved bit set in FLG byte ${hex(flg, 2)}`, pos);
+  if (flg & FLG_DICT_ID) throw new Lz4FormatError("dictionary IDs are not supported", pos);
+  if (bd & BD_RESERVED) throw new Lz4FormatError(`reserved bits set in BD byte ${hex(bd, 2)}`, pos + 1);
+  const sizeIndex = (bd >>> BD_SIZE_SHIFT) & BD_SIZE_MASK;
+  if (sizeIndex < BD_SIZE_INDEX_MIN) {
+    throw new Lz4FormatError(`invalid block maximum size index ${sizeIndex} (must be 4 to 7)`, pos + 1);
+  }
+  const blockMaxSize = 1 << (2 * sizeIndex + 8); // 4 → 64 KiB, 5 → 256 KiB, 6 → 1 MiB, 7 → 4 MiB
+  const independent = (flg & FLG_BLOCK_INDEPENDENCE) !== 0;
+  const hasBlockChecksums = (flg & FLG_BLOCK_CHECKSUM) !== 0;
+  const hasContentChecksum = (flg & FLG_CONTENT_CHECKSUM) !== 0;
+  pos += 2;
+
+  let contentSize: number | undefined;
+  if (flg & FLG_CONTENT_SIZE) {
+    need(pos, 8, "content size");
+    // Exact below 2^53; anything larger is far past any output limit anyway.
+    contentSize = readU32(frame, pos + 4) * 2 ** 32 + readU32(frame, pos);
+    if (contentSize > maxOutputBytes) {
+      throw new Lz4FormatError(
+        `declared content size ${contentSize} exceeds the output limit of ${maxOutputBytes} bytes`,
+        pos,
+      );
+    }
+    pos += 8;
+  }
+  need(pos, 1, "header checksum");
+  const expectedHc = headerChecksum(frame.subarray(descriptorStart, pos));
+  if (frame[pos] !== expectedHc) {
+    throw new Lz4FormatError(
+      `header checksum mismatch (stored ${hex(frame[pos]!, 2)}, computed ${hex(expectedHc, 2)})`,
+      pos,
+    );
+  }
+  pos += 1;
+
+  // Output buffer: never sized from untrusted numbers beyond the output limit or what the input can hold.
+  const capacityLimit = contentSize ?? maxOutputBytes;
+  const inputBound = frame.length * MAX_EXPANSION_RATIO;
+  const sizeHint = contentSize ?? opts.expectedSize ?? Math.max(frame.length * 4, MIN_OUTPUT_GROWTH);
+  let out = new Uint8Array(Math.min(sizeHint, capacityLimit, inputBound));
+  let outLength = 0;
+  const grow = (minCapacity: number): void => {
+    const capacity = Math.min(
+      capacityLimit,
+      Math.max(minCapacity, out.length * 2, out.length + MIN_OUTPUT_GROWTH),
+    );
+    const grown = new Uint8Array(capacity);
+    grown.set(out.subarray(0, outLength));
+    out = grown;
+  };
+  const tooMuchOutput = (at: number): Lz4FormatError =>
+    contentSize !== undefined
+      ? new Lz4FormatError(`decompressed data exceeds the declared content size of ${contentSize} bytes`, at)
+      : new Lz4FormatError(`decompressed data exceeds the output limit of ${maxOutputBytes} bytes`, at);
+
+  // Data blocks.
+  for (;;) {
+    const headerAt = pos;
+    need(pos, 4, "block header");
+    const header = readU32(frame, pos);
+    pos += 4;
+    if (header === END_MARK) break;
+    const size = header & BLOCK_LENGTH_MASK;
+    if (size > blockMaxSize) {
+      throw new Lz4FormatError(
+        `block of ${size} bytes exceeds the maximum block size of ${blockMaxSize}`,
+        headerAt,
+      );
+    }
+    need(pos, size + (hasBlockChecksums ? 4 : 0), "block data");
+    if (hasBlockChecksums) {
+      const stored = readU32(frame, pos + size);
+      const computed = xxh32(frame.subarray(pos, pos + size));
+      if (stored !== computed) {
+        throw new Lz4FormatError(
+          `block checksum mismatch (stored ${hex(stored, 8)}, computed ${hex(computed, 8)})`,
+          pos + size,
+        );
+      }
+    }
+
+    if (header & BLOCK_UNCOMPRESSED) {
+      const end = outLength + size;
+      if (end > capacityLimit) throw tooMuchOutput(headerAt);
+      if (end > out.length) grow(end);
+      out.set(frame.subarray(pos, pos + size), outLength);
+      outLength = end;
+    } else {
+      const blockLimit = Math.min(outLength + blockMaxSize, capacityLimit);
+      const windowStart = independent ? outLength : 0;
+      for (;;) {
+        const end = decodeBlock(
+          frame,
+          pos,
+          pos + size,
+          out,
+          outLength,
+          Math.min(out.length, blockLimit),
+          windowStart,
+        );
+        if (end !== OUTPUT_LIMIT_REACHED) {
+          outLength = end;
+          break;
+        }
+        if (out.length >= blockLimit) {
+          if (blockLimit === capacityLimit) throw tooMuchOutput(headerAt);
+          throw new Lz4FormatError(
+            `block decompresses to more than the maximum block size of ${blockMaxSize}`,
+            headerAt,
+          );
+        }
+        grow(out.length + 1); // then decode the block again into the larger buffer
+      }
+    }
+    pos += size + (hasBlockChecksums ? 4 : 0);
+  }
+
+  const endMarkAt = pos - 4;
+  if (contentSize !== undefined && outLength !== contentSize) {
+    throw new Lz4FormatError(
+      `content size mismatch (declared ${contentSize} bytes, decoded ${outLength})`,
+      endMarkAt,
+    );
+  }
+  const content = out.length === outLength ? out : out.slice(0, outLength);
+  if (hasContentChecksum) {
+    need(pos, 4, "content checksum");
+    const stored = readU32(frame, pos);
+    const computed = xxh32(content);
+    if (stored !== computed) {
+      throw new Lz4FormatError(
+        `content checksum mismatch (stored ${hex(stored, 8)}, computed ${hex(computed, 8)})`,
+        pos,
+      );
+    }
+    pos += 4;
+  }
+  if (pos !== frame.length) {
+    const n = frame.length - pos;
+    throw new Lz4FormatError(`trailing data after the frame (${n} byte${n === 1 ? "" : "s"})`, pos);
+  }
+  return content;
+}
