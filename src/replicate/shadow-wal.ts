@@ -6,11 +6,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
-  checksumBefore,
+  decodeFrameHeader,
   decodeWalHeader,
   frameAlign,
   frameSize,
   scanFrames,
+  WAL_FRAME_HEADER_SIZE,
   WAL_HEADER_SIZE,
   type WalHeader,
 } from "../sqlite/wal.ts";
@@ -68,10 +69,12 @@ export function copyCommittedFrames(walPath: string, shadowPath: string): number
     const headerBytes = readAt(shadowFd, 0, WAL_HEADER_SIZE);
     const header = decodeWalHeader(headerBytes);
     const start = frameAlign(fs.fstatSync(shadowFd).size, header.pageSize);
-    const seed =
-      start > WAL_HEADER_SIZE
-        ? checksumBefore(readAt(shadowFd, start - 8, 8), 8)
-        : ([header.checksum1, header.checksum2] as [number, number]);
+    // The chain continues from the checksum in the last frame's header (or the WAL header's).
+    let seed: [number, number] = [header.checksum1, header.checksum2];
+    if (start > WAL_HEADER_SIZE) {
+      const last = decodeFrameHeader(readAt(shadowFd, start - frameSize(header.pageSize), WAL_FRAME_HEADER_SIZE), 0);
+      seed = [last.checksum1, last.checksum2];
+    }
     const end = copyFrom(walPath, shadowFd, header, start, seed);
     if (end > start) fs.fsyncSync(shadowFd);
     // Drop any torn tail a crash may have left after the last whole frame.

@@ -223,11 +223,6 @@ export function scanWal(wal: Uint8Array): { header: WalHeader; scan: WalScan } {
   return { header, scan };
 }
 
-/** The checksum stored in the frame that ends at `end` (or the header checksum when `end` is 32). */
-export function checksumBefore(bytes: Uint8Array, end: number): [number, number] {
-  return [u32(bytes, end - 8), u32(bytes, end - 4)];
-}
-
 /** Whether two 32-byte WAL headers are identical, i.e. belong to the same WAL session. */
 export function sameWalHeader(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length < WAL_HEADER_SIZE || b.length < WAL_HEADER_SIZE) return false;

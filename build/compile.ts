@@ -1,0 +1,70 @@
+/**
+ * Compiles walship into one executable: `bun build/compile.ts [--target bun-linux-arm64 ...] [--outfile PATH]`.
+ * The executable never reads `.env` or `bunfig.toml` from the working directory: a tool that holds S3
+ * keys must not let a stray file change its credentials or behaviour.
+ */
+import * as path from "node:path";
+import pkg from "../package.json" with { type: "json" };
+
+/** Release targets Bun can cross-compile for (it fetches each target's runtime from the npm registry). */
+export const RELEASE_TARGETS = [
+  "bun-linux-x64",
+  "bun-linux-arm64",
+  "bun-linux-x64-musl",
+  "bun-linux-arm64-musl",
+  "bun-darwin-arm64",
+  "bun-darwin-x64",
+  "bun-windows-x64",
+] as const;
+
+export interface CompileOptions {
+  outfile: string;
+  target?: (typeof RELEASE_TARGETS)[number];
+}
+
+const ROOT = path.join(import.meta.dir, "..");
+
+async function gitCommit(): Promise<string> {
+  try {
+    const proc = Bun.spawn(["git", "rev-parse", "--short=12", "HEAD"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
+    const out = (await new Response(proc.stdout).text()).trim();
+    return (await proc.exited) === 0 && out ? out : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+export async function compile(opts: CompileOptions): Promise<void> {
+  const result = await Bun.build({
+    entrypoints: [path.join(ROOT, "src/cli/main.ts")],
+    minify: true,
+    bytecode: true,
+    define: {
+      WALSHIP_VERSION: JSON.stringify(pkg.version),
+      WALSHIP_COMMIT: JSON.stringify(await gitCommit()),
+    },
+    compile: {
+      outfile: opts.outfile,
+      ...(opts.target ? { target: opts.target } : {}),
+      autoloadDotenv: false,
+      autoloadBunfig: false,
+    },
+  });
+  if (!result.success) {
+    for (const log of result.logs) console.error(log);
+    throw new Error("build failed");
+  }
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const target = args.includes("--target") ? args[args.indexOf("--target") + 1] : undefined;
+  if (target && !(RELEASE_TARGETS as readonly string[]).includes(target)) {
+    console.error(`unknown target ${target}; one of: ${RELEASE_TARGETS.join(", ")}`);
+    process.exit(2);
+  }
+  const outfile =
+    args.includes("--outfile") ? args[args.indexOf("--outfile") + 1]! : path.join(ROOT, "dist", target ? `walship-${target.slice(4)}` : "walship");
+  await compile({ outfile, target: target as CompileOptions["target"] });
+  console.log(`built ${path.relative(process.cwd(), outfile) || outfile}`);
+}

@@ -1,0 +1,35 @@
+/** Exit codes and the one-line error report every command shares. */
+import { ConfigError } from "../config/errors.ts";
+import { StorageError } from "../storage/object-store.ts";
+
+export const EXIT_OK = 0;
+/** Something failed while doing the work: storage, database, corrupt replica. */
+export const EXIT_FAILURE = 1;
+/** The command line or the configuration is wrong; nothing was attempted. */
+export const EXIT_USAGE = 2;
+
+/** A wrong command line: bad flags, missing or conflicting arguments. */
+export class UsageError extends Error {
+  override name = "UsageError";
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError || err instanceof ConfigError) return EXIT_USAGE;
+  // cac reports unknown options and missing arguments with its own error class.
+  if (err instanceof Error && err.name === "CACError") return EXIT_USAGE;
+  return EXIT_FAILURE;
+}
+
+/** One line: what failed, and when known, what to do about it. */
+export function formatError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = err instanceof UsageError || err instanceof ConfigError || err instanceof StorageError ? err.hint : undefined;
+  const where = err instanceof ConfigError && err.file && !message.includes(err.file) ? ` (in ${err.file})` : "";
+  return `walship: ${message}${where}${hint ? `. Try: ${hint}` : ""}`;
+}

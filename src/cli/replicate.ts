@@ -1,0 +1,177 @@
+/** `walship replicate`: run the replicator from a config file or from `DB_PATH REPLICA_URL...`. */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import type { Config } from "../config/config.ts";
+import { configFromArgs, loadConfig } from "../config/load.ts";
+import type { Logger } from "../observe/log.ts";
+import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../replicate/database.ts";
+import { Replica } from "../replicate/replica.ts";
+import { errorMessage, type ReplicatedSet, Replicator } from "../replicate/replicator.ts";
+import { StorageError } from "../storage/object-store.ts";
+import { describeTarget, openReplicaClient, resolveCredentials } from "../storage/open.ts";
+import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
+import { loggerFor } from "./logger.ts";
+import { versionInfo } from "./version.ts";
+
+export interface ReplicateFlags {
+  config?: string;
+  expandEnv: boolean;
+  exec?: string;
+}
+
+export async function runReplicate(args: string[], flags: ReplicateFlags): Promise<number> {
+  const config = readConfig(args, flags);
+  const log = loggerFor(config);
+  log.info("walship starting", { version: versionInfo().version });
+  if (config.dbs.length === 0) log.warn("no databases specified in configuration");
+
+  const sets = buildSets(config, log);
+  // Fail fast on a replica we cannot even list: a wrong endpoint or key should not look like a running backup.
+  for (const set of sets) {
+    for (const r of set.replicas) {
+      try {
+        await r.client.generations();
+      } catch (err) {
+        throw new StorageError(
+          `Cannot reach replica "${r.name}" of ${set.db.path}: ${errorMessage(err)}`,
+          "list",
+          "",
+          err instanceof StorageError ? err.hint : undefined,
+          { cause: err },
+        );
+      }
+    }
+  }
+
+  const replicator = new Replicator(sets, log);
+  replicator.start();
+  const exec = flags.exec ?? config.exec;
+  const code = exec ? await superviseChild(exec, log) : await waitForSignal(log);
+  const ok = await replicator.stop();
+  log.info("walship stopped", { final_sync: ok ? "ok" : "failed" });
+  if (code !== null) return code;
+  return ok ? EXIT_OK : EXIT_FAILURE;
+}
+
+function readConfig(args: string[], flags: ReplicateFlags): Config {
+  if (args.length === 1) {
+    throw new UsageError(
+      `Cannot replicate ${args[0]}: no replica URL given`,
+      `walship replicate ${args[0]} file:///var/backups/app or s3://BUCKET/PATH`,
+    );
+  }
+  if (args.length > 1) {
+    if (flags.config) {
+      throw new UsageError("Cannot use -config together with DB_PATH REPLICA_URL arguments", "use one or the other");
+    }
+    const config = configFromArgs(args[0]!, args.slice(1));
+    const db = config.dbs[0]!;
+    if (!fs.existsSync(db.path)) {
+      throw new UsageError(
+        `Cannot replicate ${db.path}: the database does not exist`,
+        "check the path, or start the application that creates it first",
+      );
+    }
+    return config;
+  }
+  return loadConfig({ path: flags.config, expandEnv: flags.expandEnv });
+}
+
+function buildSets(config: Config, log: Logger): ReplicatedSet[] {
+  return config.dbs.map((dbc) => {
+    const db = new ReplicatedDatabase({
+      path: dbc.path,
+      metaPath: dbc.metaPath,
+      checkpointIntervalMs: dbc.checkpointIntervalMs,
+      minCheckpointPageCount: dbc.minCheckpointPageCount,
+      maxCheckpointPageCount: dbc.maxCheckpointPageCount,
+      truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
+      log,
+    });
+    const replicas = dbc.replicas.map((rc) => {
+      const credentials = resolveCredentials(
+        { accessKeyId: rc.accessKeyId ?? config.accessKeyId, secretAccessKey: rc.secretAccessKey ?? config.secretAccessKey },
+        (name) => process.env[name],
+      );
+      log.info("replicating to", { db: db.path, name: rc.name, sync_interval_ms: rc.syncIntervalMs, ...describeTarget(rc.target) });
+      return new Replica(db, {
+        name: rc.name,
+        client: openReplicaClient(rc.target, credentials),
+        syncIntervalMs: rc.syncIntervalMs,
+        log,
+      });
+    });
+    return { db, replicas, monitorIntervalMs: dbc.monitorIntervalMs };
+  });
+}
+
+/** Resolves with null on SIGINT or SIGTERM. */
+function waitForSignal(log: Logger): Promise<null> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info("signal received, shutting down", { signal });
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      resolve(null);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}
+
+/**
+ * Runs the application as a child: signals are forwarded to it, and when it exits (on its own or after a
+ * forwarded signal) the replicator does its final sync and walship exits with the child's code.
+ */
+async function superviseChild(command: string, log: Logger): Promise<number> {
+  const argv = splitCommand(command);
+  const child = Bun.spawn(argv, { stdio: ["inherit", "inherit", "inherit"], env: process.env });
+  log.info("started subprocess", { command: argv[0], pid: child.pid });
+  const forward = (signal: NodeJS.Signals) => {
+    log.info("signal received, forwarding to subprocess", { signal });
+    child.kill(signal);
+  };
+  process.on("SIGINT", forward);
+  process.on("SIGTERM", forward);
+  const code = await child.exited;
+  process.off("SIGINT", forward);
+  process.off("SIGTERM", forward);
+  const signal = child.signalCode;
+  log.info("subprocess exited, shutting down", { code, signal: signal ?? undefined });
+  // A child killed by a signal exits as a shell reports it: 128 + the signal number.
+  if (signal) return 128 + (os.constants.signals[signal] ?? 0);
+  return code;
+}
+
+/** Splits a command line on whitespace, honouring single and double quotes and backslash escapes (no shell). */
+export function splitCommand(command: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let quote: '"' | "'" | null = null;
+  let has = false;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === "\\" && quote === '"' && i + 1 < command.length) cur += command[++i];
+      else cur += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      has = true;
+    } else if (c === "\\" && i + 1 < command.length) {
+      cur += command[++i];
+      has = true;
+    } else if (/\s/.test(c)) {
+      if (has || cur) out.push(cur);
+      cur = "";
+      has = false;
+    } else {
+      cur += c;
+      has = true;
+    }
+  }
+  if (quote) throw new UsageError(`Cannot run "${command}": unterminated quote`, "close the quote in -exec");
+  if (has || cur) out.push(cur);
+  if (out.length === 0) throw new UsageError("Cannot run an empty -exec command", 'give a command such as -exec "node server.js"');
+  return out;
+}

@@ -1,0 +1,146 @@
+/** `walship restore`: rebuild a database from a replica URL or from a database's replicas in the config. */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { loadConfig, replicaTargetFromUrl } from "../config/load.ts";
+import { expandPath } from "../config/posix-path.ts";
+import { ConfigError } from "../config/errors.ts";
+import { hex8 } from "../format/layout.ts";
+import { NoBackupError, type NamedReplica, planRestore } from "../restore/plan.ts";
+import { DEFAULT_PARALLELISM, executeRestore } from "../restore/restore.ts";
+import type { VerifyMode } from "../restore/verify.ts";
+import { openReplicaClient, resolveCredentials } from "../storage/open.ts";
+import { EXIT_OK, UsageError } from "./errors.ts";
+import { loggerFor } from "./logger.ts";
+
+export interface RestoreFlags {
+  config?: string;
+  expandEnv: boolean;
+  o?: string;
+  output?: string;
+  replica?: string;
+  generation?: string;
+  index?: string;
+  timestamp?: string;
+  parallelism?: number | string;
+  ifDbNotExists?: boolean;
+  ifReplicaExists?: boolean;
+  verify?: string;
+}
+
+const URL_RE = /^\w+:\/\//;
+
+export async function runRestore(target: string | undefined, flags: RestoreFlags): Promise<number> {
+  if (!target) {
+    throw new UsageError("Cannot restore: no database path or replica URL given", "walship restore -o out.db s3://BUCKET/PATH");
+  }
+  const env = (name: string) => process.env[name];
+  let output = flags.o ?? flags.output;
+  let replicas: NamedReplica[];
+  let config = null;
+  if (URL_RE.test(target)) {
+    if (flags.config) {
+      throw new UsageError("Cannot use -config with a replica URL", "drop -config, or pass the database path from the config");
+    }
+    if (!output) throw new UsageError("Cannot restore from a URL without an output path", `walship restore -o app.db ${target}`);
+    const replicaTarget = replicaTargetFromUrl(target);
+    replicas = [{ name: replicaTarget.type, client: openReplicaClient(replicaTarget, resolveCredentials({}, env)) }];
+  } else {
+    config = loadConfig({ path: flags.config, expandEnv: flags.expandEnv });
+    const dbPath = expandPath(target, { cwd: process.cwd(), home: os.homedir() });
+    const db = config.dbs.find((d) => d.path === dbPath);
+    if (!db) {
+      throw new ConfigError(`Cannot restore ${dbPath}: the database is not in the config`, {
+        hint: `use a path listed under dbs: in the config, or a replica URL with -o`,
+      });
+    }
+    output ??= db.path;
+    const chosen = flags.replica ? db.replicas.filter((r) => r.name === flags.replica) : db.replicas;
+    if (chosen.length === 0) {
+      throw new UsageError(
+        `Cannot restore ${dbPath}: it has no replica named "${flags.replica}"`,
+        `use one of: ${db.replicas.map((r) => r.name).join(", ")}`,
+      );
+    }
+    replicas = chosen.map((r) => ({
+      name: r.name,
+      client: openReplicaClient(
+        r.target,
+        resolveCredentials(
+          { accessKeyId: r.accessKeyId ?? config?.accessKeyId, secretAccessKey: r.secretAccessKey ?? config?.secretAccessKey },
+          env,
+        ),
+      ),
+    }));
+  }
+  const log = loggerFor(config);
+
+  if (flags.ifDbNotExists && fs.existsSync(output)) {
+    log.info("database already exists, skipping", { output });
+    return EXIT_OK;
+  }
+  const restoreTarget = {
+    generation: flags.generation,
+    index: flags.index === undefined ? undefined : parseHexIndex(flags.index),
+    timestamp: flags.timestamp === undefined ? undefined : parseTimestamp(flags.timestamp),
+  };
+  if (restoreTarget.index !== undefined && restoreTarget.timestamp !== undefined) {
+    throw new UsageError("Cannot use -index and -timestamp together", "choose one");
+  }
+  let plan;
+  try {
+    plan = await planRestore(replicas, restoreTarget);
+  } catch (err) {
+    if (err instanceof NoBackupError && flags.ifReplicaExists) {
+      log.info("no matching backups found, skipping", { source: target });
+      return EXIT_OK;
+    }
+    throw err;
+  }
+  const result = await executeRestore(plan, {
+    output,
+    parallelism: parseParallelism(flags.parallelism),
+    verify: parseVerify(flags.verify),
+    log,
+  });
+  log.info("restored", {
+    output: result.output,
+    replica: result.replica,
+    generation: result.generation,
+    snapshot_index: hex8(result.snapshotIndex),
+    segments: result.segments,
+    bytes: result.bytesDownloaded,
+    transactions: result.commits,
+    elapsed_ms: result.elapsedMs,
+  });
+  return EXIT_OK;
+}
+
+function parseHexIndex(s: string): number {
+  if (!/^[0-9a-fA-F]{1,8}$/.test(s) || Number.parseInt(s, 16) > 0x7fffffff) {
+    throw new UsageError(`Cannot use -index "${s}": it must be a hexadecimal WAL index`, "e.g. -index 0000002a");
+  }
+  return Number.parseInt(s, 16);
+}
+
+function parseTimestamp(s: string): Date {
+  const d = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s) ? new Date(s) : null;
+  if (!d || Number.isNaN(d.getTime())) {
+    throw new UsageError(`Cannot use -timestamp "${s}": it is not an RFC 3339 time`, "e.g. -timestamp 2026-01-02T15:04:05Z");
+  }
+  return d;
+}
+
+function parseParallelism(v: number | string | undefined): number {
+  if (v === undefined) return DEFAULT_PARALLELISM;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new UsageError(`Cannot use -parallelism ${v}: it must be a whole number from 1 to 256`, "e.g. -parallelism 8");
+  }
+  return n;
+}
+
+function parseVerify(v: string | undefined): VerifyMode {
+  if (v === undefined) return "quick";
+  if (v === "none" || v === "quick" || v === "full") return v;
+  throw new UsageError(`Cannot use --verify ${v}: it must be none, quick or full`, "--verify full");
+}

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createDatabase, runWriter } from "../helpers/app-db.ts";
+import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { readDatabase } from "../helpers/db-content.ts";
+import { litestreamConfig } from "../helpers/litestream.ts";
+import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+
+describe("replicate and restore, end to end", () => {
+  let s3: S3Server;
+  const dir = makeTempDir();
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: ["round-trip"] });
+  });
+  afterAll(async () => {
+    await s3?.stop();
+    removeDir(dir);
+  });
+
+  test("5,000 mixed transactions with app checkpoints reach a directory and S3 exactly", async () => {
+    const db = path.join(dir, "app.db");
+    const replicaDir = path.join(dir, "replica");
+    createDatabase(db);
+    const configPath = path.join(dir, "walship.yml");
+    fs.writeFileSync(
+      configPath,
+      litestreamConfig(
+        db,
+        [
+          { dir: replicaDir },
+          {
+            bucket: "round-trip",
+            path: "app",
+            endpoint: s3.endpoint,
+            accessKeyId: s3.accessKeyId,
+            secretAccessKey: s3.secretAccessKey,
+          },
+        ],
+        ["monitor-interval: 100ms"],
+      ),
+    );
+    const walship = startCli(["replicate", "-config", configPath]);
+    await waitFor(() => fs.existsSync(path.join(replicaDir, "generations")), 15_000, "the first snapshot");
+    await runWriter(db, 5000, 42);
+    const result = await walship.stop("SIGTERM");
+    expect(result.code).toBe(0);
+
+    const source = readDatabase(db);
+    expect(source.rows.length).toBeGreaterThan(1000);
+    const creds = { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey };
+    for (const [name, url] of [
+      ["dir", `file://${replicaDir}`],
+      ["s3", `${s3.endpoint}/round-trip/app`],
+    ] as const) {
+      const out = path.join(dir, `restored-${name}.db`);
+      const restore = await runCli(["restore", "-o", out, url], { env: creds });
+      expect(restore.stderr).toContain("restored");
+      expect(restore.code).toBe(0);
+      const restored = readDatabase(out);
+      expect(restored.integrity).toBe("ok");
+      expect(restored.rows.length).toBe(source.rows.length);
+      expect(restored.rows).toEqual(source.rows);
+    }
+  });
+});
