@@ -1,0 +1,104 @@
+import { Database } from "bun:sqlite";
+import { afterAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
+import { scanWal } from "../../src/sqlite/wal.ts";
+import { createDatabase } from "../helpers/app-db.ts";
+import { memoryLogger } from "../helpers/quiet-log.ts";
+import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+
+function open(file: string) {
+  const { log, lines } = memoryLogger();
+  const db = new ReplicatedDatabase({
+    path: file,
+    checkpointIntervalMs: 0,
+    minCheckpointPageCount: 100_000,
+    maxCheckpointPageCount: 0,
+    truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
+    log,
+  });
+  return { db, lines };
+}
+
+/** A process that holds a write transaction whose pages SQLite has spilled into the WAL uncommitted. */
+const HOLDER = `
+import { Database } from "bun:sqlite";
+const db = new Database(process.argv[2]);
+db.run("PRAGMA cache_size = 2");
+db.run("BEGIN IMMEDIATE");
+const ins = db.prepare("INSERT INTO items (name, qty, data) VALUES ('spill', 0, ?)");
+for (let i = 0; i < 300; i++) ins.run(new Uint8Array(3000));
+console.log("ready");
+await Bun.sleep(30000);
+`;
+
+describe("shadow WAL capture", () => {
+  const dir = makeTempDir();
+  afterAll(() => removeDir(dir));
+
+  test("only committed frames reach the shadow WAL, across several syncs", async () => {
+    const file = path.join(dir, "spill.db");
+    createDatabase(file);
+    const app = new Database(file);
+    app.run("INSERT INTO items (name, qty) VALUES ('a', 1)");
+    const { db, lines } = open(file);
+    db.sync();
+    expect(lines.join("\n")).toContain('reason="no generation exists"');
+    app.run("INSERT INTO items (name, qty) VALUES ('b', 2)");
+    db.sync();
+
+    const script = path.join(dir, "holder.ts");
+    fs.writeFileSync(script, HOLDER);
+    const holder = Bun.spawn([process.execPath, script, file], { stdout: "pipe", stderr: "inherit" });
+    const reader = holder.stdout.getReader();
+    await reader.read();
+    try {
+      const real = scanWal(new Uint8Array(fs.readFileSync(`${file}-wal`))).scan;
+      // The holder's pages are in the WAL, valid but after the last commit.
+      expect(real.validEnd).toBeGreaterThan(real.lastCommitEnd);
+      db.sync();
+      const pos = db.pos()!;
+      expect(pos.offset).toBe(real.lastCommitEnd);
+      const shadow = new Uint8Array(fs.readFileSync(db.shadowPath(pos.index)));
+      expect(shadow.length).toBe(real.lastCommitEnd);
+      expect(scanWal(shadow).scan.lastCommitEnd).toBe(shadow.length);
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.exited;
+    }
+    // The rolled-back transaction's frames are overwritten by the next commit, which is captured.
+    app.run("INSERT INTO items (name, qty) VALUES ('c', 3)");
+    db.sync();
+    const shadow = new Uint8Array(fs.readFileSync(db.shadowPath(db.pos()!.index)));
+    const scan = scanWal(shadow).scan;
+    expect(scan.lastCommitEnd).toBe(shadow.length);
+    expect(shadow.length).toBe(scanWal(new Uint8Array(fs.readFileSync(`${file}-wal`))).scan.lastCommitEnd);
+    app.close();
+    db.close();
+  });
+
+  test("a checkpoint that restarts the WAL continues in the next shadow index of the same generation", () => {
+    const file = path.join(dir, "restart.db");
+    createDatabase(file);
+    const app = new Database(file);
+    const { db } = open(file);
+    db.sync();
+    const generation = db.pos()!.generation;
+    for (let i = 0; i < 50; i++) app.run("INSERT INTO items (name, qty) VALUES ('x', ?)", [i]);
+    db.sync();
+    db.checkpoint("RESTART");
+    app.run("INSERT INTO items (name, qty) VALUES ('after', 0)");
+    db.sync();
+    const pos = db.pos()!;
+    expect(pos.generation).toBe(generation);
+    expect(pos.index).toBe(1);
+    const shadow0 = new Uint8Array(fs.readFileSync(db.shadowPath(0)));
+    const shadow1 = new Uint8Array(fs.readFileSync(db.shadowPath(1)));
+    expect(scanWal(shadow0).scan.lastCommitEnd).toBe(shadow0.length);
+    expect(scanWal(shadow1).header.salt1).not.toBe(scanWal(shadow0).header.salt1);
+    expect(shadow1.length).toBe(pos.offset);
+    app.close();
+    db.close();
+  });
+});
