@@ -26,7 +26,11 @@ const ROOT = path.join(import.meta.dir, "..");
 
 async function gitCommit(): Promise<string> {
   try {
-    const proc = Bun.spawn(["git", "rev-parse", "--short=12", "HEAD"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
+    const proc = Bun.spawn(["git", "rev-parse", "--short=12", "HEAD"], {
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "ignore",
+    });
     const out = (await new Response(proc.stdout).text()).trim();
     return (await proc.exited) === 0 && out ? out : "unknown";
   } catch {
@@ -63,8 +67,9 @@ if (import.meta.main) {
     console.error(`unknown target ${target}; one of: ${RELEASE_TARGETS.join(", ")}`);
     process.exit(2);
   }
-  const outfile =
-    args.includes("--outfile") ? args[args.indexOf("--outfile") + 1]! : path.join(ROOT, "dist", target ? `walship-${target.slice(4)}` : "walship");
+  const outfile = args.includes("--outfile")
+    ? args[args.indexOf("--outfile") + 1]!
+    : path.join(ROOT, "dist", target ? `walship-${target.slice(4)}` : "walship");
   await compile({ outfile, target: target as CompileOptions["target"] });
   console.log(`built ${path.relative(process.cwd(), outfile) || outfile}`);
 }

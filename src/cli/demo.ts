@@ -7,13 +7,13 @@ import { Database } from "bun:sqlite";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ReplicaClient } from "../storage/replica-client.ts";
-import { FileStore } from "../storage/file.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../replicate/database.ts";
 import { Replica } from "../replicate/replica.ts";
 import { Replicator } from "../replicate/replicator.ts";
 import { planRestore } from "../restore/plan.ts";
 import { executeRestore } from "../restore/restore.ts";
+import { FileStore } from "../storage/file.ts";
+import { ReplicaClient } from "../storage/replica-client.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import { loggerFor } from "./logger.ts";
 
@@ -22,7 +22,10 @@ const TRANSACTIONS = 300;
 export async function runDemo(dirArg: string | undefined, out: (line: string) => void): Promise<number> {
   const dir = dirArg ? path.resolve(dirArg) : fs.mkdtempSync(path.join(os.tmpdir(), "walship-demo-"));
   if (dirArg && fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
-    throw new UsageError(`Cannot run the demo in ${dir}: the directory is not empty`, "give a new or empty directory");
+    throw new UsageError(
+      `Cannot run the demo in ${dir}: the directory is not empty`,
+      "give a new or empty directory",
+    );
   }
   fs.mkdirSync(dir, { recursive: true });
   const dbPath = path.join(dir, "app.db");
@@ -75,7 +78,9 @@ export async function runDemo(dirArg: string | undefined, out: (line: string) =>
   );
   out(`walship demo: restored to ${result.output} in ${result.elapsedMs} ms, integrity_check ok`);
   const same = JSON.stringify(actual) === JSON.stringify(expected);
-  out(`walship demo: restored rows ${same ? "match" : "DO NOT match"} the source (${JSON.stringify(actual)})`);
+  out(
+    `walship demo: restored rows ${same ? "match" : "DO NOT match"} the source (${JSON.stringify(actual)})`,
+  );
   out(`walship demo: try it yourself: walship restore -o copy.db file://${replicaDir}`);
   return same ? EXIT_OK : EXIT_FAILURE;
 }

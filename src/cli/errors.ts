@@ -29,7 +29,11 @@ export function exitCodeFor(err: unknown): number {
 /** One line: what failed, and when known, what to do about it. */
 export function formatError(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  const hint = err instanceof UsageError || err instanceof ConfigError || err instanceof StorageError ? err.hint : undefined;
-  const where = err instanceof ConfigError && err.file && !message.includes(err.file) ? ` (in ${err.file})` : "";
+  const hint =
+    err instanceof UsageError || err instanceof ConfigError || err instanceof StorageError
+      ? err.hint
+      : undefined;
+  const where =
+    err instanceof ConfigError && err.file && !message.includes(err.file) ? ` (in ${err.file})` : "";
   return `walship: ${message}${where}${hint ? `. Try: ${hint}` : ""}`;
 }

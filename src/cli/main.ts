@@ -7,14 +7,28 @@ import { normalizeArgs } from "./args.ts";
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatError } from "./errors.ts";
 
 /** Flags that take a value, so their value is never mistaken for a flag when normalising. */
-const VALUE_FLAGS = new Set(["config", "exec", "o", "output", "replica", "generation", "index", "timestamp", "parallelism", "verify"]);
+const VALUE_FLAGS = new Set([
+  "config",
+  "exec",
+  "o",
+  "output",
+  "replica",
+  "generation",
+  "index",
+  "timestamp",
+  "parallelism",
+  "verify",
+]);
 
 export async function main(argv: string[]): Promise<number> {
   const cli = cac("walship");
   let run: (() => Promise<number>) | undefined;
 
   cli
-    .command("replicate [...args]", "Replicate databases continuously (from the config, or DB_PATH REPLICA_URL...)")
+    .command(
+      "replicate [...args]",
+      "Replicate databases continuously (from the config, or DB_PATH REPLICA_URL...)",
+    )
     .usage("replicate [-config PATH] [-exec CMD] | replicate DB_PATH REPLICA_URL [REPLICA_URL...]")
     .option("--config <path>", "Config file (default $WALSHIP_CONFIG, /etc/walship.yml, /etc/litestream.yml)")
     .option("--no-expand-env", "Do not expand $VAR in the config file")
@@ -24,7 +38,10 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   cli
-    .command("restore [target]", "Restore a database from a replica URL or from the replicas of DB_PATH in the config")
+    .command(
+      "restore [target]",
+      "Restore a database from a replica URL or from the replicas of DB_PATH in the config",
+    )
     .usage("restore [flags] DB_PATH | restore -o OUTPUT REPLICA_URL")
     .option("-o, --output <path>", "Output path (default: the DB path, in config mode)")
     .option("--config <path>", "Config file")
@@ -38,11 +55,15 @@ export async function main(argv: string[]): Promise<number> {
     .option("--if-replica-exists", "Do nothing if no backup exists")
     .option("--verify <mode>", "Check the result with SQLite: none, quick (default) or full")
     .action((target: string | undefined, flags) => {
-      run = async () => (await import("./restore.ts")).runRestore(target, { ...flags, o: flags.output ?? flags.o });
+      run = async () =>
+        (await import("./restore.ts")).runRestore(target, { ...flags, o: flags.output ?? flags.o });
     });
 
   cli
-    .command("demo [dir]", "Replicate a sample database to a local directory, restore it and compare (no setup needed)")
+    .command(
+      "demo [dir]",
+      "Replicate a sample database to a local directory, restore it and compare (no setup needed)",
+    )
     .action((dir: string | undefined) => {
       run = async () => (await import("./demo.ts")).runDemo(dir, (line) => process.stdout.write(`${line}\n`));
     });

@@ -62,7 +62,10 @@ function readConfig(args: string[], flags: ReplicateFlags): Config {
   }
   if (args.length > 1) {
     if (flags.config) {
-      throw new UsageError("Cannot use -config together with DB_PATH REPLICA_URL arguments", "use one or the other");
+      throw new UsageError(
+        "Cannot use -config together with DB_PATH REPLICA_URL arguments",
+        "use one or the other",
+      );
     }
     const config = configFromArgs(args[0]!, args.slice(1));
     const db = config.dbs[0]!;
@@ -90,10 +93,18 @@ function buildSets(config: Config, log: Logger): ReplicatedSet[] {
     });
     const replicas = dbc.replicas.map((rc) => {
       const credentials = resolveCredentials(
-        { accessKeyId: rc.accessKeyId ?? config.accessKeyId, secretAccessKey: rc.secretAccessKey ?? config.secretAccessKey },
+        {
+          accessKeyId: rc.accessKeyId ?? config.accessKeyId,
+          secretAccessKey: rc.secretAccessKey ?? config.secretAccessKey,
+        },
         (name) => process.env[name],
       );
-      log.info("replicating to", { db: db.path, name: rc.name, sync_interval_ms: rc.syncIntervalMs, ...describeTarget(rc.target) });
+      log.info("replicating to", {
+        db: db.path,
+        name: rc.name,
+        sync_interval_ms: rc.syncIntervalMs,
+        ...describeTarget(rc.target),
+      });
       return new Replica(db, {
         name: rc.name,
         client: openReplicaClient(rc.target, credentials),
@@ -139,7 +150,7 @@ async function superviseChild(command: string, log: Logger): Promise<number> {
   const signal = child.signalCode;
   log.info("subprocess exited, shutting down", { code, signal: signal ?? undefined });
   // A child killed by a signal exits as a shell reports it: 128 + the signal number.
-  if (signal) return 128 + (os.constants.signals[signal] ?? 0);
+  if (signal) return 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 0);
   return code;
 }
 
@@ -172,6 +183,10 @@ export function splitCommand(command: string): string[] {
   }
   if (quote) throw new UsageError(`Cannot run "${command}": unterminated quote`, "close the quote in -exec");
   if (has || cur) out.push(cur);
-  if (out.length === 0) throw new UsageError("Cannot run an empty -exec command", 'give a command such as -exec "node server.js"');
+  if (out.length === 0)
+    throw new UsageError(
+      "Cannot run an empty -exec command",
+      'give a command such as -exec "node server.js"',
+    );
   return out;
 }

@@ -1,11 +1,12 @@
 /** `walship restore`: rebuild a database from a replica URL or from a database's replicas in the config. */
 import * as fs from "node:fs";
 import * as os from "node:os";
+import type { Config } from "../config/config.ts";
+import { ConfigError } from "../config/errors.ts";
 import { loadConfig, replicaTargetFromUrl } from "../config/load.ts";
 import { expandPath } from "../config/posix-path.ts";
-import { ConfigError } from "../config/errors.ts";
 import { hex8 } from "../format/layout.ts";
-import { NoBackupError, type NamedReplica, planRestore } from "../restore/plan.ts";
+import { type NamedReplica, NoBackupError, planRestore, type RestorePlan } from "../restore/plan.ts";
 import { DEFAULT_PARALLELISM, executeRestore } from "../restore/restore.ts";
 import type { VerifyMode } from "../restore/verify.ts";
 import { openReplicaClient, resolveCredentials } from "../storage/open.ts";
@@ -31,19 +32,31 @@ const URL_RE = /^\w+:\/\//;
 
 export async function runRestore(target: string | undefined, flags: RestoreFlags): Promise<number> {
   if (!target) {
-    throw new UsageError("Cannot restore: no database path or replica URL given", "walship restore -o out.db s3://BUCKET/PATH");
+    throw new UsageError(
+      "Cannot restore: no database path or replica URL given",
+      "walship restore -o out.db s3://BUCKET/PATH",
+    );
   }
   const env = (name: string) => process.env[name];
   let output = flags.o ?? flags.output;
   let replicas: NamedReplica[];
-  let config = null;
+  let config: Config | null = null;
   if (URL_RE.test(target)) {
     if (flags.config) {
-      throw new UsageError("Cannot use -config with a replica URL", "drop -config, or pass the database path from the config");
+      throw new UsageError(
+        "Cannot use -config with a replica URL",
+        "drop -config, or pass the database path from the config",
+      );
     }
-    if (!output) throw new UsageError("Cannot restore from a URL without an output path", `walship restore -o app.db ${target}`);
+    if (!output)
+      throw new UsageError(
+        "Cannot restore from a URL without an output path",
+        `walship restore -o app.db ${target}`,
+      );
     const replicaTarget = replicaTargetFromUrl(target);
-    replicas = [{ name: replicaTarget.type, client: openReplicaClient(replicaTarget, resolveCredentials({}, env)) }];
+    replicas = [
+      { name: replicaTarget.type, client: openReplicaClient(replicaTarget, resolveCredentials({}, env)) },
+    ];
   } else {
     config = loadConfig({ path: flags.config, expandEnv: flags.expandEnv });
     const dbPath = expandPath(target, { cwd: process.cwd(), home: os.homedir() });
@@ -66,7 +79,10 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
       client: openReplicaClient(
         r.target,
         resolveCredentials(
-          { accessKeyId: r.accessKeyId ?? config?.accessKeyId, secretAccessKey: r.secretAccessKey ?? config?.secretAccessKey },
+          {
+            accessKeyId: r.accessKeyId ?? config?.accessKeyId,
+            secretAccessKey: r.secretAccessKey ?? config?.secretAccessKey,
+          },
           env,
         ),
       ),
@@ -86,7 +102,7 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
   if (restoreTarget.index !== undefined && restoreTarget.timestamp !== undefined) {
     throw new UsageError("Cannot use -index and -timestamp together", "choose one");
   }
-  let plan;
+  let plan: RestorePlan;
   try {
     plan = await planRestore(replicas, restoreTarget);
   } catch (err) {
@@ -117,7 +133,10 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
 
 function parseHexIndex(s: string): number {
   if (!/^[0-9a-fA-F]{1,8}$/.test(s) || Number.parseInt(s, 16) > 0x7fffffff) {
-    throw new UsageError(`Cannot use -index "${s}": it must be a hexadecimal WAL index`, "e.g. -index 0000002a");
+    throw new UsageError(
+      `Cannot use -index "${s}": it must be a hexadecimal WAL index`,
+      "e.g. -index 0000002a",
+    );
   }
   return Number.parseInt(s, 16);
 }
@@ -125,7 +144,10 @@ function parseHexIndex(s: string): number {
 function parseTimestamp(s: string): Date {
   const d = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s) ? new Date(s) : null;
   if (!d || Number.isNaN(d.getTime())) {
-    throw new UsageError(`Cannot use -timestamp "${s}": it is not an RFC 3339 time`, "e.g. -timestamp 2026-01-02T15:04:05Z");
+    throw new UsageError(
+      `Cannot use -timestamp "${s}": it is not an RFC 3339 time`,
+      "e.g. -timestamp 2026-01-02T15:04:05Z",
+    );
   }
   return d;
 }
@@ -134,7 +156,10 @@ function parseParallelism(v: number | string | undefined): number {
   if (v === undefined) return DEFAULT_PARALLELISM;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 256) {
-    throw new UsageError(`Cannot use -parallelism ${v}: it must be a whole number from 1 to 256`, "e.g. -parallelism 8");
+    throw new UsageError(
+      `Cannot use -parallelism ${v}: it must be a whole number from 1 to 256`,
+      "e.g. -parallelism 8",
+    );
   }
   return n;
 }

@@ -44,7 +44,13 @@ export class Logger {
 
   private log(level: Level, msg: string, fields?: Fields): void {
     if (!this.enabled(level)) return;
-    const all: Fields = { time: new Date().toISOString(), level: level.toUpperCase(), msg, ...this.base, ...fields };
+    const all: Fields = {
+      time: new Date().toISOString(),
+      level: level.toUpperCase(),
+      msg,
+      ...this.base,
+      ...fields,
+    };
     this.opts.write(this.opts.format === "json" ? JSON.stringify(dropEmpty(all)) : logfmt(all));
   }
 }

@@ -8,7 +8,13 @@ import type { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { MAX_WAL_INDEX, newGenerationName, type Pos, parseShadowWalName, shadowWalName } from "../format/layout.ts";
+import {
+  MAX_WAL_INDEX,
+  newGenerationName,
+  type Pos,
+  parseShadowWalName,
+  shadowWalName,
+} from "../format/layout.ts";
 import type { Logger } from "../observe/log.ts";
 import { frameAlign, frameSize, sameWalHeader, WAL_HEADER_SIZE, walSize } from "../sqlite/wal.ts";
 import { type CheckpointMode, checkpoint, openConnection } from "./connection.ts";
@@ -28,7 +34,8 @@ export interface DatabaseOptions {
 /** Litestream 0.3.13's TRUNCATE threshold (pages): a runaway WAL is truncated at about 2 GB. */
 export const DEFAULT_TRUNCATE_PAGE_COUNT = 500_000;
 
-const SEQ_UPSERT = "INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1";
+const SEQ_UPSERT =
+  "INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1";
 
 export function defaultMetaPath(dbPath: string): string {
   return path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
@@ -120,7 +127,11 @@ export class ReplicatedDatabase {
       this.generation = this.readGenerationFile();
       if (this.generation) this.checkHeadersAtStartup();
       this.clean();
-      this.log.info("initialized db", { db: this.path, page_size: this.pageSize, generation: this.generation || undefined });
+      this.log.info("initialized db", {
+        db: this.path,
+        page_size: this.pageSize,
+        generation: this.generation || undefined,
+      });
       return true;
     } catch (err) {
       this.close();
@@ -198,7 +209,12 @@ export class ReplicatedDatabase {
     this.clean();
 
     const after = this.pos();
-    if (!before || before.generation !== after?.generation || before.index !== after.index || before.offset !== after.offset) {
+    if (
+      !before ||
+      before.generation !== after?.generation ||
+      before.index !== after.index ||
+      before.offset !== after.offset
+    ) {
       this.notify();
     }
     return true;
@@ -245,7 +261,12 @@ export class ReplicatedDatabase {
     fs.renameSync(tmp, path.join(this.metaPath, "generation"));
     const previous = this.generation;
     this.generation = generation;
-    this.log.info("new generation", { db: this.path, generation, reason, previous_generation: previous || undefined });
+    this.log.info("new generation", {
+      db: this.path,
+      generation,
+      reason,
+      previous_generation: previous || undefined,
+    });
   }
 
   private startNextShadowIndex(): void {
@@ -258,7 +279,8 @@ export class ReplicatedDatabase {
     const o = this.opts;
     const realWal = frameAlign(fileSize(this.walPath) ?? 0, ps);
     if (o.truncatePageCount > 0 && realWal >= walSize(ps, o.truncatePageCount)) return "TRUNCATE";
-    if (o.maxCheckpointPageCount > 0 && this.shadowSize >= walSize(ps, o.maxCheckpointPageCount)) return "RESTART";
+    if (o.maxCheckpointPageCount > 0 && this.shadowSize >= walSize(ps, o.maxCheckpointPageCount))
+      return "RESTART";
     if (this.shadowSize >= walSize(ps, o.minCheckpointPageCount)) return "PASSIVE";
     if (o.checkpointIntervalMs > 0 && this.shadowSize > walSize(ps, 1)) {
       const mtime = fs.statSync(this.path).mtimeMs;

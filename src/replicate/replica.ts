@@ -3,8 +3,8 @@
  * generation has none, and recovers its position from the remote listing after a restart or an error.
  */
 import * as fs from "node:fs";
-import { decodeLz4Frame, encodeLz4Frame, Lz4FrameEncoder } from "../format/lz4-frame.ts";
 import { formatPos, type Pos } from "../format/layout.ts";
+import { decodeLz4Frame, encodeLz4Frame, Lz4FrameEncoder } from "../format/lz4-frame.ts";
 import type { Logger } from "../observe/log.ts";
 import { frameAlign } from "../sqlite/wal.ts";
 import type { ReplicaClient, WalSegmentInfo } from "../storage/replica-client.ts";
@@ -122,7 +122,8 @@ export class Replica {
     const last = segments[segments.length - 1];
     if (!last) return null;
     const bytes = await this.client.readWalSegment(generation, last.index, last.offset);
-    if (!bytes) throw new Error(`wal segment ${generation}/${last.index}:${last.offset} vanished while reading`);
+    if (!bytes)
+      throw new Error(`wal segment ${generation}/${last.index}:${last.offset} vanished while reading`);
     return { generation, index: last.index, offset: last.offset + decodeLz4Frame(bytes).length };
   }
 

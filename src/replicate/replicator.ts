@@ -35,7 +35,8 @@ export class Replicator {
         let floor: { generation: string; index: number } | null = null;
         for (const r of replicas) {
           if (!r.pos || r.pos.generation !== db.generation) return null;
-          if (!floor || r.pos.index < floor.index) floor = { generation: r.pos.generation, index: r.pos.index };
+          if (!floor || r.pos.index < floor.index)
+            floor = { generation: r.pos.generation, index: r.pos.index };
         }
         return floor;
       };

@@ -72,7 +72,10 @@ export function copyCommittedFrames(walPath: string, shadowPath: string): number
     // The chain continues from the checksum in the last frame's header (or the WAL header's).
     let seed: [number, number] = [header.checksum1, header.checksum2];
     if (start > WAL_HEADER_SIZE) {
-      const last = decodeFrameHeader(readAt(shadowFd, start - frameSize(header.pageSize), WAL_FRAME_HEADER_SIZE), 0);
+      const last = decodeFrameHeader(
+        readAt(shadowFd, start - frameSize(header.pageSize), WAL_FRAME_HEADER_SIZE),
+        0,
+      );
       seed = [last.checksum1, last.checksum2];
     }
     const end = copyFrom(walPath, shadowFd, header, start, seed);
@@ -138,4 +141,3 @@ export function initShadowWal(walPath: string, shadowPath: string): number {
   fs.writeFileSync(shadowPath, header, { mode: 0o600 });
   return copyCommittedFrames(walPath, shadowPath);
 }
-

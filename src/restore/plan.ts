@@ -70,7 +70,10 @@ async function planReplica(replica: NamedReplica, target: RestoreTarget): Promis
   const generations = target.generation ? [target.generation] : await client.generations();
   let best: RestorePlan | null = null;
   for (const generation of generations) {
-    const [snapshots, segments] = await Promise.all([client.snapshots(generation), client.walSegments(generation)]);
+    const [snapshots, segments] = await Promise.all([
+      client.snapshots(generation),
+      client.walSegments(generation),
+    ]);
     const plan = planGeneration(replica, generation, snapshots, segments, target);
     if (plan && (!best || plan.updatedAt > best.updatedAt)) best = plan;
   }
@@ -112,7 +115,12 @@ function planGeneration(
 }
 
 /** Each WAL index from the snapshot's on must be present, in order, and start at offset 0. */
-function checkContinuity(replica: NamedReplica, generation: string, from: number, segs: WalSegmentInfo[]): void {
+function checkContinuity(
+  replica: NamedReplica,
+  generation: string,
+  from: number,
+  segs: WalSegmentInfo[],
+): void {
   let index = from - 1;
   for (const s of segs) {
     if (s.index === index) continue;

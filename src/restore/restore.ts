@@ -6,13 +6,13 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { decodeLz4Frame } from "../format/lz4-frame.ts";
 import { snapshotPath, walSegmentPath } from "../format/layout.ts";
+import { decodeLz4Frame } from "../format/lz4-frame.ts";
 import type { Logger } from "../observe/log.ts";
 import { decodeDbHeader } from "../sqlite/db-header.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
 import type { RestorePlan } from "./plan.ts";
-import { verifyDatabase, type VerifyMode } from "./verify.ts";
+import { type VerifyMode, verifyDatabase } from "./verify.ts";
 
 export const DEFAULT_PARALLELISM = 8;
 /** Largest decompressed snapshot we accept: far beyond any SQLite file we expect, far below a bomb. */
@@ -50,7 +50,10 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
   }
   fs.mkdirSync(path.dirname(output), { recursive: true });
-  const tmp = path.join(path.dirname(output), `.${path.basename(output)}.walship-${randomBytes(4).toString("hex")}.tmp`);
+  const tmp = path.join(
+    path.dirname(output),
+    `.${path.basename(output)}.walship-${randomBytes(4).toString("hex")}.tmp`,
+  );
   const fd = fs.openSync(tmp, "wx", 0o600);
   let closed = false;
   try {

@@ -139,7 +139,12 @@ export class S3Store implements ObjectStore {
       }
       await this.call("put", key, () =>
         s3.send(
-          new sdk.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }),
+          new sdk.CompleteMultipartUploadCommand({
+            Bucket,
+            Key,
+            UploadId,
+            MultipartUpload: { Parts: parts },
+          }),
         ),
       );
     } catch (err) {
@@ -269,7 +274,13 @@ export function describeS3Error(err: unknown, op: string, key: string, opts: S3S
     hint = "set LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY, or access-key-id in the config";
   }
   const detail = status ? `${code} (HTTP ${status})` : `${code}: ${e.message ?? String(err)}`;
-  return new StorageError(`Cannot ${op} ${key ? `"${key}" ` : ""}on S3 (${where}): ${detail}`, op, key, hint, {
-    cause: err,
-  });
+  return new StorageError(
+    `Cannot ${op} ${key ? `"${key}" ` : ""}on S3 (${where}): ${detail}`,
+    op,
+    key,
+    hint,
+    {
+      cause: err,
+    },
+  );
 }

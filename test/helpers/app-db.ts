@@ -8,16 +8,26 @@ const WRITER = path.join(import.meta.dir, "writer.ts");
 export function createDatabase(file: string): void {
   const db = new Database(file, { create: true });
   db.run("PRAGMA journal_mode = wal");
-  db.run("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER, data BLOB)");
+  db.run(
+    "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER, data BLOB)",
+  );
   db.close();
 }
 
 /** Runs the writer process to completion: `transactions` commits, deterministic for a given seed. */
-export async function runWriter(file: string, transactions: number, seed: number, pauseEvery = 25): Promise<void> {
-  const proc = Bun.spawn([process.execPath, WRITER, file, String(transactions), String(seed), String(pauseEvery)], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+export async function runWriter(
+  file: string,
+  transactions: number,
+  seed: number,
+  pauseEvery = 25,
+): Promise<void> {
+  const proc = Bun.spawn(
+    [process.execPath, WRITER, file, String(transactions), String(seed), String(pauseEvery)],
+    {
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   const code = await proc.exited;
   if (code !== 0) throw new Error(`writer failed (${code}): ${await new Response(proc.stderr).text()}`);
 }

@@ -30,7 +30,12 @@ export function litestreamConfig(
   const lines = ["dbs:", `  - path: ${dbPath}`, ...extra.map((l) => `    ${l}`), "    replicas:"];
   replicas.forEach((r, i) => {
     if ("dir" in r) {
-      lines.push(`      - name: file${i}`, "        type: file", `        path: ${r.dir}`, "        sync-interval: 100ms");
+      lines.push(
+        `      - name: file${i}`,
+        "        type: file",
+        `        path: ${r.dir}`,
+        "        sync-interval: 100ms",
+      );
     } else {
       lines.push(
         `      - name: s3${i}`,

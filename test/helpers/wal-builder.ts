@@ -1,5 +1,5 @@
 /** Builds WAL files by hand for tests: any byte order, salts and commit markers. */
-import { encodeWalHeader, walChecksum, WAL_MAGIC_LE, WAL_FORMAT_VERSION } from "../../src/sqlite/wal.ts";
+import { encodeWalHeader, WAL_FORMAT_VERSION, WAL_MAGIC_LE, walChecksum } from "../../src/sqlite/wal.ts";
 
 export interface FrameSpec {
   pgno: number;

@@ -24,7 +24,9 @@ function rand(n: number): number {
 const db = new Database(dbPath, { create: true });
 db.run("PRAGMA journal_mode = wal");
 db.run("PRAGMA busy_timeout = 5000");
-db.run("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER, data BLOB)");
+db.run(
+  "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER, data BLOB)",
+);
 const insert = db.prepare("INSERT INTO items (name, qty, data) VALUES (?, ?, ?)");
 const update = db.prepare("UPDATE items SET qty = qty + ?, name = ? WHERE id = ?");
 const del = db.prepare("DELETE FROM items WHERE id = ?");

@@ -49,7 +49,10 @@ describe("replicate and restore, end to end", () => {
 
     const source = readDatabase(db);
     expect(source.rows.length).toBeGreaterThan(1000);
-    const creds = { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey };
+    const creds = {
+      LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
+      LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    };
     for (const [name, url] of [
       ["dir", `file://${replicaDir}`],
       ["s3", `${s3.endpoint}/round-trip/app`],

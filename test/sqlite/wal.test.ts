@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { openConnection } from "../../src/replicate/connection.ts";
 import {
   decodeWalHeader,
   frameAlign,
@@ -12,7 +13,6 @@ import {
   WAL_MAGIC_LE,
   WalFormatError,
 } from "../../src/sqlite/wal.ts";
-import { openConnection } from "../../src/replicate/connection.ts";
 import { buildWal } from "../helpers/wal-builder.ts";
 
 function tempDir(): string {
@@ -115,7 +115,10 @@ describe("hand-built WAL", () => {
   });
 
   test("a torn final frame is ignored", () => {
-    const wal = buildWal(1024, [{ pgno: 1, commitSize: 1 }, { pgno: 2, commitSize: 2 }]);
+    const wal = buildWal(1024, [
+      { pgno: 1, commitSize: 1 },
+      { pgno: 2, commitSize: 2 },
+    ]);
     const { scan } = scanWal(wal.subarray(0, wal.length - 100));
     expect(scan.lastCommitEnd).toBe(32 + frameSize(1024));
   });

@@ -1,0 +1,86 @@
+/**
+ * The keys a config file may contain at each level, with an example line for hints, and the
+ * Litestream 0.3.13 keys that walship recognises but does not implement yet.
+ */
+
+export type KeyLevel = "global" | "logging" | "db" | "replica";
+
+/** Known keys per level, each with an example line used in "Try: …" hints. */
+export const KNOWN_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, string>>>> = {
+  global: {
+    dbs: "dbs: [{ path: /var/lib/app/app.db, replicas: [{ url: s3://BUCKET/app }] }]",
+    addr: 'addr: ":9090"',
+    exec: 'exec: "myapp serve"',
+    "access-key-id": "access-key-id: $AWS_ACCESS_KEY_ID",
+    "secret-access-key": "secret-access-key: $AWS_SECRET_ACCESS_KEY",
+    logging: "logging: { level: info, type: text, stderr: false }",
+  },
+  logging: {
+    level: "level: info",
+    type: "type: text",
+    stderr: "stderr: true",
+  },
+  db: {
+    path: "path: /var/lib/app/app.db",
+    "meta-path": "meta-path: /var/lib/app/.app.db-litestream",
+    "monitor-interval": "monitor-interval: 1s",
+    "checkpoint-interval": "checkpoint-interval: 1m",
+    "min-checkpoint-page-count": "min-checkpoint-page-count: 1000",
+    "max-checkpoint-page-count": "max-checkpoint-page-count: 10000",
+    replicas: "replicas: [{ url: s3://BUCKET/app }]",
+    replica: "replica: { url: s3://BUCKET/app }",
+  },
+  replica: {
+    type: "type: s3",
+    name: "name: backup",
+    url: "url: s3://BUCKET/PATH",
+    path: "path: app",
+    bucket: "bucket: my-bucket",
+    endpoint: "endpoint: https://s3.example.com",
+    region: "region: us-east-1",
+    "force-path-style": "force-path-style: true",
+    "skip-verify": "skip-verify: false",
+    "access-key-id": "access-key-id: $AWS_ACCESS_KEY_ID",
+    "secret-access-key": "secret-access-key: $AWS_SECRET_ACCESS_KEY",
+    "sync-interval": "sync-interval: 1s",
+    retention: "retention: 24h",
+    "retention-check-interval": "retention-check-interval: 1h",
+    "snapshot-interval": "snapshot-interval: 6h",
+  },
+};
+
+/** Litestream 0.3.13 keys walship does not implement yet, with what they were for. */
+export const LATER_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, string>>>> = {
+  global: {},
+  logging: {},
+  db: {},
+  replica: {
+    "validation-interval": "replica validation",
+    age: "age encryption of replicas",
+    "account-name": "Azure Blob Storage replicas",
+    "account-key": "Azure Blob Storage replicas",
+    host: "SFTP replicas",
+    user: "SFTP replicas",
+    password: "SFTP replicas",
+    "key-path": "SFTP replicas",
+  },
+};
+
+/** Keys whose values must never appear in messages. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(["access-key-id", "secret-access-key", "password"]);
+
+/** Where keys of each level live, for "belongs …" messages. */
+export const LEVEL_PLACES: Readonly<Record<KeyLevel, string>> = {
+  global: "at the top level",
+  logging: "under logging",
+  db: "in a dbs entry",
+  replica: "in a replicas entry",
+};
+
+/** Where to move a misplaced key, for hints. */
+export const LEVEL_DESTINATIONS: Readonly<Record<KeyLevel, string>> = {
+  global: "to the top level",
+  logging: "under logging:",
+  db: "into the dbs entry",
+  replica: "into a replicas entry",
+};

@@ -1,0 +1,296 @@
+/**
+ * One replica: read from a `replicas[]` entry (either `url`, or `type` with `path`/`bucket`/...,
+ * merged as Litestream's `newS3ReplicaClientFromConfig` does) or built from a URL argument.
+ */
+
+import { type ConfigReader, childKey, positionOf } from "./config-reader.ts";
+import { didYouMean } from "./did-you-mean.ts";
+import { normalizeEndpoint } from "./endpoint.ts";
+import type { EnvLookup } from "./env-expand.ts";
+import { ReplicaUrlError, redactUrl } from "./errors.ts";
+import { expandPath } from "./posix-path.ts";
+import type { ReplicaTarget, S3Settings } from "./replica-target.ts";
+import { parseReplicaUrl } from "./replica-url.ts";
+import { bucketNameProblem, cleanKeyPrefix, resolveS3Target } from "./s3-target.ts";
+import type { YamlMap, YamlNode } from "./yaml-tree.ts";
+
+/** Litestream's `DefaultSyncInterval`. */
+export const DEFAULT_SYNC_INTERVAL_MS = 1_000;
+/** Litestream's `DefaultRetention`. */
+export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1_000;
+/** Litestream's `DefaultRetentionCheckInterval`. */
+export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 60 * 60 * 1_000;
+/** Snapshots are taken only by retention unless an interval is set, as in Litestream. */
+export const DEFAULT_SNAPSHOT_INTERVAL_MS = 0;
+
+export interface ReplicaConfig {
+  /** Unique per database; defaults to the target type (`file`, `s3`). */
+  name: string;
+  target: ReplicaTarget;
+  /** Minimum time between uploads; always > 0. */
+  syncIntervalMs: number;
+  /** How long snapshots and WAL are kept; 0 keeps everything. */
+  retentionMs: number;
+  retentionCheckIntervalMs: number;
+  /** 0 turns scheduled snapshots off. */
+  snapshotIntervalMs: number;
+  /** Static S3 credentials (the replica's own, else the global ones); secret, never print. */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+export interface Credentials {
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+export interface ReplicaContext {
+  reader: ConfigReader;
+  env: EnvLookup;
+  cwd: string;
+  home: string;
+  /** Global credentials, used by S3 replicas that have none of their own. */
+  credentials: Credentials;
+}
+
+const SUPPORTED_TYPES = ["file", "s3"];
+const LATER_TYPES = ["gcs", "abs", "sftp"];
+const URL_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+// Keys that only mean something for an S3 target.
+const S3_ONLY_KEYS = [
+  "bucket",
+  "endpoint",
+  "region",
+  "force-path-style",
+  "skip-verify",
+  "access-key-id",
+  "secret-access-key",
+];
+
+/** Reads and validates one replica entry. */
+export function readReplica(node: YamlNode, key: string, context: ReplicaContext): ReplicaConfig {
+  const reader: ConfigReader = context.reader;
+  const map = reader.map(node, key);
+  reader.checkKeys(map, key, "replica");
+
+  const type = readType(map, key, reader);
+  const target = readTarget(map, key, type, context);
+  if (target.type === "file") {
+    for (const name of S3_ONLY_KEYS) {
+      if (map.entries.has(name)) {
+        reader.fail(childKey(key, name), `${childKey(key, name)} only applies to s3 replicas`, {
+          hint: `remove "${name}", or make this an s3 replica`,
+          position: map.entries.get(name)?.keyPosition,
+        });
+      }
+    }
+  }
+
+  const replica: ReplicaConfig = {
+    name: reader.get(map, key, "name", reader.string) ?? target.type,
+    target,
+    syncIntervalMs: reader.offOrDuration(map, key, "sync-interval", DEFAULT_SYNC_INTERVAL_MS),
+    retentionMs: reader.offOrDuration(map, key, "retention", DEFAULT_RETENTION_MS),
+    retentionCheckIntervalMs: reader.offOrDuration(
+      map,
+      key,
+      "retention-check-interval",
+      DEFAULT_RETENTION_CHECK_INTERVAL_MS,
+    ),
+    snapshotIntervalMs: reader.offOrDuration(map, key, "snapshot-interval", DEFAULT_SNAPSHOT_INTERVAL_MS),
+  };
+  // Litestream panics on both of these (time.NewTicker with 0).
+  if (replica.syncIntervalMs === 0) {
+    reader.fail(`${key}.sync-interval`, `${key}.sync-interval must be greater than 0`, {
+      hint: "sync-interval: 1s",
+      position: positionOf(map, "sync-interval"),
+    });
+  }
+  if (replica.retentionMs > 0 && replica.retentionCheckIntervalMs === 0) {
+    reader.fail(
+      `${key}.retention-check-interval`,
+      `${key}.retention-check-interval must be greater than 0 while retention is on`,
+      { hint: "retention-check-interval: 1h", position: positionOf(map, "retention-check-interval") },
+    );
+  }
+
+  if (target.type === "s3") {
+    const accessKeyId =
+      reader.get(map, key, "access-key-id", reader.string) ?? context.credentials.accessKeyId;
+    const secretAccessKey =
+      reader.get(map, key, "secret-access-key", reader.string) ?? context.credentials.secretAccessKey;
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+      const [has, lacks] =
+        accessKeyId === undefined
+          ? ["secret-access-key", "access-key-id"]
+          : ["access-key-id", "secret-access-key"];
+      reader.fail(`${key}.${lacks}`, `${key} has ${has} but no ${lacks} (here or at the top level)`, {
+        hint: `set ${lacks} too, or remove ${has} to use the AWS credential chain`,
+        position: map.position,
+      });
+    }
+    if (accessKeyId !== undefined) replica.accessKeyId = accessKeyId;
+    if (secretAccessKey !== undefined) replica.secretAccessKey = secretAccessKey;
+  }
+  return replica;
+}
+
+function readType(map: YamlMap, key: string, reader: ConfigReader): "file" | "s3" | undefined {
+  const type = reader.get(map, key, "type", reader.string);
+  if (type === undefined || type === "file" || type === "s3") return type;
+  const position = positionOf(map, "type");
+  if (LATER_TYPES.includes(type)) {
+    reader.fail(`${key}.type`, `${key}.type "${type}" is not supported yet`, {
+      hint: "use type: s3 (many stores speak S3) or type: file",
+      position,
+    });
+  }
+  const suggestion = didYouMean(type, SUPPORTED_TYPES);
+  return reader.fail(`${key}.type`, `${key}.type must be file or s3, not "${type}"`, {
+    hint: `type: ${suggestion ?? "s3"}`,
+    position,
+  });
+}
+
+function readTarget(
+  map: YamlMap,
+  key: string,
+  type: "file" | "s3" | undefined,
+  context: ReplicaContext,
+): ReplicaTarget {
+  const reader: ConfigReader = context.reader;
+  const url = reader.get(map, key, "url", reader.string);
+  const path = reader.get(map, key, "path", reader.string);
+  const bucket = reader.get(map, key, "bucket", reader.string);
+  const settings = readS3Settings(map, key, reader);
+
+  if (path !== undefined && URL_LIKE.test(path)) {
+    reader.fail(`${key}.path`, `${key}.path cannot be a URL`, {
+      hint: `use url: ${redactUrl(path)}`,
+      position: positionOf(map, "path"),
+    });
+  }
+  if (url !== undefined) {
+    for (const other of ["path", "bucket"] as const) {
+      if ((other === "path" ? path : bucket) !== undefined) {
+        reader.fail(`${key}.${other}`, `${key} has both url and ${other}`, {
+          hint: `remove ${other}; the URL already names it (s3://BUCKET/PATH)`,
+          position: positionOf(map, other),
+        });
+      }
+    }
+    let target: ReplicaTarget;
+    try {
+      target = parseReplicaUrl(url, { cwd: context.cwd, home: context.home, env: context.env, settings });
+    } catch (error) {
+      if (!(error instanceof ReplicaUrlError)) throw error;
+      return reader.fail(`${key}.url`, `${key}.url "${error.url}" is not usable: ${error.reason}`, {
+        hint: error.hint,
+        position: positionOf(map, "url"),
+      });
+    }
+    if (type !== undefined && type !== target.type) {
+      // Litestream lets the scheme win silently; a contradiction is more likely a mistake.
+      reader.fail(`${key}.type`, `${key}.type is ${type} but the url is a ${target.type} URL`, {
+        hint: "remove type; the URL decides it",
+        position: positionOf(map, "type"),
+      });
+    }
+    return target;
+  }
+
+  if ((type ?? "file") === "file") {
+    if (path === undefined) {
+      reader.fail(key, `${key} has no path or url`, {
+        hint: "add path: /var/backups/app (a directory) or url: s3://BUCKET/PATH",
+        position: map.position,
+      });
+    }
+    return { type: "file", path: expandPath(path, context) };
+  }
+
+  if (bucket === undefined) {
+    reader.fail(`${key}.bucket`, `${key} is an s3 replica without a bucket`, {
+      hint: "add bucket: my-bucket, or use url: s3://BUCKET/PATH",
+      position: map.position,
+    });
+  }
+  const problem = bucketNameProblem(bucket);
+  if (problem !== undefined) {
+    reader.fail(`${key}.bucket`, `${key}.bucket is not usable: ${problem}`, {
+      hint: "put only the bucket name in bucket and the key prefix in path",
+      position: positionOf(map, "bucket"),
+    });
+  }
+  const location = { bucket, path: cleanKeyPrefix(path ?? ""), ambiguousHost: false };
+  return resolveS3Target(location, { ...settings, endpointSource: "config" }, context.env);
+}
+
+function readS3Settings(map: YamlMap, key: string, reader: ConfigReader): S3Settings {
+  const settings: S3Settings = {};
+  const endpoint = reader.get(map, key, "endpoint", reader.string);
+  if (endpoint !== undefined) {
+    try {
+      settings.endpoint = normalizeEndpoint(endpoint);
+    } catch (error) {
+      reader.fail(
+        `${key}.endpoint`,
+        `${key}.endpoint is not usable: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          hint: "endpoint: https://s3.example.com (or host:port; http is used for local and private hosts)",
+          position: positionOf(map, "endpoint"),
+        },
+      );
+    }
+  }
+  const region = reader.get(map, key, "region", reader.string);
+  if (region !== undefined) settings.region = region;
+  const forcePathStyle = reader.get(map, key, "force-path-style", reader.bool);
+  if (forcePathStyle !== undefined) settings.forcePathStyle = forcePathStyle;
+  const skipVerify = reader.get(map, key, "skip-verify", reader.bool);
+  if (skipVerify !== undefined) settings.skipVerify = skipVerify;
+  return settings;
+}
+
+export interface ReplicaFromUrlOptions {
+  cwd: string;
+  home: string;
+  env: EnvLookup;
+  /** Defaults to the target type. */
+  name?: string;
+}
+
+/**
+ * A replica with default settings for `replicate DB_PATH URL...` and `restore URL`.
+ *
+ * @throws ReplicaUrlError when the URL is not usable
+ */
+export function replicaFromUrl(url: string, options: ReplicaFromUrlOptions): ReplicaConfig {
+  const target = parseReplicaUrl(url, options);
+  return {
+    name: options.name ?? target.type,
+    target,
+    syncIntervalMs: DEFAULT_SYNC_INTERVAL_MS,
+    retentionMs: DEFAULT_RETENTION_MS,
+    retentionCheckIntervalMs: DEFAULT_RETENTION_CHECK_INTERVAL_MS,
+    snapshotIntervalMs: DEFAULT_SNAPSHOT_INTERVAL_MS,
+  };
+}
+
+/**
+ * Replicas for several URL arguments, named by type and numbered when a type repeats
+ * (`s3`, `s3-2`, `file`), since names must be unique per database.
+ */
+export function replicasFromUrls(
+  urls: readonly string[],
+  options: Omit<ReplicaFromUrlOptions, "name">,
+): ReplicaConfig[] {
+  const counts = new Map<string, number>();
+  return urls.map((url) => {
+    const replica = replicaFromUrl(url, options);
+    const count = (counts.get(replica.name) ?? 0) + 1;
+    counts.set(replica.name, count);
+    if (count > 1) replica.name = `${replica.name}-${count}`;
+    return replica;
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * Where a replica lives, as understood from a replica URL or from `type`/`path`/`bucket`/... keys.
+ * Storage backends are built from these values and nothing else.
+ */
+
+import type { S3ProviderId } from "./s3-providers.ts";
+
+/** Environment variables that supply an S3 endpoint when neither the URL nor the config does, in order. */
+export const ENDPOINT_ENV_VARS = [
+  "AWS_ENDPOINT_URL_S3",
+  "AWS_ENDPOINT_URL",
+  "LITESTREAM_S3_ENDPOINT",
+] as const;
+export type EndpointEnvVar = (typeof ENDPOINT_ENV_VARS)[number];
+
+/**
+ * Where the endpoint came from: the URL itself (`https://HOST/…`, a provider host, an IP or
+ * host:port), its `?endpoint=` parameter, the `endpoint` config key, or an environment variable.
+ */
+export type EndpointSource = "url" | "query" | "config" | `env:${EndpointEnvVar}`;
+
+/** A directory replica. */
+export interface FileTarget {
+  type: "file";
+  /** Absolute, cleaned directory path. */
+  path: string;
+}
+
+/** An S3 or S3-compatible bucket. */
+export interface S3Target {
+  type: "s3";
+  bucket: string;
+  /** Key prefix without leading or trailing slash; "" for the bucket root. */
+  path: string;
+  /** `http(s)://host[:port]`; absent means AWS. */
+  endpoint?: string;
+  endpointSource?: EndpointSource;
+  /** Absent means: us-east-1 with an endpoint, otherwise discovered from AWS. */
+  region?: string;
+  forcePathStyle: boolean;
+  skipVerify: boolean;
+  /**
+   * The URL host was taken as an AWS bucket name although it contains a dot and matches no known
+   * provider (`s3://s3.example.com/bkt/db`). Litestream reads it the same way, but the user may
+   * have meant `https://HOST/FIRSTSEG/REST`; callers mention that when a request fails.
+   */
+  ambiguousHost: boolean;
+  /** The provider recognised from the endpoint host, for provider-specific defaults. */
+  provider?: S3ProviderId;
+}
+
+export type ReplicaTarget = FileTarget | S3Target;
+
+/** S3 settings given beside the bucket: URL query parameters or config keys. */
+export interface S3Settings {
+  /** Already normalised by `normalizeEndpoint`. */
+  endpoint?: string;
+  region?: string;
+  forcePathStyle?: boolean;
+  skipVerify?: boolean;
+}
