@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { FileStore } from "../../src/storage/file.ts";
+import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { createDatabase, runWriter } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
@@ -46,6 +48,12 @@ describe("replicate and restore, end to end", () => {
     await runWriter(db, 5000, 42);
     const result = await walship.stop("SIGTERM");
     expect(result.code).toBe(0);
+
+    // The checkpoints restarted the WAL several times: the replica holds more than one WAL index.
+    const client = new ReplicaClient(new FileStore(replicaDir));
+    const [generation] = await client.generations();
+    const indexes = new Set((await client.walSegments(generation!)).map((s) => s.index));
+    expect(indexes.size).toBeGreaterThan(1);
 
     const source = readDatabase(db);
     expect(source.rows.length).toBeGreaterThan(1000);
