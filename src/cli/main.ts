@@ -93,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// No top-level await: the bytecode-compiled executable is a CommonJS bundle.
 if (import.meta.main) {
-  const code = await main(process.argv.slice(2));
-  process.exit(code);
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -1,0 +1,80 @@
+/**
+ * The compiled executable alone: copied into an empty directory and run with a PATH that holds neither
+ * node nor bun, it replicates to S3 and restores. A `.env` and a `bunfig.toml` in its working directory
+ * change nothing, credentials included.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { compile } from "../../build/compile.ts";
+import { createDatabase, runWriter } from "../helpers/app-db.ts";
+import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { readDatabase } from "../helpers/db-content.ts";
+import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+
+describe("the compiled executable", () => {
+  const dir = makeTempDir();
+  const bin = path.join(dir, "bin");
+  const exe = path.join(bin, "walship");
+  let s3: S3Server;
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: ["exe"] });
+    const buildDir = path.join(dir, "build");
+    await compile({ outfile: path.join(buildDir, "walship") });
+    fs.mkdirSync(bin);
+    fs.copyFileSync(path.join(buildDir, "walship"), exe);
+    fs.chmodSync(exe, 0o755);
+    removeDir(buildDir);
+  }, 120_000);
+  afterAll(async () => {
+    await s3?.stop();
+    removeDir(dir);
+  });
+
+  test("replicates and restores with no node, no bun and no node_modules, ignoring .env and bunfig.toml", async () => {
+    expect(fs.readdirSync(bin)).toEqual(["walship"]);
+    const work = path.join(dir, "work");
+    fs.mkdirSync(work);
+    // If the executable loaded these, it would use wrong keys and run a preload that leaves a marker.
+    fs.writeFileSync(path.join(work, ".env"), "LITESTREAM_ACCESS_KEY_ID=WRONGKEY\nLITESTREAM_SECRET_ACCESS_KEY=WRONGSECRET\n");
+    fs.writeFileSync(path.join(work, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
+    fs.writeFileSync(path.join(work, "preload.ts"), `require("node:fs").writeFileSync(${JSON.stringify(path.join(work, "PRELOADED"))}, "x");\n`);
+
+    const env = {
+      PATH: bin,
+      HOME: work,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    };
+    const opts = { binary: exe, cwd: work, env };
+    const version = await runCli(["version"], opts);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^walship \d+\.\d+\.\d+ \(commit \w+/);
+
+    const db = path.join(work, "app.db");
+    createDatabase(db);
+    const url = `${s3.endpoint}/exe/app`;
+    const replicate = startCli(["replicate", db, url], opts);
+    await waitFor(() => hasSnapshot(s3.dir), 20_000, "the first snapshot");
+    await runWriter(db, 500, 3, 10);
+    const stopped = await replicate.stop();
+    expect(stopped.stderr).not.toContain("WRONGKEY");
+    expect(stopped.code).toBe(0);
+
+    const out = path.join(work, "restored.db");
+    const restore = await runCli(["restore", "-o", out, url], opts);
+    expect(restore.code).toBe(0);
+    expect(readDatabase(out).rows).toEqual(readDatabase(db).rows);
+    expect(fs.existsSync(path.join(work, "PRELOADED"))).toBe(false);
+  });
+});
+
+function hasSnapshot(root: string): boolean {
+  const walk = (d: string): boolean =>
+    fs.readdirSync(d, { withFileTypes: true }).some((e) =>
+      e.isDirectory() ? walk(path.join(d, e.name)) : e.name.includes(".snapshot.lz4"),
+    );
+  return walk(root);
+}
