@@ -2,10 +2,12 @@
 import type { Config } from "../config/config.ts";
 import { Logger } from "../observe/log.ts";
 
+/**
+ * Logs always go to stderr, so stdout carries only command output. Litestream logs to stdout unless
+ * `logging.stderr` is set; walship accepts that key but does not need it.
+ */
 export function loggerFor(config: Pick<Config, "logging"> | null): Logger {
   const level = config?.logging.level ?? "info";
   const format = config?.logging.type === "json" ? "json" : "logfmt";
-  // Logs go to stderr unless the config asks otherwise; stdout is kept for command output.
-  const stream = config && config.logging.stderr === false ? process.stdout : process.stderr;
-  return new Logger({ level, format, write: (line) => stream.write(`${line}\n`) });
+  return new Logger({ level, format, write: (line) => process.stderr.write(`${line}\n`) });
 }
