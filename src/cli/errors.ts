@@ -1,6 +1,5 @@
 /** Exit codes and the one-line error report every command shares. */
 import { ConfigError } from "../config/errors.ts";
-import { StorageError } from "../storage/object-store.ts";
 
 export const EXIT_OK = 0;
 /** Something failed while doing the work: storage, database, corrupt replica. */
@@ -30,10 +29,18 @@ export function exitCodeFor(err: unknown): number {
 export function formatError(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const hint =
-    err instanceof UsageError || err instanceof ConfigError || err instanceof StorageError
-      ? err.hint
-      : undefined;
+    hintOf(err) ??
+    (err instanceof Error && err.name === "CACError"
+      ? "walship --help, or walship COMMAND --help"
+      : undefined);
   const where =
     err instanceof ConfigError && err.file && !message.includes(err.file) ? ` (in ${err.file})` : "";
-  return `walship: ${message}${where}${hint ? `. Try: ${hint}` : ""}`;
+  const text = `${message}${where}`;
+  return `walship: ${text}${hint ? `${/[.?!]$/.test(text) ? "" : "."} Try: ${hint}` : ""}`;
+}
+
+/** Errors across walship carry an optional `hint` (a concrete fix); read it without knowing the class. */
+function hintOf(err: unknown): string | undefined {
+  const hint = err instanceof Error ? (err as Error & { hint?: unknown }).hint : undefined;
+  return typeof hint === "string" && hint !== "" ? hint : undefined;
 }

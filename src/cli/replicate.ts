@@ -22,9 +22,6 @@ export interface ReplicateFlags {
 export async function runReplicate(args: string[], flags: ReplicateFlags): Promise<number> {
   const config = readConfig(args, flags);
   const log = loggerFor(config);
-  log.info("walship starting", { version: versionInfo().version });
-  if (config.dbs.length === 0) log.warn("no databases specified in configuration");
-
   const sets = buildSets(config, log);
   // Fail fast on a replica we cannot even list: a wrong endpoint or key should not look like a running backup.
   for (const set of sets) {
@@ -43,6 +40,18 @@ export async function runReplicate(args: string[], flags: ReplicateFlags): Promi
     }
   }
 
+  log.info("walship starting", { version: versionInfo().version });
+  if (config.dbs.length === 0) log.warn("no databases specified in configuration");
+  for (const dbc of config.dbs) {
+    for (const rc of dbc.replicas) {
+      log.info("replicating to", {
+        db: dbc.path,
+        name: rc.name,
+        sync_interval_ms: rc.syncIntervalMs,
+        ...describeTarget(rc.target),
+      });
+    }
+  }
   const replicator = new Replicator(sets, log);
   replicator.start();
   const exec = flags.exec ?? config.exec;
@@ -99,12 +108,6 @@ function buildSets(config: Config, log: Logger): ReplicatedSet[] {
         },
         (name) => process.env[name],
       );
-      log.info("replicating to", {
-        db: db.path,
-        name: rc.name,
-        sync_interval_ms: rc.syncIntervalMs,
-        ...describeTarget(rc.target),
-      });
       return new Replica(db, {
         name: rc.name,
         client: openReplicaClient(rc.target, credentials),

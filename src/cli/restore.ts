@@ -1,6 +1,7 @@
 /** `walship restore`: rebuild a database from a replica URL or from a database's replicas in the config. */
 import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 import type { Config } from "../config/config.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig, replicaTargetFromUrl } from "../config/load.ts";
@@ -90,9 +91,15 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
   }
   const log = loggerFor(config);
 
-  if (flags.ifDbNotExists && fs.existsSync(output)) {
-    log.info("database already exists, skipping", { output });
-    return EXIT_OK;
+  if (fs.existsSync(output)) {
+    if (flags.ifDbNotExists) {
+      log.info("database already exists, skipping", { output });
+      return EXIT_OK;
+    }
+    throw new UsageError(
+      `Cannot restore to ${path.resolve(output)}: the file already exists`,
+      "choose another -o path, or move the existing file away first",
+    );
   }
   const restoreTarget = {
     generation: flags.generation,
@@ -106,9 +113,15 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
   try {
     plan = await planRestore(replicas, restoreTarget);
   } catch (err) {
-    if (err instanceof NoBackupError && flags.ifReplicaExists) {
-      log.info("no matching backups found, skipping", { source: target });
-      return EXIT_OK;
+    if (err instanceof NoBackupError) {
+      if (flags.ifReplicaExists) {
+        log.info("no matching backups found, skipping", { source: target });
+        return EXIT_OK;
+      }
+      throw new NoBackupError(
+        `Cannot restore from ${target}: no backups found there`,
+        "check the bucket, path or directory of the replica (it should contain generations/)",
+      );
     }
     throw err;
   }

@@ -34,6 +34,12 @@ export interface RestorePlan {
 /** Nothing on the replicas matches the request. */
 export class NoBackupError extends Error {
   override name = "NoBackupError";
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The listing shows a hole that makes the requested state impossible to rebuild. */
@@ -50,18 +56,19 @@ export class ReplicaGapError extends Error {
 /** Plans a restore across replicas, choosing the one whose chosen generation is newest. */
 export async function planRestore(replicas: NamedReplica[], target: RestoreTarget): Promise<RestorePlan> {
   let best: RestorePlan | null = null;
-  const errors: string[] = [];
+  const failures: unknown[] = [];
   for (const replica of replicas) {
     try {
       const plan = await planReplica(replica, target);
       if (plan && (!best || plan.updatedAt > best.updatedAt)) best = plan;
     } catch (err) {
       if (err instanceof ReplicaGapError) throw err;
-      errors.push(`${replica.name}: ${(err as Error).message}`);
+      failures.push(err);
     }
   }
   if (best) return best;
-  if (errors.length > 0 && errors.length === replicas.length) throw new Error(errors.join("; "));
+  // Every replica failed: the first failure (with its hint) explains more than "no backups".
+  if (failures.length > 0 && failures.length === replicas.length) throw failures[0];
   throw new NoBackupError("no matching backups found");
 }
 

@@ -38,9 +38,15 @@ describe("the compiled executable", () => {
     const work = path.join(dir, "work");
     fs.mkdirSync(work);
     // If the executable loaded these, it would use wrong keys and run a preload that leaves a marker.
-    fs.writeFileSync(path.join(work, ".env"), "LITESTREAM_ACCESS_KEY_ID=WRONGKEY\nLITESTREAM_SECRET_ACCESS_KEY=WRONGSECRET\n");
+    fs.writeFileSync(
+      path.join(work, ".env"),
+      "LITESTREAM_ACCESS_KEY_ID=WRONGKEY\nLITESTREAM_SECRET_ACCESS_KEY=WRONGSECRET\n",
+    );
     fs.writeFileSync(path.join(work, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
-    fs.writeFileSync(path.join(work, "preload.ts"), `require("node:fs").writeFileSync(${JSON.stringify(path.join(work, "PRELOADED"))}, "x");\n`);
+    fs.writeFileSync(
+      path.join(work, "preload.ts"),
+      `require("node:fs").writeFileSync(${JSON.stringify(path.join(work, "PRELOADED"))}, "x");\n`,
+    );
 
     const env = {
       PATH: bin,
@@ -73,8 +79,8 @@ describe("the compiled executable", () => {
 
 function hasSnapshot(root: string): boolean {
   const walk = (d: string): boolean =>
-    fs.readdirSync(d, { withFileTypes: true }).some((e) =>
-      e.isDirectory() ? walk(path.join(d, e.name)) : e.name.includes(".snapshot.lz4"),
-    );
+    fs
+      .readdirSync(d, { withFileTypes: true })
+      .some((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.includes(".snapshot.lz4")));
   return walk(root);
 }

@@ -72,7 +72,10 @@ describe.skipIf("skip" in litestream)("Litestream 0.3.13 interop", () => {
     const replicaDir = path.join(work, "replica");
     createDatabase(db);
     const config = path.join(work, "walship.yml");
-    fs.writeFileSync(config, litestreamConfig(db, [{ dir: replicaDir }, s3Replica("w2l")], ["monitor-interval: 100ms"]));
+    fs.writeFileSync(
+      config,
+      litestreamConfig(db, [{ dir: replicaDir }, s3Replica("w2l")], ["monitor-interval: 100ms"]),
+    );
     await replicateWith(["walship", "replicate", "-config", config], db, replicaDir, 7);
 
     const fromDir = path.join(work, "from-dir.db");
