@@ -53,7 +53,10 @@ describe("bad input", () => {
   });
 
   test("an unreachable endpoint, for restore and for replicate", async () => {
-    const env = { LITESTREAM_ACCESS_KEY_ID: "AKIAEXAMPLEKEY42", LITESTREAM_SECRET_ACCESS_KEY: "sEcReTvAlUe987" };
+    const env = {
+      LITESTREAM_ACCESS_KEY_ID: "AKIAEXAMPLEKEY42",
+      LITESTREAM_SECRET_ACCESS_KEY: "sEcReTvAlUe987",
+    };
     await expectFailure(
       ["restore", "-o", "out.db", "http://127.0.0.1:9/bucket/db"],
       dir,
