@@ -77,11 +77,27 @@ export class FileStore implements ObjectStore {
   }
 
   async delete(keys: string[]): Promise<void> {
+    const parents = new Set<string>();
     for (const key of keys) {
+      const p = this.abs(key);
       try {
-        await fs.rm(this.abs(key), { force: true, recursive: true });
+        await fs.rm(p, { force: true });
       } catch (err) {
         throw this.wrap(err, "delete", key);
+      }
+      parents.add(path.dirname(p));
+    }
+    // Directories play the role of S3 prefixes: once empty they must vanish, or an emptied generation
+    // would still be listed.
+    for (const dir of [...parents].sort((a, b) => b.length - a.length)) await this.pruneEmpty(dir);
+  }
+
+  private async pruneEmpty(dir: string): Promise<void> {
+    for (let d = dir; d !== this.root && d.startsWith(this.root + path.sep); d = path.dirname(d)) {
+      try {
+        await fs.rmdir(d);
+      } catch {
+        return; // not empty (or already gone): stop climbing
       }
     }
   }

@@ -18,11 +18,14 @@ export interface S3StoreOptions {
   skipVerify: boolean;
   accessKeyId?: string | undefined;
   secretAccessKey?: string | undefined;
+  /** Objects larger than this go up as multipart uploads (default MULTIPART_THRESHOLD). */
+  multipartThreshold?: number;
 }
 
 /** Objects above this size go up as multipart uploads; below it, one PutObject with a Content-Length. */
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
-const MIN_PART_SIZE = 8 * 1024 * 1024;
+/** S3's smallest part (except the last) is 5 MiB. */
+const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** S3 allows at most 10,000 parts; stay well below. */
 const MAX_PARTS = 9000;
 /** S3 DeleteObjects takes at most 1,000 keys per request. */
@@ -91,7 +94,7 @@ export class S3Store implements ObjectStore {
 
   async put(key: string, data: Uint8Array): Promise<{ createdAt: Date }> {
     const createdAt = new Date();
-    if (data.length > MULTIPART_THRESHOLD) {
+    if (data.length > (this.opts.multipartThreshold ?? MULTIPART_THRESHOLD)) {
       await this.putMultipart(key, data);
     } else {
       const { PutObjectCommand } = await import("@aws-sdk/client-s3");
