@@ -4,7 +4,9 @@
  * Pure: imports nothing from the runtime; takes and returns Uint8Array.
  */
 // biome-ignore-all lint/style/noNonNullAssertion: byte reads are bounds-checked by the surrounding logic; `!` only undoes noUncheckedIndexedAccess in hot loops.
+
 import { compressBlock } from "lz4js";
+import { concatBytes } from "./bytes.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Format constants (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md)
@@ -364,16 +366,7 @@ export class Lz4FrameEncoder {
 /** Encodes `data` as one LZ4 frame, byte-compatible with what Litestream 0.3.13 writes. */
 export function encodeLz4Frame(data: Uint8Array): Uint8Array {
   const encoder = new Lz4FrameEncoder();
-  const pieces = [...encoder.push(data), ...encoder.finish()];
-  let total = 0;
-  for (const piece of pieces) total += piece.length;
-  const frame = new Uint8Array(total);
-  let at = 0;
-  for (const piece of pieces) {
-    frame.set(piece, at);
-    at += piece.length;
-  }
-  return frame;
+  return concatBytes([...encoder.push(data), ...encoder.finish()]);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -15,10 +15,11 @@ import {
   parseShadowWalName,
   shadowWalName,
 } from "../format/layout.ts";
+import { fileSize, readAt, readFileAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { frameAlign, frameSize, sameWalHeader, WAL_HEADER_SIZE, walSize } from "../sqlite/wal.ts";
 import { type CheckpointMode, checkpoint, openConnection } from "./connection.ts";
-import { copyCommittedFrames, fileSize, initShadowWal, readAt, readHeaderBytes } from "./shadow-wal.ts";
+import { copyCommittedFrames, initShadowWal, readHeaderBytes } from "./shadow-wal.ts";
 
 export interface DatabaseOptions {
   path: string;
@@ -399,15 +400,6 @@ export class ReplicatedDatabase {
     this.lockConn = undefined;
     this.conn = undefined;
     this.fd = undefined;
-  }
-}
-
-function readFileAt(p: string, position: number, length: number): Uint8Array {
-  const fd = fs.openSync(p, "r");
-  try {
-    return readAt(fd, position, length);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

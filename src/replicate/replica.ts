@@ -2,14 +2,14 @@
  * One replica of one database: uploads the shadow WAL as LZ4-framed segments, takes a snapshot when a
  * generation has none, and recovers its position from the remote listing after a restart or an error.
  */
-import * as fs from "node:fs";
+import { concatBytes } from "../format/bytes.ts";
 import { formatPos, type Pos } from "../format/layout.ts";
 import { decodeLz4Frame, encodeLz4Frame, Lz4FrameEncoder } from "../format/lz4-frame.ts";
+import { fileSize, readFileAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { frameAlign } from "../sqlite/wal.ts";
 import type { ReplicaClient, WalSegmentInfo } from "../storage/replica-client.ts";
 import type { ReplicatedDatabase } from "./database.ts";
-import { fileSize, readAt } from "./shadow-wal.ts";
 
 /** Largest uncompressed WAL segment we upload; a bigger backlog goes up as several segments. */
 export const MAX_SEGMENT_BYTES = 16 * 1024 * 1024;
@@ -94,7 +94,7 @@ export class Replica {
         if (off > 0) await new Promise((r) => setImmediate(r));
       }
       pieces.push(...encoder.finish());
-      const lz4 = concat(pieces);
+      const lz4 = concatBytes(pieces);
       if (this.db.pos()?.generation !== at.generation) throw new Error("generation changed during snapshot");
 
       if (this.pos?.generation !== at.generation) {
@@ -175,24 +175,7 @@ export class Replica {
 }
 
 function readShadow(p: string, position: number, length: number): Uint8Array {
-  const fd = fs.openSync(p, "r");
-  try {
-    const data = readAt(fd, position, length);
-    if (data.length !== length) throw new Error(`shadow wal ${p} is shorter than expected`);
-    return data;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  const data = readFileAt(p, position, length);
+  if (data.length !== length) throw new Error(`shadow wal ${p} is shorter than expected`);
+  return data;
 }

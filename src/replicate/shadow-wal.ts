@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readAt, readFileAt, writeAt } from "../io/file-io.ts";
 import {
   decodeFrameHeader,
   decodeWalHeader,
@@ -19,43 +20,9 @@ import {
 /** Frames read from the real WAL per step, so a large backlog is copied with bounded memory. */
 const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
 
-export function readAt(fd: number, position: number, length: number): Uint8Array {
-  const buf = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done === length ? buf : buf.subarray(0, done);
-}
-
-function writeAt(fd: number, data: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
-}
-
-/** Reads the first 32 bytes of a file, or fewer when it is shorter or missing. */
+/** The first 32 bytes of a file (fewer when it is shorter or missing): a WAL header. */
 export function readHeaderBytes(path: string): Uint8Array {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, "r");
-  } catch {
-    return new Uint8Array(0);
-  }
-  try {
-    return readAt(fd, 0, WAL_HEADER_SIZE);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-export function fileSize(path: string): number | null {
-  try {
-    return fs.statSync(path).size;
-  } catch {
-    return null;
-  }
+  return readFileAt(path, 0, WAL_HEADER_SIZE);
 }
 
 /**

@@ -4,6 +4,8 @@
  * size. Bytes arrive segment by segment; only the current transaction's frames are held in memory.
  */
 import * as fs from "node:fs";
+import { concatBytes } from "../format/bytes.ts";
+import { writeAt } from "../io/file-io.ts";
 import {
   decodeFrameHeader,
   decodeWalHeader,
@@ -58,7 +60,7 @@ export class WalApplier {
     let data = bytes;
     if (!this.header) {
       const need = WAL_HEADER_SIZE - this.headerBytes.length;
-      this.headerBytes = concat(this.headerBytes, data.subarray(0, need));
+      this.headerBytes = concatBytes([this.headerBytes, data.subarray(0, need)]);
       data = data.subarray(need);
       if (this.headerBytes.length < WAL_HEADER_SIZE) return;
       try {
@@ -77,7 +79,7 @@ export class WalApplier {
     }
     const header = this.header;
     const fs_ = frameSize(this.pageSize);
-    const buf = this.carry.length > 0 ? concat(this.carry, data) : data;
+    const buf = this.carry.length > 0 ? concatBytes([this.carry, data]) : data;
     const whole = buf.length - (buf.length % fs_);
     const frames = buf.subarray(0, whole);
     const scan = scanFrames(header, frames, this.offset, this.seed);
@@ -103,11 +105,7 @@ export class WalApplier {
   }
 
   private flush(): void {
-    for (const { pgno, page } of this.pending) {
-      let done = 0;
-      const pos = (pgno - 1) * this.pageSize;
-      while (done < page.length) done += fs.writeSync(this.fd, page, done, page.length - done, pos + done);
-    }
+    for (const { pgno, page } of this.pending) writeAt(this.fd, page, (pgno - 1) * this.pageSize);
     this.pending = [];
   }
 
@@ -123,11 +121,4 @@ export class WalApplier {
     this.pending = [];
     return this.offset;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

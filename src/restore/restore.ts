@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { snapshotPath, walSegmentPath } from "../format/layout.ts";
 import { decodeLz4Frame } from "../format/lz4-frame.ts";
+import { syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { decodeDbHeader } from "../sqlite/db-header.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
@@ -70,7 +71,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     } catch (err) {
       throw new RestoreIntegrityError(`${(err as Error).message} in ${snapKey}`, snapKey);
     }
-    writeAll(fd, db, 0);
+    writeAt(fd, db, 0);
 
     const applier = new WalApplier(fd, pageSize);
     let index = -1;
@@ -143,22 +144,6 @@ function decode(bytes: Uint8Array, key: string, max: number): Uint8Array {
     return decodeLz4Frame(bytes, { maxOutputBytes: max });
   } catch (err) {
     throw new RestoreIntegrityError(`Cannot restore: ${key} is corrupt: ${(err as Error).message}`, key);
-  }
-}
-
-function writeAll(fd: number, data: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
-}
-
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, "r");
-  try {
-    fs.fsyncSync(fd);
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still in place.
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

@@ -1,0 +1,61 @@
+/** Positional file reads and writes: the few file operations the capture and restore sides share. */
+import * as fs from "node:fs";
+
+/** Reads up to `length` bytes at `position`; shorter only at the end of the file. */
+export function readAt(fd: number, position: number, length: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+/** Writes all of `data` at `position`. */
+export function writeAt(fd: number, data: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
+}
+
+/**
+ * Opens `path`, reads up to `length` bytes at `position`, closes it. Never use this on the database
+ * file itself: closing any descriptor of it drops the process's SQLite locks. Returns an empty array
+ * when the file does not exist.
+ */
+export function readFileAt(path: string, position: number, length: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return new Uint8Array(0);
+    throw err;
+  }
+  try {
+    return readAt(fd, position, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Size of a file, or null when it does not exist. */
+export function fileSize(path: string): number | null {
+  try {
+    return fs.statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
+/** Makes a rename or link in `dir` durable. */
+export function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, "r");
+  try {
+    fs.fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on directories; the entry is still in place.
+  } finally {
+    fs.closeSync(fd);
+  }
+}
