@@ -21,6 +21,16 @@ function command(args: string[], opts: CliOptions): string[] {
   return opts.binary ? [opts.binary, ...args] : [process.execPath, MAIN, ...args];
 }
 
+function spawn(args: string[], opts: CliOptions) {
+  return Bun.spawn(command(args, opts), {
+    env: environment(opts),
+    cwd: opts.cwd,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+}
+
 function environment(opts: CliOptions): Record<string, string | undefined> {
   // Credentials and endpoints from the developer's shell must never leak into a test.
   const base: Record<string, string | undefined> = { ...process.env };
@@ -30,13 +40,7 @@ function environment(opts: CliOptions): Record<string, string | undefined> {
 
 /** Runs a command to completion (bounded by `timeoutMs`, default 60 s). */
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<RunResult> {
-  const proc = Bun.spawn(command(args, opts), {
-    env: environment(opts),
-    cwd: opts.cwd,
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-  });
+  const proc = spawn(args, opts);
   const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
@@ -58,13 +62,7 @@ export interface Running {
 
 /** Starts a long-running command such as `replicate`. */
 export function startCli(args: string[], opts: CliOptions = {}): Running {
-  const proc = Bun.spawn(command(args, opts), {
-    env: environment(opts),
-    cwd: opts.cwd,
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-  });
+  const proc = spawn(args, opts);
   let err = "";
   let out = "";
   const decoder = new TextDecoder();
