@@ -40,6 +40,7 @@ export const KNOWN_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
     region: "region: us-east-1",
     "force-path-style": "force-path-style: true",
     "skip-verify": "skip-verify: false",
+    "ca-file": "ca-file: /etc/ssl/certs/my-ca.pem",
     "access-key-id": "access-key-id: $AWS_ACCESS_KEY_ID",
     "secret-access-key": "secret-access-key: $AWS_SECRET_ACCESS_KEY",
     "sync-interval": "sync-interval: 1s",

@@ -63,6 +63,7 @@ const S3_ONLY_KEYS = [
   "region",
   "force-path-style",
   "skip-verify",
+  "ca-file",
   "access-key-id",
   "secret-access-key",
 ];
@@ -249,6 +250,8 @@ function readS3Settings(map: YamlMap, key: string, reader: ConfigReader): S3Sett
   if (forcePathStyle !== undefined) settings.forcePathStyle = forcePathStyle;
   const skipVerify = reader.get(map, key, "skip-verify", reader.bool);
   if (skipVerify !== undefined) settings.skipVerify = skipVerify;
+  const caFile = reader.get(map, key, "ca-file", reader.string);
+  if (caFile !== undefined) settings.caFile = caFile;
   return settings;
 }
 

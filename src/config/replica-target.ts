@@ -39,6 +39,8 @@ export interface S3Target {
   region?: string;
   forcePathStyle: boolean;
   skipVerify: boolean;
+  /** PEM file of extra certificate authorities to trust (a private CA); absent means the system's. */
+  caFile?: string;
   /**
    * The URL host was taken as an AWS bucket name although it contains a dot and matches no known
    * provider (`s3://s3.example.com/bkt/db`). Litestream reads it the same way, but the user may
@@ -58,4 +60,5 @@ export interface S3Settings {
   region?: string;
   forcePathStyle?: boolean;
   skipVerify?: boolean;
+  caFile?: string;
 }

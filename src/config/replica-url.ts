@@ -44,7 +44,7 @@ const LATER_SCHEMES: Readonly<Record<string, string>> = {
   abs: "an s3:// URL or a directory path",
   sftp: "an s3:// URL or a directory path",
 };
-const QUERY_KEYS: Readonly<Record<string, keyof S3Settings>> = {
+const QUERY_KEYS: Readonly<Record<string, Exclude<keyof S3Settings, "caFile">>> = {
   endpoint: "endpoint",
   region: "region",
   "force-path-style": "forcePathStyle",
@@ -245,7 +245,7 @@ function decodePathSegments(pathname: string, fail: Fail, example: string): stri
 
 function parseQuery(params: URLSearchParams, fail: Fail): S3Settings {
   const settings: S3Settings = {};
-  const seen = new Map<keyof S3Settings, string>();
+  const seen = new Map<Exclude<keyof S3Settings, "caFile">, string>();
   for (const [name, value] of params) {
     const field = QUERY_KEYS[name];
     if (field === undefined) {
@@ -312,6 +312,8 @@ function mergeSettings(query: S3Settings, keys: S3Settings, fail: Fail): Explici
   if (forcePathStyle !== undefined) merged.forcePathStyle = forcePathStyle;
   const skipVerify = query.skipVerify ?? keys.skipVerify;
   if (skipVerify !== undefined) merged.skipVerify = skipVerify;
+  // Only a config key sets a CA file: a URL names where data goes, not how to trust it.
+  if (keys.caFile !== undefined) merged.caFile = keys.caFile;
   return merged;
 }
 
@@ -320,4 +322,5 @@ const KEY_NAMES: Readonly<Record<keyof S3Settings, string>> = {
   region: "region",
   forcePathStyle: "force-path-style",
   skipVerify: "skip-verify",
+  caFile: "ca-file",
 };

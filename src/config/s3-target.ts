@@ -66,6 +66,7 @@ export function resolveS3Target(
     skipVerify: explicit.skipVerify ?? false,
     ambiguousHost: location.ambiguousHost && explicit.endpoint === undefined,
   };
+  if (explicit.caFile !== undefined) target.caFile = explicit.caFile;
   if (endpoint !== undefined) target.endpoint = endpoint;
   if (endpointSource !== undefined) target.endpointSource = endpointSource;
   if (region !== undefined) target.region = region;

@@ -1,4 +1,5 @@
 /** Builds the storage backend for a replica target. */
+import * as path from "node:path";
 import type { ReplicaTarget } from "../config/replica-target.ts";
 import { FileStore } from "./file.ts";
 import { ReplicaClient } from "./replica-client.ts";
@@ -24,8 +25,14 @@ export function resolveCredentials(
   return {};
 }
 
-export function openReplicaClient(target: ReplicaTarget, credentials: Credentials): ReplicaClient {
+export function openReplicaClient(
+  target: ReplicaTarget,
+  credentials: Credentials,
+  env: (name: string) => string | undefined = (name) => process.env[name],
+): ReplicaClient {
   if (target.type === "file") return new ReplicaClient(new FileStore(target.path));
+  // AWS_CA_BUNDLE is the AWS CLI's and SDKs' variable for a private CA.
+  const caFile = target.caFile ?? env("AWS_CA_BUNDLE");
   return new ReplicaClient(
     new S3Store({
       bucket: target.bucket,
@@ -34,6 +41,8 @@ export function openReplicaClient(target: ReplicaTarget, credentials: Credential
       region: target.region,
       forcePathStyle: target.forcePathStyle,
       skipVerify: target.skipVerify,
+      caFile: caFile ? path.resolve(caFile) : undefined,
+      ambiguousHost: target.ambiguousHost,
       ...credentials,
     }),
   );

@@ -18,6 +18,13 @@ export interface S3StoreOptions {
   skipVerify: boolean;
   accessKeyId?: string | undefined;
   secretAccessKey?: string | undefined;
+  /** PEM file of extra certificate authorities to trust. */
+  caFile?: string | undefined;
+  /**
+   * The bucket came from a dotted URL host with no endpoint (`s3://s3.example.com/bkt/db`): every
+   * error then also says what else the user may have meant.
+   */
+  ambiguousHost?: boolean | undefined;
   /** Objects larger than this go up as multipart uploads (default MULTIPART_THRESHOLD). */
   multipartThreshold?: number;
 }
@@ -208,7 +215,10 @@ export class S3Store implements ObjectStore {
 
 async function clientConfig(opts: S3StoreOptions, region: string) {
   const { NodeHttpHandler } = await import("@smithy/node-http-handler");
+  const http = await import("node:http");
   const https = await import("node:https");
+  const fs = await import("node:fs");
+  const lookup = localhostAwareLookup((await import("node:dns")).lookup);
   const credentials =
     opts.accessKeyId || opts.secretAccessKey
       ? { accessKeyId: opts.accessKeyId ?? "", secretAccessKey: opts.secretAccessKey ?? "" }
@@ -225,9 +235,54 @@ async function clientConfig(opts: S3StoreOptions, region: string) {
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 10_000,
       requestTimeout: 120_000,
-      httpsAgent: new https.Agent({ keepAlive: true, rejectUnauthorized: !opts.skipVerify }),
+      httpAgent: new http.Agent({ keepAlive: true, lookup }),
+      httpsAgent: new https.Agent({
+        keepAlive: true,
+        lookup,
+        rejectUnauthorized: !opts.skipVerify,
+        ...(opts.caFile ? { ca: readCaFile(fs.readFileSync, opts.caFile) } : {}),
+      }),
     }),
   };
+}
+
+type LookupFn = typeof import("node:dns").lookup;
+
+/**
+ * Resolves `localhost` and `*.localhost` to loopback, as RFC 6761 asks and browsers and Bun's fetch do,
+ * so virtual-hosted addressing (`BUCKET.s3.localhost:9000`) works; glibc and Node's resolver do not.
+ */
+export function localhostAwareLookup(lookup: LookupFn): LookupFn {
+  const wrapped = (hostname: string, options: unknown, callback: unknown): void => {
+    const cb = (typeof options === "function" ? options : callback) as (
+      err: NodeJS.ErrnoException | null,
+      address: string | { address: string; family: number }[],
+      family?: number,
+    ) => void;
+    const opts = (typeof options === "object" && options !== null ? options : {}) as { all?: boolean };
+    if (hostname === "localhost" || hostname.endsWith(".localhost")) {
+      if (opts.all) cb(null, [{ address: "127.0.0.1", family: 4 }]);
+      else cb(null, "127.0.0.1", 4);
+      return;
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: forwards the overloaded arguments unchanged
+    (lookup as any)(hostname, options, callback);
+  };
+  return wrapped as LookupFn;
+}
+
+function readCaFile(read: (p: string) => Buffer, file: string): Buffer {
+  try {
+    return read(file);
+  } catch (err) {
+    throw new StorageError(
+      `Cannot read the CA file ${file}: ${(err as Error).message}`,
+      "tls",
+      "",
+      "point ca-file (or AWS_CA_BUNDLE) at a readable PEM file",
+      { cause: err },
+    );
+  }
 }
 
 /** Finds an AWS bucket's region from the `x-amz-bucket-region` header of a HeadBucket response. */
@@ -277,6 +332,7 @@ export function describeS3Error(err: unknown, op: string, key: string, opts: S3S
     hint = "set LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY, or access-key-id in the config";
   }
   const detail = status ? `${code} (HTTP ${status})` : `${code}: ${e.message ?? String(err)}`;
+  if (opts.ambiguousHost) hint = ambiguityHint(opts.bucket, opts.prefix);
   return new StorageError(
     `Cannot ${op} ${key ? `"${key}" ` : ""}on S3 (${where}): ${detail}`,
     op,
@@ -286,4 +342,16 @@ export function describeS3Error(err: unknown, op: string, key: string, opts: S3S
       cause: err,
     },
   );
+}
+
+/**
+ * For `s3://HOST/FIRST/REST` with a dotted HOST and no endpoint, HOST was taken as an AWS bucket (as
+ * Litestream does); the user more likely meant a server at HOST with bucket FIRST.
+ */
+export function ambiguityHint(host: string, prefix: string): string {
+  const slash = prefix.indexOf("/");
+  const first = slash < 0 ? prefix : prefix.slice(0, slash);
+  const rest = slash < 0 ? "" : prefix.slice(slash + 1);
+  const alt = first ? `s3://${first}/${rest}?endpoint=${host}` : `s3://BUCKET/PATH?endpoint=${host}`;
+  return `"${host}" was read as an AWS bucket name; did you mean https://${host}/${prefix} or ${alt}`;
 }

@@ -35,7 +35,8 @@ function environment(opts: CliOptions): Record<string, string | undefined> {
   // Credentials and endpoints from the developer's shell must never leak into a test.
   const base: Record<string, string | undefined> = { ...process.env };
   for (const k of Object.keys(base)) if (/^(AWS_|LITESTREAM_|WALSHIP_)/.test(k)) delete base[k];
-  return { ...base, ...opts.env };
+  // The SDK's default credential chain would otherwise ask the EC2 metadata address, which is not ours.
+  return { ...base, AWS_EC2_METADATA_DISABLED: "true", ...opts.env };
 }
 
 /** Runs a command to completion (bounded by `timeoutMs`, default 60 s). */
