@@ -60,6 +60,17 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   cli
+    .command("doctor [target]", "Check a database's replicas or a replica URL step by step, with fixes")
+    .usage("doctor [-config PATH] [DB_PATH | REPLICA_URL] [--json]")
+    .option("--config <path>", "Config file")
+    .option("--no-expand-env", "Do not expand $VAR in the config file")
+    .option("--json", "Print the report as JSON")
+    .action((target: string | undefined, flags) => {
+      run = async () =>
+        (await import("./doctor.ts")).runDoctor(target, flags, (text) => process.stdout.write(`${text}\n`));
+    });
+
+  cli
     .command(
       "demo [dir]",
       "Replicate a sample database to a local directory, restore it and compare (no setup needed)",

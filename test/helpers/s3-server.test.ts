@@ -1,6 +1,10 @@
 // Proves the patched s3rver behaves like S3 for what walship needs, using the real AWS SDK.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
+import http from "node:http";
+import https from "node:https";
+import { isAbsolute } from "node:path";
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
@@ -11,7 +15,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { type S3Server, startS3Server } from "./s3-server.ts";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { isLocalhostName, localhostLookup, type S3Server, startS3Server, TEST_TLS } from "./s3-server.ts";
 
 let server: S3Server;
 let s3: S3Client;
@@ -183,5 +188,251 @@ describe("S3Server lifecycle", () => {
     await other.stop();
     await expect(stat(other.dir)).rejects.toThrow();
     await expect(fetch(`${other.endpoint}/`)).rejects.toThrow();
+  });
+});
+
+// --- TLS and virtual-hosted style --------------------------------------------------------------
+
+interface ClientOptions {
+  endpoint: string;
+  forcePathStyle: boolean;
+  /** Extra https.Agent options: `ca`, `rejectUnauthorized`. */
+  tls?: https.AgentOptions;
+}
+
+interface RecordingClient {
+  s3: S3Client;
+  /** Host name and path of every request the SDK sent (after endpoint resolution and signing). */
+  requests: { hostname: string; path: string }[];
+  /** Names resolved through the agents' lookup. */
+  lookups: string[];
+}
+
+/**
+ * An SDK client on NodeHttpHandler whose agents resolve *.localhost to 127.0.0.1 (the system
+ * resolver does not) and record what they resolve.
+ */
+function makeClient(srv: S3Server, opts: ClientOptions): RecordingClient {
+  const lookups: string[] = [];
+  const lookup: typeof localhostLookup = (hostname, options, callback) => {
+    lookups.push(hostname);
+    localhostLookup(hostname, options, callback);
+  };
+  const s3 = new S3Client({
+    endpoint: opts.endpoint,
+    region: srv.region,
+    forcePathStyle: opts.forcePathStyle,
+    credentials: { accessKeyId: srv.accessKeyId, secretAccessKey: srv.secretAccessKey },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    // A certificate error is not transient; fail on the first attempt.
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new http.Agent({ keepAlive: true, lookup }),
+      httpsAgent: new https.Agent({ keepAlive: true, lookup, ...opts.tls }),
+    }),
+  });
+  const requests: { hostname: string; path: string }[] = [];
+  s3.middlewareStack.add(
+    (next) => async (args) => {
+      const request: unknown = args.request;
+      if (
+        typeof request === "object" &&
+        request !== null &&
+        "hostname" in request &&
+        typeof request.hostname === "string" &&
+        "path" in request &&
+        typeof request.path === "string"
+      ) {
+        requests.push({ hostname: request.hostname, path: request.path });
+      }
+      return next(args);
+    },
+    { step: "finalizeRequest", name: "recordRequestTarget" },
+  );
+  return { s3, requests, lookups };
+}
+
+/** Put, get, list one object; checks the bytes the server stored. */
+async function roundTrip(srv: S3Server, s3: S3Client, bucket: string, key: string): Promise<void> {
+  const body = new TextEncoder().encode(`body of ${bucket}/${key}`);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  expect(await got.Body?.transformToByteArray()).toEqual(body);
+  const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  expect((list.Contents ?? []).map((o) => o.Key)).toEqual([key]);
+  expect(await srv.objectBytes(bucket, key)).toEqual(body);
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error("expected a rejection");
+    },
+    (err: unknown) => err,
+  );
+}
+
+function errorCode(err: unknown): string {
+  return typeof err === "object" && err !== null && "code" in err ? String(err.code) : "";
+}
+
+describe("localhostLookup", () => {
+  test("maps localhost names to 127.0.0.1 in both callback forms", async () => {
+    expect(isLocalhostName("localhost")).toBe(true);
+    expect(isLocalhostName("Bucket.S3.localhost.")).toBe(true);
+    expect(isLocalhostName("notlocalhost")).toBe(false);
+    expect(isLocalhostName("localhost.example.com")).toBe(false);
+
+    const single = await new Promise<[string | unknown[], number | undefined]>((resolve, reject) =>
+      localhostLookup("bkt.s3.localhost", {}, (err, address, family) =>
+        err ? reject(err) : resolve([address, family]),
+      ),
+    );
+    expect(single).toEqual(["127.0.0.1", 4]);
+    const all = await new Promise<string | unknown[]>((resolve, reject) =>
+      localhostLookup("s3.localhost", { all: true }, (err, address) =>
+        err ? reject(err) : resolve(address),
+      ),
+    );
+    expect(all).toEqual([{ address: "127.0.0.1", family: 4 }]);
+  });
+});
+
+describe("virtual-hosted style over HTTP", () => {
+  test("vhostEndpoint is s3.localhost on the same port", () => {
+    expect(server.tls).toBe(false);
+    expect(server.vhostEndpoint).toBe(`http://s3.localhost:${server.port}`);
+  });
+
+  test("put/get/list via BUCKET.s3.localhost:PORT", async () => {
+    const bucket = "vhost-http";
+    await server.createBucket(bucket);
+    const { s3, requests, lookups } = makeClient(server, {
+      endpoint: server.vhostEndpoint,
+      forcePathStyle: false,
+    });
+    try {
+      await roundTrip(server, s3, bucket, "dir/vhost-object");
+    } finally {
+      s3.destroy();
+    }
+    // The bucket travelled only in the Host name, so storing it in `bucket` (checked by
+    // roundTrip through objectBytes) means s3rver took it from there.
+    expect(requests.length).toBe(3);
+    for (const req of requests) {
+      expect(req.hostname).toBe(`${bucket}.s3.localhost`);
+      expect(req.path.startsWith(`/${bucket}`)).toBe(false);
+    }
+    expect(lookups).toContain(`${bucket}.s3.localhost`);
+  });
+
+  test("a bucket named only in the Host is not mistaken for a path-style request", async () => {
+    // Control: if the server ignored the Host, the key would land in no bucket and fail.
+    const { s3 } = makeClient(server, { endpoint: server.vhostEndpoint, forcePathStyle: false });
+    try {
+      const err = await rejection(s3.send(new ListObjectsV2Command({ Bucket: "no-such-vhost-bucket" })));
+      expect(err).toHaveProperty("name", "NoSuchBucket");
+    } finally {
+      s3.destroy();
+    }
+  });
+});
+
+describe("HTTPS", () => {
+  let tlsServer: S3Server;
+  let ca: Buffer;
+
+  beforeAll(async () => {
+    tlsServer = await startS3Server({ buckets: ["tls-bucket"], tls: true });
+    ca = readFileSync(tlsServer.caFile);
+  });
+
+  afterAll(async () => {
+    await tlsServer?.stop();
+  });
+
+  test("exposes https endpoints and the CA file; createBucket works over TLS", async () => {
+    expect(tlsServer.tls).toBe(true);
+    expect(tlsServer.endpoint).toBe(`https://127.0.0.1:${tlsServer.port}`);
+    expect(tlsServer.vhostEndpoint).toBe(`https://s3.localhost:${tlsServer.port}`);
+    expect(isAbsolute(tlsServer.caFile)).toBe(true);
+    expect(tlsServer.caFile).toBe(TEST_TLS.caFile);
+    expect((await stat(`${tlsServer.dir}/tls-bucket`)).isDirectory()).toBe(true);
+    // The plain HTTP server reports the same CA path, though it does not use it.
+    expect(server.caFile).toBe(TEST_TLS.caFile);
+  });
+
+  test("path style: put/get/list when the client trusts ca.pem", async () => {
+    const { s3, requests } = makeClient(tlsServer, {
+      endpoint: tlsServer.endpoint,
+      forcePathStyle: true,
+      tls: { ca },
+    });
+    try {
+      await roundTrip(tlsServer, s3, "tls-bucket", "db/https-object");
+    } finally {
+      s3.destroy();
+    }
+    expect(requests.every((r) => r.hostname === "127.0.0.1" && r.path.startsWith("/tls-bucket/"))).toBe(true);
+  });
+
+  test("fails with a certificate error when the client does not trust the CA", async () => {
+    const { s3 } = makeClient(tlsServer, { endpoint: tlsServer.endpoint, forcePathStyle: true });
+    try {
+      const err = await rejection(s3.send(new ListObjectsV2Command({ Bucket: "tls-bucket" })));
+      // Node and Bun both report an unverifiable leaf (the CA is not in their trust store).
+      expect(errorCode(err)).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|SELF_SIGNED/);
+    } finally {
+      s3.destroy();
+    }
+  });
+
+  test("a plain-HTTP client cannot talk to it", async () => {
+    const res = await rejection(
+      fetch(`http://127.0.0.1:${tlsServer.port}/`).then(async (r) => {
+        // Some stacks read the TLS alert as a malformed HTTP response instead of failing.
+        if (r.ok) return r;
+        throw new Error(`HTTP ${r.status}`);
+      }),
+    );
+    expect(res).toBeInstanceOf(Error);
+  });
+
+  test("works with rejectUnauthorized: false", async () => {
+    const { s3 } = makeClient(tlsServer, {
+      endpoint: tlsServer.endpoint,
+      forcePathStyle: true,
+      tls: { rejectUnauthorized: false },
+    });
+    try {
+      await roundTrip(tlsServer, s3, "tls-bucket", "insecure-object");
+      await s3.send(
+        new DeleteObjectsCommand({ Bucket: "tls-bucket", Delete: { Objects: [{ Key: "insecure-object" }] } }),
+      );
+    } finally {
+      s3.destroy();
+    }
+  });
+
+  test("virtual-hosted style: BUCKET.s3.localhost matches the *.s3.localhost certificate", async () => {
+    const bucket = "vhost-https";
+    await tlsServer.createBucket(bucket);
+    const { s3, requests } = makeClient(tlsServer, {
+      endpoint: tlsServer.vhostEndpoint,
+      forcePathStyle: false,
+      tls: { ca },
+    });
+    try {
+      await roundTrip(tlsServer, s3, bucket, "vhost/tls-object");
+    } finally {
+      s3.destroy();
+    }
+    expect(requests.length).toBe(3);
+    for (const req of requests) {
+      expect(req.hostname).toBe(`${bucket}.s3.localhost`);
+      expect(req.path.startsWith(`/${bucket}`)).toBe(false);
+    }
   });
 });

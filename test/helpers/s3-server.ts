@@ -1,12 +1,67 @@
 // S3-compatible server for tests: s3rver 3.7.1 (patched, see s3rver-launch.cjs) in a child process
 // running under the same bun as the tests, so the suite does not depend on Node being installed.
+//
+// Optionally over HTTPS (certificate from test/fixtures/tls, see its README) and always reachable
+// virtual-hosted style as BUCKET.s3.localhost:PORT. `*.localhost` names do not resolve through
+// the system resolver (glibc, hence node:dns) here, only through Bun's fetch; HTTP clients built
+// on node:http/https must map them to 127.0.0.1 themselves, e.g. with `localhostLookup` below
+// as the `lookup` option of their http.Agent / https.Agent.
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
+const TLS_DIR = path.join(import.meta.dir, "..", "fixtures", "tls");
+
+/** Test-only TLS material (absolute paths); the server certificate is signed by the CA in `caFile`. */
+export const TEST_TLS = {
+  /** The private CA's certificate: what a client must trust. */
+  caFile: path.join(TLS_DIR, "ca.pem"),
+  /** Server certificate for localhost, *.localhost, s3.localhost, *.s3.localhost, 127.0.0.1, ::1. */
+  certFile: path.join(TLS_DIR, "server.pem"),
+  keyFile: path.join(TLS_DIR, "server-key.pem"),
+} as const;
+
+/** True for "localhost" and any name under it ("s3.localhost", "bucket.s3.localhost"). */
+export function isLocalhostName(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.$/, "");
+  return name === "localhost" || name.endsWith(".localhost");
+}
+
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+/**
+ * A `lookup` for http.Agent / https.Agent (net.LookupFunction): answers 127.0.0.1 for
+ * localhost names, where the test server listens, and defers to dns.lookup for anything else.
+ * Honours `all: true`, which both Node (autoSelectFamily) and Bun pass.
+ */
+export function localhostLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+  if (!isLocalhostName(hostname)) {
+    dnsLookup(hostname, options, callback);
+    return;
+  }
+  if (options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
+  else callback(null, "127.0.0.1", 4);
+}
+
 export interface S3Server {
-  /** e.g. "http://127.0.0.1:41234"; use with `forcePathStyle: true`. */
+  /** "http://127.0.0.1:PORT", or "https://…" with `tls: true`; use with `forcePathStyle: true`. */
   readonly endpoint: string;
+  /**
+   * "http://s3.localhost:PORT" (or "https://…"): with `forcePathStyle: false` an SDK client sends
+   * requests to BUCKET.s3.localhost:PORT, which s3rver reads as virtual-hosted style. Clients
+   * must resolve *.localhost to 127.0.0.1 (see `localhostLookup`). Bucket names containing dots
+   * make the SDK fall back to path style (over HTTPS), so use dot-free names to test vhost.
+   */
+  readonly vhostEndpoint: string;
+  /** Whether the server speaks HTTPS. */
+  readonly tls: boolean;
+  /** Absolute path of the CA certificate that signed the server's certificate (TEST_TLS.caFile). */
+  readonly caFile: string;
   readonly port: number;
   /** s3rver's storage directory (a fresh temp dir, removed by stop()). */
   readonly dir: string;
@@ -26,6 +81,8 @@ export interface S3Server {
 export interface StartS3ServerOptions {
   /** Buckets to create before returning. */
   buckets?: string[];
+  /** Serve HTTPS with the test certificate (test/fixtures/tls) instead of HTTP. Default false. */
+  tls?: boolean;
 }
 
 const LAUNCHER = path.join(import.meta.dir, "s3rver-launch.cjs");
@@ -39,6 +96,7 @@ interface ListeningLine {
   s3rver: "listening";
   address: string;
   port: number;
+  protocol: "http" | "https";
 }
 
 function parseListeningLine(line: string): ListeningLine | null {
@@ -55,7 +113,8 @@ function parseListeningLine(line: string): ListeningLine | null {
       "address" in value &&
       typeof value.address === "string"
     ) {
-      return { s3rver: "listening", address: value.address, port: value.port };
+      const protocol = "protocol" in value && value.protocol === "https" ? "https" : "http";
+      return { s3rver: "listening", address: value.address, port: value.port, protocol };
     }
   } catch {
     // Not our line (verbose s3rver logs share stdout).
@@ -81,6 +140,9 @@ function sleep(ms: number): Promise<"timeout"> {
 export async function startS3Server(opts: StartS3ServerOptions = {}): Promise<S3Server> {
   const dir = await mkdtemp(path.join(tmpdir(), "walship-s3rver-"));
   const verbose = process.env.S3RVER_VERBOSE === "1";
+  const tls = opts.tls === true;
+  // Read before spawning: fails fast, with the path, if the fixture is missing.
+  const caPem = tls ? await readFile(TEST_TLS.caFile, "utf8") : undefined;
 
   const proc = Bun.spawn({
     cmd: [
@@ -94,8 +156,10 @@ export async function startS3Server(opts: StartS3ServerOptions = {}): Promise<S3
       "0",
       "--service-endpoint",
       "localhost",
-      // Path-style only: we never want a Host header to be taken as a bucket name.
+      // BUCKET.s3.localhost is virtual-hosted style (vhostEndpoint); this only stops any other
+      // Host name from being taken as a bucket name.
       "--no-vhost-buckets",
+      ...(tls ? ["--key", TEST_TLS.keyFile, "--cert", TEST_TLS.certFile] : []),
       // If the test runner dies without calling stop(), the server exits instead of lingering.
       "--exit-on-stdin-close",
     ],
@@ -174,10 +238,20 @@ export async function startS3Server(opts: StartS3ServerOptions = {}): Promise<S3
   }
 
   const port = outcome.port;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const scheme = tls ? "https" : "http";
+  if (outcome.protocol !== scheme) {
+    await stop();
+    throw new Error(`s3rver listens with ${outcome.protocol}, expected ${scheme}`);
+  }
+  const endpoint = `${scheme}://127.0.0.1:${port}`;
+  const vhostEndpoint = `${scheme}://s3.localhost:${port}`;
 
   const createBucket = async (name: string): Promise<void> => {
-    const res = await fetch(`${endpoint}/${encodeURIComponent(name)}`, { method: "PUT" });
+    // Bun's fetch: trust the test CA for our own calls (and verify the certificate as clients do).
+    const res = await fetch(`${endpoint}/${encodeURIComponent(name)}`, {
+      method: "PUT",
+      ...(caPem === undefined ? {} : { tls: { ca: caPem } }),
+    });
     if (!res.ok) {
       throw new Error(`creating bucket ${name} failed: HTTP ${res.status}: ${await res.text()}`);
     }
@@ -201,6 +275,9 @@ export async function startS3Server(opts: StartS3ServerOptions = {}): Promise<S3
 
   const server: S3Server = {
     endpoint,
+    vhostEndpoint,
+    tls,
+    caFile: TEST_TLS.caFile,
     port,
     dir,
     accessKeyId: "S3RVER",

@@ -6,10 +6,18 @@
 //   s3rver-launch.cjs -d DIR [-a ADDRESS] [-p PORT] [--service-endpoint HOST]
 //                     [--configure-bucket NAME]... [--no-vhost-buckets]
 //                     [--allow-mismatched-signatures] [--exit-on-stdin-close]
+//                     [--key KEY.pem --cert CERT.pem]
 //
 // A subset of the s3rver CLI flags (bucket config XML files are not supported). Port 0 picks a
-// free port. Once listening, one JSON line is printed on stdout:
-//   {"s3rver":"listening","address":"127.0.0.1","port":41234}
+// free port. With --key and --cert (PEM files, both or neither) s3rver serves HTTPS instead of
+// HTTP: it builds an https.Server from its options when `key` and `cert` are set.
+//
+// Virtual-hosted-style requests: s3rver's vhost middleware takes the bucket from a Host matching
+// `BUCKET.s3[-website][-.REGION].SERVICE_ENDPOINT`, whatever --no-vhost-buckets says; that flag
+// only turns off its fallback of treating any other non-IP Host as a bucket name.
+//
+// Once listening, one JSON line is printed on stdout:
+//   {"s3rver":"listening","address":"127.0.0.1","port":41234,"protocol":"http"}
 // Request logging is off unless S3RVER_VERBOSE=1 (it then also goes to stdout, so readers
 // must look for the JSON line rather than assume it is the first line).
 "use strict";
@@ -158,6 +166,8 @@ function parseArgs(argv) {
     allowMismatchedSignatures: false,
     configureBuckets: [],
     exitOnStdinClose: false,
+    keyFile: undefined,
+    certFile: undefined,
   };
   const value = (i, flag) => {
     const v = argv[i + 1];
@@ -195,6 +205,12 @@ function parseArgs(argv) {
       case "--allow-mismatched-signatures":
         opts.allowMismatchedSignatures = true;
         break;
+      case "--key":
+        opts.keyFile = value(i++, arg);
+        break;
+      case "--cert":
+        opts.certFile = value(i++, arg);
+        break;
       case "--exit-on-stdin-close":
         opts.exitOnStdinClose = true;
         break;
@@ -207,17 +223,20 @@ function parseArgs(argv) {
     }
   }
   if (!opts.directory) throw new Error("missing required -d/--directory");
+  if (!opts.keyFile !== !opts.certFile) throw new Error("--key and --cert must be given together");
   return opts;
 }
 
 async function main() {
-  const { exitOnStdinClose, directory, ...opts } = parseArgs(process.argv.slice(2));
+  const { exitOnStdinClose, directory, keyFile, certFile, ...opts } = parseArgs(process.argv.slice(2));
   fs.mkdirSync(directory, { recursive: true });
+  // s3rver hands its remaining options to https.createServer, which takes PEM contents, not paths.
+  const tls = keyFile ? { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) } : {};
 
   // Required only now so that the patches above are in place first.
   const S3rver = require("s3rver");
   const silent = process.env.S3RVER_VERBOSE !== "1";
-  const server = new S3rver({ ...opts, directory, silent });
+  const server = new S3rver({ ...opts, ...tls, directory, silent });
   const { address, port } = await server.run();
 
   let closing = false;
@@ -243,7 +262,8 @@ async function main() {
     process.stdin.resume();
   }
 
-  process.stdout.write(`${JSON.stringify({ s3rver: "listening", address, port })}\n`);
+  const protocol = keyFile ? "https" : "http";
+  process.stdout.write(`${JSON.stringify({ s3rver: "listening", address, port, protocol })}\n`);
 }
 
 main().catch((err) => {

@@ -1,0 +1,419 @@
+/**
+ * `walship doctor`: checks a replica target step by step (how it was understood, name resolution, TCP,
+ * TLS, credentials, bucket access, a put/get/delete probe, clock skew) and says, for each failure, the
+ * likely cause and the fix. Never prints a secret.
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { ReplicaTarget, S3Target } from "../config/replica-target.ts";
+import { generationsPath } from "../format/layout.ts";
+import { readFileAt } from "../io/file-io.ts";
+import { decodeDbHeader } from "../sqlite/db-header.ts";
+import { StorageError } from "../storage/object-store.ts";
+import { type Credentials, describeTarget, openReplicaClient } from "../storage/open.ts";
+import type { ReplicaClient } from "../storage/replica-client.ts";
+import { ambiguityHint } from "../storage/s3.ts";
+import { connectTcp, handshakeTls, parseEndpoint, resolveHost, serverDate } from "./network.ts";
+
+export type StepStatus = "ok" | "warn" | "fail" | "skip";
+
+export interface Step {
+  name: string;
+  status: StepStatus;
+  detail: string;
+  /** For warn and fail: what most likely went wrong. */
+  cause?: string;
+  /** For warn and fail: what to do. */
+  fix?: string;
+}
+
+export interface TargetReport {
+  /** Replica name, or "url" for a URL given on the command line. */
+  replica: string;
+  db?: string;
+  target: Record<string, string>;
+  steps: Step[];
+  ok: boolean;
+}
+
+export interface DiagnoseInput {
+  replica: string;
+  db?: string;
+  target: ReplicaTarget;
+  /** Keys from the config (replica or global), if any. */
+  configCredentials: Credentials;
+  env: (name: string) => string | undefined;
+}
+
+/** S3 rejects requests whose clock is off by more than 15 minutes (RequestTimeTooSkewed). */
+const MAX_SKEW_MS = 15 * 60 * 1000;
+const WARN_SKEW_MS = 60 * 1000;
+
+export async function diagnoseReplica(input: DiagnoseInput): Promise<TargetReport> {
+  const steps: Step[] = [];
+  const { target } = input;
+  const credentials = resolveCredentialSource(input);
+  const client = openReplicaClient(target, credentials.credentials, input.env);
+  if (target.type === "file") await fileSteps(target.path, client, steps);
+  else await s3Steps(target, client, credentials.source, input.env, steps);
+  const report: TargetReport = {
+    replica: input.replica,
+    target: describeTarget(target),
+    steps,
+    ok: steps.every((s) => s.status !== "fail"),
+  };
+  if (input.db) report.db = input.db;
+  return report;
+}
+
+async function fileSteps(dir: string, client: ReplicaClient, steps: Step[]): Promise<void> {
+  steps.push({ name: "understood", status: "ok", detail: `directory replica at ${dir}` });
+  const existing = nearestExisting(dir);
+  if (existing !== dir) {
+    steps.push({
+      name: "directory",
+      status: "ok",
+      detail: `${dir} does not exist yet; it will be created under ${existing}`,
+    });
+  } else if (!fs.statSync(dir).isDirectory()) {
+    steps.push({
+      name: "directory",
+      status: "fail",
+      detail: `${dir} is not a directory`,
+      cause: "a file has the replica directory's name",
+      fix: "point the replica at a directory",
+    });
+    return;
+  } else {
+    steps.push({ name: "directory", status: "ok", detail: `${dir} exists` });
+  }
+  await probeSteps(client, `${dir}/`, steps);
+}
+
+function nearestExisting(p: string): string {
+  let d = p;
+  while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
+  return d;
+}
+
+async function s3Steps(
+  target: S3Target,
+  client: ReplicaClient,
+  credentialSource: string,
+  env: (name: string) => string | undefined,
+  steps: Step[],
+): Promise<void> {
+  const region = target.region ?? (target.endpoint ? "us-east-1" : undefined);
+  const endpoint = target.endpoint ?? `https://s3.${region ?? "us-east-1"}.amazonaws.com`;
+  const understood = Object.entries(describeTarget(target))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+  const source = target.endpointSource ? ` (endpoint from ${target.endpointSource})` : "";
+  const ambiguity = target.ambiguousHost ? ambiguityHint(target.bucket, target.path) : undefined;
+  steps.push(
+    ambiguity
+      ? {
+          name: "understood",
+          status: "warn",
+          detail: `${understood}${source}`,
+          cause: `the URL host "${target.bucket}" contains dots and no endpoint was given, so it is an AWS bucket name`,
+          fix: ambiguity,
+        }
+      : { name: "understood", status: "ok", detail: `${understood}${source}` },
+  );
+
+  const ep = parseEndpoint(endpoint);
+  // With virtual-hosted addressing the request goes to BUCKET.HOST.
+  const host = target.forcePathStyle || !target.endpoint ? ep.host : `${target.bucket}.${ep.host}`;
+  let addresses: string[];
+  try {
+    addresses = await resolveHost(host);
+    steps.push({ name: "dns", status: "ok", detail: `${host} resolves to ${addresses.join(", ")}` });
+  } catch (err) {
+    steps.push({
+      name: "dns",
+      status: "fail",
+      detail: `${host} does not resolve (${errCode(err)})`,
+      cause: `no DNS record for ${host}`,
+      fix: ambiguity ?? "check the host name in the endpoint; for a server on this machine use 127.0.0.1",
+    });
+    return skipRest(steps, ["tcp", "tls", "credentials", "bucket", "probe", "clock"]);
+  }
+
+  try {
+    const ms = await connectTcp(addresses[0]!, ep.port);
+    steps.push({ name: "tcp", status: "ok", detail: `connected to ${addresses[0]}:${ep.port} in ${ms} ms` });
+  } catch (err) {
+    const refused = errCode(err) === "ECONNREFUSED";
+    steps.push({
+      name: "tcp",
+      status: "fail",
+      detail: `cannot connect to ${addresses[0]}:${ep.port} (${errCode(err)})`,
+      cause: refused
+        ? `nothing is listening on port ${ep.port} of ${host}`
+        : "the connection gets no answer: a firewall, or the wrong address",
+      fix: refused
+        ? "check the port in the endpoint and that the server is running (MinIO's S3 API listens on 9000 by default)"
+        : `check that ${host}:${ep.port} is reachable from this host`,
+    });
+    return skipRest(steps, ["tls", "credentials", "bucket", "probe", "clock"]);
+  }
+
+  const tlsOpts = { skipVerify: target.skipVerify, caFile: target.caFile ?? env("AWS_CA_BUNDLE") };
+  if (ep.protocol === "http:") {
+    steps.push({ name: "tls", status: "skip", detail: "plain HTTP: no TLS" });
+  } else {
+    try {
+      const info = await handshakeTls(host, ep.port, tlsOpts);
+      const how = target.skipVerify ? "certificate NOT verified (skip-verify)" : "certificate verified";
+      steps.push({
+        name: "tls",
+        status: target.skipVerify ? "warn" : "ok",
+        detail: `${info.protocol}, ${how}, subject ${info.subject || "?"}, issuer ${info.issuer || "?"}, valid to ${info.validTo}`,
+        ...(target.skipVerify
+          ? {
+              cause: "skip-verify is on",
+              fix: "trust the server's CA with ca-file: PATH instead of skipping verification",
+            }
+          : {}),
+      });
+    } catch (err) {
+      steps.push({
+        name: "tls",
+        status: "fail",
+        detail: `TLS handshake failed (${errCode(err)})`,
+        ...tlsAdvice(err),
+      });
+      return skipRest(steps, ["credentials", "bucket", "probe", "clock"]);
+    }
+  }
+
+  steps.push({ name: "credentials", status: "ok", detail: credentialSource });
+
+  try {
+    const gens = await client.generations();
+    steps.push({
+      name: "bucket",
+      status: "ok",
+      detail: `bucket ${target.bucket} is readable; ${gens.length} generation(s) under ${generationsPath(target.path)}/`,
+    });
+  } catch (err) {
+    steps.push({
+      name: "bucket",
+      status: "fail",
+      detail: shortMessage(err),
+      ...bucketAdvice(err, credentialSource),
+    });
+    skipRest(steps, ["probe"]);
+    await clockStep(endpoint, tlsOpts, steps);
+    return;
+  }
+  await probeSteps(client, `s3://${target.bucket}/${target.path}`, steps);
+  await clockStep(endpoint, tlsOpts, steps);
+}
+
+async function probeSteps(client: ReplicaClient, where: string, steps: Step[]): Promise<void> {
+  const key = `.walship-doctor-${randomBytes(6).toString("hex")}`;
+  const data = new TextEncoder().encode(`walship doctor probe ${new Date().toISOString()}`);
+  try {
+    await client.store.put(key, data);
+    const back = await client.store.get(key);
+    if (!back || back.length !== data.length || !back.every((b, i) => b === data[i])) {
+      throw new Error("the object read back differs from what was written");
+    }
+    await client.store.delete([key]);
+    if ((await client.store.get(key)) !== null) throw new Error("the object is still there after delete");
+    steps.push({
+      name: "probe",
+      status: "ok",
+      detail: `put, get and delete of ${key} (${data.length} bytes) under ${where} work`,
+    });
+  } catch (err) {
+    steps.push({
+      name: "probe",
+      status: "fail",
+      detail: shortMessage(err),
+      cause: "reading the replica works but writing, reading back or deleting under its path does not",
+      fix:
+        err instanceof StorageError && err.hint
+          ? err.hint
+          : "grant put, get, list and delete on the replica path (s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject)",
+    });
+  }
+}
+
+async function clockStep(
+  endpoint: string,
+  tlsOpts: { skipVerify: boolean; caFile?: string | undefined },
+  steps: Step[],
+): Promise<void> {
+  try {
+    const server = await serverDate(endpoint, tlsOpts);
+    // The Date header has whole seconds: allow for that and the round trip.
+    const skew = Date.now() - server.getTime();
+    const abs = Math.abs(skew);
+    const detail = `local clock is ${(skew / 1000).toFixed(1)} s ${skew >= 0 ? "ahead of" : "behind"} the server`;
+    if (abs > MAX_SKEW_MS) {
+      steps.push({
+        name: "clock",
+        status: "fail",
+        detail,
+        cause: "S3 rejects signed requests more than 15 minutes off (RequestTimeTooSkewed)",
+        fix: "synchronise this host's clock (e.g. enable systemd-timesyncd or chrony)",
+      });
+    } else if (abs > WARN_SKEW_MS) {
+      steps.push({
+        name: "clock",
+        status: "warn",
+        detail,
+        cause: "a drifting clock",
+        fix: "synchronise this host's clock; point-in-time restore relies on server timestamps",
+      });
+    } else {
+      steps.push({ name: "clock", status: "ok", detail });
+    }
+  } catch (err) {
+    steps.push({
+      name: "clock",
+      status: "warn",
+      detail: `cannot read the server's clock (${shortMessage(err)})`,
+    });
+  }
+}
+
+function skipRest(steps: Step[], names: string[]): void {
+  for (const name of names) steps.push({ name, status: "skip", detail: "skipped after an earlier failure" });
+}
+
+/** Where the credentials come from, by the same order the S3 layer uses. Never includes a value. */
+function resolveCredentialSource(input: DiagnoseInput): { source: string; credentials: Credentials } {
+  const c = input.configCredentials;
+  if (c.accessKeyId || c.secretAccessKey)
+    return { source: "config file keys (access-key-id/secret-access-key)", credentials: c };
+  const id = input.env("LITESTREAM_ACCESS_KEY_ID");
+  const secret = input.env("LITESTREAM_SECRET_ACCESS_KEY");
+  if (id || secret) {
+    return {
+      source: "environment LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY",
+      credentials: { accessKeyId: id, secretAccessKey: secret },
+    };
+  }
+  let chain = "AWS SDK default chain";
+  if (input.env("AWS_ACCESS_KEY_ID")) chain += ": environment AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY";
+  else if (input.env("AWS_WEB_IDENTITY_TOKEN_FILE")) chain += ": web identity (AWS_WEB_IDENTITY_TOKEN_FILE)";
+  else if (input.env("AWS_PROFILE")) chain += `: profile ${input.env("AWS_PROFILE")}`;
+  else if (
+    input.env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ||
+    input.env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+  )
+    chain += ": container credentials";
+  else chain += ": shared credentials file or instance role, if any";
+  return { source: chain, credentials: {} };
+}
+
+function tlsAdvice(err: unknown): { cause: string; fix: string } {
+  const code = errCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED/.test(code)) {
+    return {
+      cause: "the server's certificate is not signed by a CA this host trusts (self-signed or a private CA)",
+      fix: "give the CA with ca-file: /path/ca.pem (or AWS_CA_BUNDLE), or set skip-verify: true (?skip-verify=true in a URL)",
+    };
+  }
+  if (/ALTNAME|HOSTNAME/.test(code)) {
+    return {
+      cause: "the certificate is for another host name",
+      fix: "use the host name the certificate names",
+    };
+  }
+  if (/EXPIRED/.test(code))
+    return { cause: "the certificate has expired", fix: "renew the server's certificate" };
+  if (/wrong version number|WRONG_VERSION|packet length/i.test(`${code} ${message}`)) {
+    return { cause: "the server speaks plain HTTP on this port", fix: "use http:// for this endpoint" };
+  }
+  return { cause: message, fix: "check the server's TLS setup" };
+}
+
+function bucketAdvice(err: unknown, credentialSource: string): { cause: string; fix: string } {
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = err instanceof StorageError ? err.hint : undefined;
+  if (/InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|HTTP 403|AccessDenied|Forbidden/.test(message)) {
+    return {
+      cause: `the server rejected the credentials (from ${credentialSource}) or they lack permission`,
+      fix: hint ?? "check the access key and secret, and that they may list the bucket",
+    };
+  }
+  if (/NoSuchBucket|HTTP 404/.test(message)) {
+    return {
+      cause: "the bucket does not exist on this server",
+      fix: hint ?? "create the bucket or fix its name",
+    };
+  }
+  if (/Credentials|credentials/.test(message)) {
+    return {
+      cause: "no credentials were found",
+      fix: hint ?? "set LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY",
+    };
+  }
+  return { cause: message, fix: hint ?? "see the error above" };
+}
+
+function errCode(err: unknown): string {
+  const e = err as { code?: unknown } | undefined;
+  return typeof e?.code === "string" ? e.code : err instanceof Error ? err.message : String(err);
+}
+
+function shortMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Checks the database file itself, for `walship doctor DB_PATH`. */
+export function diagnoseDatabase(dbPath: string, metaPath: string): Step[] {
+  if (!fs.existsSync(dbPath)) {
+    return [
+      {
+        name: "database",
+        status: "fail",
+        detail: `${dbPath} does not exist`,
+        cause: "the path in the config is wrong, or the application has not created the database yet",
+        fix: "fix dbs[].path, or start the application first",
+      },
+    ];
+  }
+  const steps: Step[] = [];
+  try {
+    // An ad-hoc open of the database file is safe here: doctor holds no SQLite connection to it.
+    const header = decodeDbHeader(readFileAt(dbPath, 0, 100));
+    const wal = header.writeVersion === 2 && header.readVersion === 2;
+    steps.push({
+      name: "database",
+      status: "ok",
+      detail: `SQLite database, page size ${header.pageSize}, ${wal ? "WAL mode" : "not yet in WAL mode (walship switches it on start)"}`,
+    });
+  } catch (err) {
+    steps.push({
+      name: "database",
+      status: "fail",
+      detail: shortMessage(err),
+      cause: "not an SQLite database",
+      fix: "check dbs[].path",
+    });
+    return steps;
+  }
+  const generation = (() => {
+    try {
+      return fs.readFileSync(path.join(metaPath, "generation"), "utf8").trim();
+    } catch {
+      return "";
+    }
+  })();
+  steps.push({
+    name: "state",
+    status: "ok",
+    detail: generation
+      ? `meta directory ${metaPath}, current generation ${generation}`
+      : `no replication state yet in ${metaPath} (created by the first run)`,
+  });
+  return steps;
+}
