@@ -9,6 +9,14 @@
 import http from "node:http";
 import type { Socket } from "node:net";
 
+/**
+ * - `status-500`: 500 InternalError (S3 XML), not forwarded.
+ * - `slowdown-503`: 503 SlowDown (S3 XML), not forwarded.
+ * - `reset`: TCP reset of the client connection, not forwarded; with a body, after its first bytes arrive.
+ * - `delay`: forwarded after `delayMs`.
+ * - `truncate`: forwarded; the answer announces its full Content-Length, sends half the body and the
+ *   connection closes. No visible effect on answers without a body (HEAD, most PUT/DELETE answers).
+ */
 export type FaultKind = "status-500" | "slowdown-503" | "reset" | "delay" | "truncate";
 
 export const FAULT_KINDS: readonly FaultKind[] = ["status-500", "slowdown-503", "reset", "delay", "truncate"];
@@ -167,12 +175,16 @@ export async function startFaultProxy(target: string, opts: FaultProxyOptions = 
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const upstreams = new Set<http.ClientRequest>();
 
-  const later = (ms: number, fn: () => void): void => {
+  const later = (ms: number, fn: () => void): (() => void) => {
     const t = setTimeout(() => {
       timers.delete(t);
       fn();
     }, ms);
     timers.add(t);
+    return () => {
+      clearTimeout(t);
+      timers.delete(t);
+    };
   };
 
   /** Rules in order; the first whose filters match, whose limit is not used up and whose roll succeeds. */
@@ -231,14 +243,15 @@ export async function startFaultProxy(target: string, opts: FaultProxyOptions = 
     const fire = () => {
       if (once) return;
       once = true;
+      cancel();
       resetSocket(socket);
     };
+    const cancel = later(RESET_WAIT_MS, fire);
     req.on("data", (chunk: Buffer) => {
       rec.bodyBytes += chunk.length;
       fire();
     });
     req.once("end", fire);
-    later(RESET_WAIT_MS, fire);
   };
 
   const sendError = (
@@ -317,7 +330,7 @@ export async function startFaultProxy(target: string, opts: FaultProxyOptions = 
           return;
         }
         // Full Content-Length announced, half the bytes sent, then a close: a server dying mid-response.
-        res.write(resBody.subarray(0, Math.floor(resBody.length / 2)), () => res.socket?.destroy());
+        res.write(resBody.subarray(0, Math.floor(resBody.length / 2)), () => req.socket.destroy());
       });
     });
     upstream.end(body);

@@ -328,17 +328,37 @@ describe("virtual-hosted style over HTTP", () => {
     expect(lookups).toContain(`${bucket}.s3.localhost`);
   });
 
-  test("a bucket named only in the Host is not mistaken for a path-style request", async () => {
-    // Control: if the server ignored the Host, the key would land in no bucket and fail.
-    const { s3 } = makeClient(server, { endpoint: server.vhostEndpoint, forcePathStyle: false });
-    try {
-      const err = await rejection(s3.send(new ListObjectsV2Command({ Bucket: "no-such-vhost-bucket" })));
-      expect(err).toHaveProperty("name", "NoSuchBucket");
-    } finally {
-      s3.destroy();
-    }
+  test("s3rver reads the bucket from a BUCKET.s3.localhost Host header", async () => {
+    // Without the SDK: the same request line, told apart only by the Host header.
+    const bucket = "vhost-raw";
+    await server.createBucket(bucket);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "k", Body: new TextEncoder().encode("raw") }));
+
+    const vhost = await rawGet(server.port, `${bucket}.s3.localhost:${server.port}`, "/k");
+    expect(vhost).toEqual({ status: 200, body: "raw" });
+    // Path style would read "/k" as bucket "k".
+    const pathStyle = await rawGet(server.port, `127.0.0.1:${server.port}`, "/k");
+    expect(pathStyle.status).toBe(404);
+    expect(pathStyle.body).toContain("NoSuchBucket");
   });
 });
+
+/** An anonymous GET to 127.0.0.1:port with the given Host header (s3rver allows anonymous reads). */
+function rawGet(port: number, host: string, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path: urlPath, headers: { host } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 describe("HTTPS", () => {
   let tlsServer: S3Server;
@@ -389,15 +409,8 @@ describe("HTTPS", () => {
     }
   });
 
-  test("a plain-HTTP client cannot talk to it", async () => {
-    const res = await rejection(
-      fetch(`http://127.0.0.1:${tlsServer.port}/`).then(async (r) => {
-        // Some stacks read the TLS alert as a malformed HTTP response instead of failing.
-        if (r.ok) return r;
-        throw new Error(`HTTP ${r.status}`);
-      }),
-    );
-    expect(res).toBeInstanceOf(Error);
+  test("does not answer plain HTTP", async () => {
+    await expect(fetch(`http://127.0.0.1:${tlsServer.port}/`)).rejects.toThrow();
   });
 
   test("works with rejectUnauthorized: false", async () => {
@@ -407,10 +420,8 @@ describe("HTTPS", () => {
       tls: { rejectUnauthorized: false },
     });
     try {
-      await roundTrip(tlsServer, s3, "tls-bucket", "insecure-object");
-      await s3.send(
-        new DeleteObjectsCommand({ Bucket: "tls-bucket", Delete: { Objects: [{ Key: "insecure-object" }] } }),
-      );
+      await s3.send(new CreateBucketCommand({ Bucket: "tls-insecure" }));
+      await roundTrip(tlsServer, s3, "tls-insecure", "insecure-object");
     } finally {
       s3.destroy();
     }

@@ -54,8 +54,9 @@ export interface S3Server {
   /**
    * "http://s3.localhost:PORT" (or "https://…"): with `forcePathStyle: false` an SDK client sends
    * requests to BUCKET.s3.localhost:PORT, which s3rver reads as virtual-hosted style. Clients
-   * must resolve *.localhost to 127.0.0.1 (see `localhostLookup`). Bucket names containing dots
-   * make the SDK fall back to path style (over HTTPS), so use dot-free names to test vhost.
+   * must resolve *.localhost to 127.0.0.1 (see `localhostLookup`). The SDK (3.x here) sends
+   * path-style requests to s3.localhost instead, which s3rver also serves, for bucket names with
+   * dots (even over HTTP) and for IP-literal endpoints: use dot-free names to test vhost.
    */
   readonly vhostEndpoint: string;
   /** Whether the server speaks HTTPS. */
