@@ -12,8 +12,11 @@ export interface ReplicatedSet {
   monitorIntervalMs: number;
 }
 
-/** Longest wait between retries of a failing replica. */
-const MAX_RETRY_DELAY_MS = 30_000;
+/**
+ * Longest wait between retries of a failing replica: short, so replication catches up within a few
+ * seconds of an outage ending; failing requests cost the object store next to nothing.
+ */
+const MAX_RETRY_DELAY_MS = 5_000;
 
 export class Replicator {
   private stopping = false;
@@ -82,7 +85,7 @@ export class Replicator {
       const delay =
         failures === 0
           ? r.opts.syncIntervalMs
-          : Math.min(MAX_RETRY_DELAY_MS, r.opts.syncIntervalMs * 2 ** Math.min(failures, 10)) *
+          : Math.min(MAX_RETRY_DELAY_MS, r.opts.syncIntervalMs * 2 ** Math.min(failures - 1, 10)) *
             (0.5 + Math.random() / 2);
       await Promise.race([sleep(delay), this.stopped]);
     }

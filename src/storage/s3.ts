@@ -35,6 +35,8 @@ export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** S3 allows at most 10,000 parts; stay well below. */
 const MAX_PARTS = 9000;
+/** Attempts at downloading one object whose body read fails part way. */
+const BODY_READ_ATTEMPTS = 4;
 /** S3 DeleteObjects takes at most 1,000 keys per request. */
 const MAX_DELETE_BATCH = 1000;
 
@@ -166,15 +168,22 @@ export class S3Store implements ObjectStore {
   async get(key: string): Promise<Uint8Array | null> {
     const { GetObjectCommand } = await import("@aws-sdk/client-s3");
     const s3 = await this.s3();
-    try {
+    // The SDK retries a failed request, but not a body cut off while it is read: that is retried here.
+    for (let attempt = 1; ; attempt++) {
       const out = await this.call("get", key, () =>
         s3.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) })),
-      );
+      ).catch((err: unknown) => {
+        if (err instanceof StorageError && isNotFound(err.cause)) return null;
+        throw err;
+      });
+      if (!out) return null;
       if (!out.Body) return new Uint8Array(0);
-      return await out.Body.transformToByteArray();
-    } catch (err) {
-      if (err instanceof StorageError && isNotFound(err.cause)) return null;
-      throw err;
+      try {
+        return await out.Body.transformToByteArray();
+      } catch (err) {
+        if (attempt >= BODY_READ_ATTEMPTS) throw describeS3Error(err, "get", key, this.opts);
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
+      }
     }
   }
 
