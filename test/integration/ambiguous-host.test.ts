@@ -1,0 +1,81 @@
+/**
+ * The story that started walship: a MinIO user wrote `s3://s3.example.com/litestream/qt.db`. walship
+ * reads it as Litestream does (an AWS bucket named s3.example.com) but, whatever the failure, says so and
+ * suggests the two URLs that mean "a server at s3.example.com, bucket litestream".
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createDatabase } from "../helpers/app-db.ts";
+import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+
+const URL_AS_TYPED = "s3://s3.example.com/litestream/qt.db";
+
+describe("an S3 host that is not an endpoint", () => {
+  let s3: S3Server;
+  const dir = makeTempDir();
+  const db = path.join(dir, "app.db");
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: ["litestream"] });
+    createDatabase(db);
+  });
+  afterAll(async () => {
+    await s3?.stop();
+    removeDir(dir);
+  });
+
+  function expectExplained(stderr: string): void {
+    expect(stderr).toContain("bucket=s3.example.com");
+    expect(stderr).toContain("https://s3.example.com/litestream/qt.db");
+    expect(stderr).toContain("s3://litestream/qt.db?endpoint=s3.example.com");
+  }
+
+  test("on AWS (no endpoint anywhere): the lookup fails and the error explains", async () => {
+    const r = await runCli(["replicate", db, URL_AS_TYPED], {
+      env: { LITESTREAM_ACCESS_KEY_ID: "AKIDEXAMPLE", LITESTREAM_SECRET_ACCESS_KEY: "secret-example" },
+      timeoutMs: 90_000,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("endpoint=AWS");
+    expectExplained(r.stderr);
+  }, 100_000);
+
+  test("404 and 403 from a server: the same explanation", async () => {
+    // With the endpoint from the environment the host is still taken as the bucket, so the server says
+    // NoSuchBucket (or, with an unknown key, InvalidAccessKeyId).
+    const base = { AWS_ENDPOINT_URL_S3: s3.endpoint, LITESTREAM_SECRET_ACCESS_KEY: "secret-example" };
+    const notFound = await runCli(["restore", "-o", path.join(dir, "x.db"), URL_AS_TYPED], {
+      env: { ...base, LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId },
+    });
+    expect(notFound.code).toBe(1);
+    expect(notFound.stderr).toContain("NoSuchBucket");
+    expectExplained(notFound.stderr);
+    const forbidden = await runCli(["replicate", db, URL_AS_TYPED], {
+      env: { ...base, LITESTREAM_ACCESS_KEY_ID: "UNKNOWN" },
+    });
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toContain("InvalidAccessKeyId");
+    expectExplained(forbidden.stderr);
+  });
+
+  test("the suggested http(s)://HOST/BUCKET/PATH form works", async () => {
+    const creds = {
+      LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
+      LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    };
+    const walship = startCli(["replicate", db, `${s3.endpoint}/litestream/qt.db`], { env: creds });
+    await waitFor(() => walship.stderr().includes("snapshot written"), 20_000, "a snapshot");
+    expect((await walship.stop()).code).toBe(0);
+    // Bucket "litestream", key prefix "qt.db": what the user meant.
+    expect(fs.existsSync(path.join(s3.dir, "litestream", "qt.db", "generations"))).toBe(true);
+    const restored = await runCli(
+      ["restore", "-o", path.join(dir, "ok.db"), `${s3.endpoint}/litestream/qt.db`],
+      {
+        env: creds,
+      },
+    );
+    expect(restored.code).toBe(0);
+  });
+});
