@@ -558,3 +558,49 @@ describe("dbConfigFromArgs", () => {
     expect(db.replicas[0]).toMatchObject({ syncIntervalMs: 1000, retentionMs: 86_400_000 });
   });
 });
+
+describe("S3 keys beside type: s3 (one test per key form)", () => {
+  const s3Replica = (lines: string) =>
+    `dbs:\n  - path: /a.db\n    replicas:\n      - type: s3\n        bucket: bkt\n        path: app\n${lines
+      .split("\n")
+      .map((l) => `        ${l}`)
+      .join("\n")}\n`;
+  const target = (lines: string) => parse(s3Replica(lines)).dbs[0]?.replicas[0]?.target;
+
+  test("endpoint with a scheme is used as given and implies path-style", () => {
+    expect(target("endpoint: https://minio.internal:9000")).toMatchObject({
+      endpoint: "https://minio.internal:9000",
+      forcePathStyle: true,
+    });
+  });
+  test("endpoint without a scheme: http for loopback and private hosts", () => {
+    expect(target("endpoint: 127.0.0.1:9000")).toMatchObject({ endpoint: "http://127.0.0.1:9000" });
+    expect(target("endpoint: 192.168.1.20:9000")).toMatchObject({ endpoint: "http://192.168.1.20:9000" });
+  });
+  test("endpoint without a scheme: https for public names", () => {
+    expect(target("endpoint: s3.mydomain.com")).toMatchObject({ endpoint: "https://s3.mydomain.com" });
+  });
+  test("force-path-style: false keeps virtual-hosted addressing with an endpoint", () => {
+    expect(target("endpoint: http://s3.localhost:9000\nforce-path-style: false")).toMatchObject({
+      forcePathStyle: false,
+    });
+  });
+  test("skip-verify: true", () => {
+    expect(target("endpoint: https://10.0.0.5:9000\nskip-verify: true")).toMatchObject({ skipVerify: true });
+  });
+  test("region", () => {
+    expect(target("endpoint: https://s3.mydomain.com\nregion: eu-central-1")).toMatchObject({
+      region: "eu-central-1",
+    });
+  });
+  test("ca-file for a private CA", () => {
+    expect(target("endpoint: https://s3.mydomain.com\nca-file: /etc/ssl/my-ca.pem")).toMatchObject({
+      caFile: "/etc/ssl/my-ca.pem",
+    });
+  });
+  test("no endpoint means AWS, virtual-hosted", () => {
+    const t = target("region: us-west-2");
+    expect(t).toMatchObject({ bucket: "bkt", path: "app", forcePathStyle: false, region: "us-west-2" });
+    expect(t && "endpoint" in t ? t.endpoint : undefined).toBeUndefined();
+  });
+});
