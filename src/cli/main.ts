@@ -54,6 +54,9 @@ export async function main(argv: string[]): Promise<number> {
     .option("--if-db-not-exists", "Do nothing if the output already exists")
     .option("--if-replica-exists", "Do nothing if no backup exists")
     .option("--verify <mode>", "Check the result with SQLite: none, quick (default) or full")
+    .option("--dry-run", "Print the plan (generation, snapshot, segments, bytes, gaps) and stop")
+    .option("--json", "Print the result (or the plan) as JSON on stdout")
+    .option("--force", "Replace an existing output atomically, removing its stale -wal and -shm")
     .action((target: string | undefined, flags) => {
       run = async () =>
         (await import("./restore.ts")).runRestore(target, { ...flags, o: flags.output ?? flags.o });

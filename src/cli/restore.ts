@@ -7,11 +7,12 @@ import { ConfigError } from "../config/errors.ts";
 import { loadConfig, replicaTargetFromUrl } from "../config/load.ts";
 import { expandPath } from "../config/posix-path.ts";
 import { hex8 } from "../format/layout.ts";
+import { formatBytes, ProgressLine } from "../observe/progress.ts";
 import { type NamedReplica, NoBackupError, planRestore, type RestorePlan } from "../restore/plan.ts";
-import { DEFAULT_PARALLELISM, executeRestore } from "../restore/restore.ts";
+import { DEFAULT_PARALLELISM, executeRestore, type RestoreResult } from "../restore/restore.ts";
 import type { VerifyMode } from "../restore/verify.ts";
 import { openReplicaClient, resolveCredentials } from "../storage/open.ts";
-import { EXIT_OK, UsageError } from "./errors.ts";
+import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import { loggerFor } from "./logger.ts";
 
 export interface RestoreFlags {
@@ -27,6 +28,9 @@ export interface RestoreFlags {
   ifDbNotExists?: boolean;
   ifReplicaExists?: boolean;
   verify?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  force?: boolean;
 }
 
 const URL_RE = /^\w+:\/\//;
@@ -91,15 +95,18 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
   }
   const log = loggerFor(config);
 
-  if (fs.existsSync(output)) {
+  if (fs.existsSync(output) && !flags.dryRun) {
     if (flags.ifDbNotExists) {
       log.info("database already exists, skipping", { output });
       return EXIT_OK;
     }
-    throw new UsageError(
-      `Cannot restore to ${path.resolve(output)}: the file already exists`,
-      "choose another -o path, or move the existing file away first",
-    );
+    // With --force the existing file is replaced atomically at the very end, once the new one is complete.
+    if (!flags.force) {
+      throw new UsageError(
+        `Cannot restore to ${path.resolve(output)}: the file already exists`,
+        "choose another -o path, pass --force to replace it, or move the existing file away first",
+      );
+    }
   }
   const restoreTarget = {
     generation: flags.generation,
@@ -119,18 +126,33 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
         return EXIT_OK;
       }
       throw new NoBackupError(
-        `Cannot restore from ${target}: no backups found there`,
-        "check the bucket, path or directory of the replica (it should contain generations/)",
+        `Cannot restore from ${target}: ${err.message === "no matching backups found" ? "no backups found there" : err.message}`,
+        err.hint ?? "check the bucket, path or directory of the replica (it should contain generations/)",
       );
     }
     throw err;
   }
-  const result = await executeRestore(plan, {
-    output,
-    parallelism: parseParallelism(flags.parallelism),
-    verify: parseVerify(flags.verify),
-    log,
-  });
+
+  if (flags.dryRun) {
+    const summary = describePlan(plan);
+    process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : formatPlan(summary));
+    return plan.gaps.length === 0 ? EXIT_OK : EXIT_FAILURE;
+  }
+
+  const progress = new ProgressLine(process.stderr, "restoring");
+  let result: RestoreResult;
+  try {
+    result = await executeRestore(plan, {
+      output,
+      parallelism: parseParallelism(flags.parallelism),
+      verify: parseVerify(flags.verify),
+      force: flags.force ?? false,
+      log,
+      onProgress: (p) => progress.update(p),
+    });
+  } finally {
+    progress.done();
+  }
   log.info("restored", {
     output: result.output,
     replica: result.replica,
@@ -141,7 +163,59 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
     transactions: result.commits,
     elapsed_ms: result.elapsedMs,
   });
+  if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   return EXIT_OK;
+}
+
+interface PlanSummary {
+  replica: string;
+  generation: string;
+  snapshot: { index: string; createdAt: string; bytes: number };
+  segments: number;
+  walIndexes: { first: string; last: string } | null;
+  bytesToDownload: number;
+  restoresStateOf: string;
+  gaps: { message: string; key: string }[];
+}
+
+function describePlan(plan: RestorePlan): PlanSummary {
+  const first = plan.segments[0];
+  const last = plan.segments[plan.segments.length - 1];
+  return {
+    replica: plan.replica.name,
+    generation: plan.generation,
+    snapshot: {
+      index: hex8(plan.snapshot.index),
+      createdAt: plan.snapshot.createdAt.toISOString(),
+      bytes: plan.snapshot.size,
+    },
+    segments: plan.segments.length,
+    walIndexes: first && last ? { first: hex8(first.index), last: hex8(last.index) } : null,
+    bytesToDownload: plan.bytes,
+    restoresStateOf: plan.updatedAt.toISOString(),
+    gaps: plan.gaps.map((g) => ({ message: g.message, key: g.key })),
+  };
+}
+
+function formatPlan(p: PlanSummary): string {
+  const rows: [string, string][] = [
+    ["replica", p.replica],
+    ["generation", p.generation],
+    [
+      "snapshot",
+      `index ${p.snapshot.index}, created ${p.snapshot.createdAt}, ${formatBytes(p.snapshot.bytes)}`,
+    ],
+    [
+      "wal",
+      p.walIndexes
+        ? `${p.segments} segment(s), indexes ${p.walIndexes.first}..${p.walIndexes.last}`
+        : "none (snapshot only)",
+    ],
+    ["download", `${formatBytes(p.bytesToDownload)} in ${p.segments + 1} object(s)`],
+    ["state as of", `${p.restoresStateOf} (the newest object used)`],
+    ["gaps", p.gaps.length === 0 ? "none" : p.gaps.map((g) => `${g.message} (${g.key})`).join("; ")],
+  ];
+  return `${rows.map(([k, v]) => `${k.padEnd(12)} ${v}`).join("\n")}\n`;
 }
 
 function parseHexIndex(s: string): number {

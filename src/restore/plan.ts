@@ -2,7 +2,7 @@
  * Restore planning: which replica, generation, snapshot and WAL segments reproduce the database at the
  * requested moment. Works only from listings; nothing is downloaded here.
  */
-import { hex8 } from "../format/layout.ts";
+import { hex8, walSegmentPath } from "../format/layout.ts";
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
 
 export interface NamedReplica {
@@ -29,6 +29,8 @@ export interface RestorePlan {
   updatedAt: Date;
   /** Compressed bytes to download. */
   bytes: number;
+  /** Holes the listing shows (missing WAL index or first segment); a plan with gaps cannot be restored. */
+  gaps: ReplicaGapError[];
 }
 
 /** Nothing on the replicas matches the request. */
@@ -57,34 +59,48 @@ export class ReplicaGapError extends Error {
 export async function planRestore(replicas: NamedReplica[], target: RestoreTarget): Promise<RestorePlan> {
   let best: RestorePlan | null = null;
   const failures: unknown[] = [];
+  let earliest: Date | null = null;
   for (const replica of replicas) {
     try {
-      const plan = await planReplica(replica, target);
+      const { plan, earliestSnapshot } = await planReplica(replica, target);
+      if (earliestSnapshot && (!earliest || earliestSnapshot < earliest)) earliest = earliestSnapshot;
       if (plan && (!best || plan.updatedAt > best.updatedAt)) best = plan;
     } catch (err) {
-      if (err instanceof ReplicaGapError) throw err;
       failures.push(err);
     }
   }
   if (best) return best;
   // Every replica failed: the first failure (with its hint) explains more than "no backups".
   if (failures.length > 0 && failures.length === replicas.length) throw failures[0];
+  if (target.timestamp && earliest) {
+    throw new NoBackupError(
+      `no backup at or before ${target.timestamp.toISOString()}: the earliest restorable time is ${earliest.toISOString()}`,
+      `use -timestamp ${earliest.toISOString()} or later, or drop -timestamp for the latest state`,
+    );
+  }
   throw new NoBackupError("no matching backups found");
 }
 
-async function planReplica(replica: NamedReplica, target: RestoreTarget): Promise<RestorePlan | null> {
+async function planReplica(
+  replica: NamedReplica,
+  target: RestoreTarget,
+): Promise<{ plan: RestorePlan | null; earliestSnapshot: Date | null }> {
   const client = replica.client;
   const generations = target.generation ? [target.generation] : await client.generations();
   let best: RestorePlan | null = null;
+  let earliestSnapshot: Date | null = null;
   for (const generation of generations) {
     const [snapshots, segments] = await Promise.all([
       client.snapshots(generation),
       client.walSegments(generation),
     ]);
+    for (const snap of snapshots) {
+      if (!earliestSnapshot || snap.createdAt < earliestSnapshot) earliestSnapshot = snap.createdAt;
+    }
     const plan = planGeneration(replica, generation, snapshots, segments, target);
     if (plan && (!best || plan.updatedAt > best.updatedAt)) best = plan;
   }
-  return best;
+  return { plan: best, earliestSnapshot };
 }
 
 function planGeneration(
@@ -110,7 +126,7 @@ function planGeneration(
     if (maxIndex !== undefined && seg.index > maxIndex) break;
     chosen.push(seg);
   }
-  checkContinuity(replica, generation, snapshot.index, chosen);
+  const gaps = findGaps(replica, generation, snapshot.index, chosen);
 
   let updatedAt = snapshot.createdAt;
   let bytes = snapshot.size;
@@ -118,31 +134,37 @@ function planGeneration(
     if (s.createdAt > updatedAt) updatedAt = s.createdAt;
     bytes += s.size;
   }
-  return { replica, generation, snapshot, segments: chosen, updatedAt, bytes };
+  return { replica, generation, snapshot, segments: chosen, updatedAt, bytes, gaps };
 }
 
 /** Each WAL index from the snapshot's on must be present, in order, and start at offset 0. */
-function checkContinuity(
+function findGaps(
   replica: NamedReplica,
   generation: string,
   from: number,
   segs: WalSegmentInfo[],
-): void {
+): ReplicaGapError[] {
+  const gaps: ReplicaGapError[] = [];
   let index = from - 1;
   for (const s of segs) {
     if (s.index === index) continue;
-    if (s.index !== index + 1) {
-      throw new ReplicaGapError(
-        `Cannot restore: WAL index ${hex8(index + 1)} of generation ${generation} is missing on replica ${replica.name}`,
-        `generations/${generation}/wal/${hex8(index + 1)}_00000000.wal.lz4`,
+    for (let missing = index + 1; missing < s.index; missing++) {
+      gaps.push(
+        new ReplicaGapError(
+          `WAL index ${hex8(missing)} of generation ${generation} is missing on replica ${replica.name}`,
+          walSegmentPath("", generation, missing, 0),
+        ),
       );
     }
     if (s.offset !== 0) {
-      throw new ReplicaGapError(
-        `Cannot restore: the first segment (offset 0) of WAL index ${hex8(s.index)} of generation ${generation} is missing on replica ${replica.name}`,
-        `generations/${generation}/wal/${hex8(s.index)}_00000000.wal.lz4`,
+      gaps.push(
+        new ReplicaGapError(
+          `the first segment (offset 0) of WAL index ${hex8(s.index)} of generation ${generation} is missing on replica ${replica.name}`,
+          walSegmentPath("", generation, s.index, 0),
+        ),
       );
     }
     index = s.index;
   }
+  return gaps;
 }

@@ -12,7 +12,8 @@ import { syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { decodeDbHeader } from "../sqlite/db-header.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
-import type { RestorePlan } from "./plan.ts";
+import { compressFile, compressionFor } from "./compress.ts";
+import { ReplicaGapError, type RestorePlan } from "./plan.ts";
 import { type VerifyMode, verifyDatabase } from "./verify.ts";
 
 export const DEFAULT_PARALLELISM = 8;
@@ -22,10 +23,22 @@ const MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024 * 1024;
 const MAX_SEGMENT_BYTES = 4 * 1024 * 1024 * 1024 - 1;
 
 export interface RestoreOptions {
+  /** Output path; a name ending in `.gz` or `.zip` gets the database compressed. */
   output: string;
   parallelism?: number;
   verify?: VerifyMode;
+  /** Replace an existing output atomically (and remove its stale `-wal` and `-shm`). */
+  force?: boolean;
   log: Logger;
+  /** Called after each downloaded object is applied. */
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+export interface RestoreProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  objectsDone: number;
+  objectsTotal: number;
 }
 
 export interface RestoreResult {
@@ -47,16 +60,31 @@ export class OutputExistsError extends Error {
 export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   const output = path.resolve(opts.output);
-  if (fs.existsSync(output)) {
+  const gap = plan.gaps[0];
+  if (gap) throw new ReplicaGapError(`Cannot restore: ${gap.message}`, gap.key);
+  if (!opts.force && fs.existsSync(output)) {
     throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
   }
   fs.mkdirSync(path.dirname(output), { recursive: true });
-  const tmp = path.join(
+  const tmpBase = path.join(
     path.dirname(output),
-    `.${path.basename(output)}.walship-${randomBytes(4).toString("hex")}.tmp`,
+    `.${path.basename(output)}.walship-${randomBytes(4).toString("hex")}`,
   );
+  const tmp = `${tmpBase}.tmp`;
+  const compressedTmp = `${tmpBase}.ctmp`;
   const fd = fs.openSync(tmp, "wx", 0o600);
   let closed = false;
+  const progress: RestoreProgress = {
+    bytesDone: 0,
+    bytesTotal: plan.bytes,
+    objectsDone: 0,
+    objectsTotal: 1 + plan.segments.length,
+  };
+  const advance = (bytes: number) => {
+    progress.bytesDone += bytes;
+    progress.objectsDone++;
+    opts.onProgress?.({ ...progress });
+  };
   try {
     const client = plan.replica.client;
     const { generation, snapshot } = plan;
@@ -72,6 +100,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       throw new RestoreIntegrityError(`${(err as Error).message} in ${snapKey}`, snapKey);
     }
     writeAt(fd, db, 0);
+    advance(snapLz4.length);
 
     const applier = new WalApplier(fd, pageSize);
     let index = -1;
@@ -104,6 +133,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
         applier.push(data, key);
         expectOffset += data.length;
         lastKey = key;
+        advance(bytes);
       },
     );
     if (index >= 0) applier.end(lastKey);
@@ -112,16 +142,30 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     closed = true;
 
     await verifyDatabase(tmp, opts.verify ?? "quick");
-    // link() refuses to replace an existing file, so a file created meanwhile is never clobbered.
-    try {
-      fs.linkSync(tmp, output);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-        throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
-      }
-      throw err;
+    let ready = tmp;
+    const compression = compressionFor(output);
+    if (compression) {
+      compressFile(tmp, compressedTmp, compression, path.basename(output).replace(/\.(gz|zip)$/, ""));
+      ready = compressedTmp;
     }
-    fs.rmSync(tmp, { force: true });
+    if (opts.force) {
+      // The old database's WAL must not be replayed onto the new file: remove it before the swap.
+      if (!compression) {
+        fs.rmSync(`${output}-wal`, { force: true });
+        fs.rmSync(`${output}-shm`, { force: true });
+      }
+      fs.renameSync(ready, output);
+    } else {
+      // link() refuses to replace an existing file, so a file created meanwhile is never clobbered.
+      try {
+        fs.linkSync(ready, output);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+          throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
+        }
+        throw err;
+      }
+    }
     syncDir(path.dirname(output));
     return {
       output,
@@ -136,6 +180,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
   } finally {
     if (!closed) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
+    fs.rmSync(compressedTmp, { force: true });
   }
 }
 
