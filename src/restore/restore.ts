@@ -61,7 +61,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
   const started = Date.now();
   const output = path.resolve(opts.output);
   const gap = plan.gaps[0];
-  if (gap) throw new ReplicaGapError(`Cannot restore: ${gap.message}`, gap.key);
+  if (gap) throw new ReplicaGapError(`Cannot restore: ${gap.message} (expected ${gap.key})`, gap.key);
   if (!opts.force && fs.existsSync(output)) {
     throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
   }
