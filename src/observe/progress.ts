@@ -14,18 +14,21 @@ export interface ProgressCounts {
 const REDRAW_MS = 100;
 
 export class ProgressLine {
-  private readonly started = Date.now();
+  private readonly started: number;
   private lastDraw = 0;
   private drawn = false;
 
   constructor(
     private readonly stream: { isTTY?: boolean; write(s: string): unknown },
     private readonly label: string,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.started = now();
+  }
 
   update(p: ProgressCounts): void {
     if (!this.stream.isTTY) return;
-    const now = Date.now();
+    const now = this.now();
     if (now - this.lastDraw < REDRAW_MS && p.objectsDone < p.objectsTotal) return;
     this.lastDraw = now;
     this.stream.write(`\r\x1b[2K${formatProgress(this.label, p, now - this.started)}`);

@@ -6,7 +6,13 @@ import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 test("progress shows bytes, objects, rate and ETA on a terminal", () => {
   const writes: string[] = [];
-  const line = new ProgressLine({ isTTY: true, write: (s: string) => writes.push(s) }, "restoring");
+  let clock = 1_000_000;
+  const line = new ProgressLine(
+    { isTTY: true, write: (s: string) => writes.push(s) },
+    "restoring",
+    () => clock,
+  );
+  clock += 2000;
   line.update({ bytesDone: 1024 * 1024, bytesTotal: 4 * 1024 * 1024, objectsDone: 3, objectsTotal: 12 });
   line.done();
   expect(writes[0]).toContain("1.0 MiB/4.0 MiB");

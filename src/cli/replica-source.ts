@@ -1,0 +1,189 @@
+/**
+ * The `DB_PATH | REPLICA_URL` argument of the listing commands, resolved to replica clients as
+ * Litestream does: a URL is one replica named after its type; a path is looked up in the config and
+ * brings that database's replicas (optionally only `-replica NAME`) and its modification time.
+ *
+ * The URL/config resolution repeats a few lines of src/cli/restore.ts on purpose for now (that file is
+ * being changed in parallel); the two should share this module later.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { ConfigError } from "../config/errors.ts";
+import { loadConfigFile, replicaTargetFromUrl } from "../config/load.ts";
+import { expandPath } from "../config/posix-path.ts";
+import { openReplicaClient, resolveCredentials } from "../storage/open.ts";
+import type { ReplicaClient } from "../storage/replica-client.ts";
+import { formatError, UsageError } from "./errors.ts";
+
+export interface SourceFlags {
+  config?: string | undefined;
+  /** False for `-no-expand-env`; cac sets it, direct callers may leave it out (default true). */
+  expandEnv?: boolean | undefined;
+  replica?: string | undefined;
+}
+
+export interface InspectReplica {
+  name: string;
+  client: ReplicaClient;
+}
+
+export interface ReplicaSource {
+  replicas: InspectReplica[];
+  /** The database path, in config mode. */
+  dbPath?: string;
+  /**
+   * What the `generations` lag is measured from: the newest mtime of the database and its `-wal` in
+   * config mode, the current time with a URL. Null when the database file does not exist (lag `-`).
+   */
+  dbUpdatedAt: Date | null;
+}
+
+const URL_RE = /^\w+:\/\//;
+
+/**
+ * Resolves the target of `walship COMMAND`. `what` names the action for messages ("list snapshots").
+ *
+ * @throws UsageError for a missing target, a URL with -config, or an unknown -replica
+ * @throws ConfigError when the config cannot be read or does not list the database
+ */
+export function resolveReplicaSource(
+  command: string,
+  what: string,
+  target: string | undefined,
+  flags: SourceFlags,
+  now: Date = new Date(),
+): ReplicaSource {
+  if (!target) {
+    throw new UsageError(
+      `Cannot ${what}: no database path or replica URL given`,
+      `walship ${command} /path/to/app.db, or walship ${command} s3://BUCKET/PATH`,
+    );
+  }
+  const env = (name: string) => process.env[name];
+  if (URL_RE.test(target)) {
+    if (flags.config) {
+      throw new UsageError(
+        "Cannot use -config with a replica URL",
+        "drop -config, or pass the database path from the config",
+      );
+    }
+    const replicaTarget = replicaTargetFromUrl(target);
+    // Litestream names a URL's replica after its type; -replica may repeat that name, nothing else.
+    const name = replicaTarget.type;
+    if (flags.replica !== undefined && flags.replica !== name) {
+      throw new UsageError(
+        `Cannot ${what} of ${target}: a replica URL is a single replica named "${name}", not "${flags.replica}"`,
+        "drop -replica, or pass the database path from the config",
+      );
+    }
+    return {
+      replicas: [{ name, client: openReplicaClient(replicaTarget, resolveCredentials({}, env)) }],
+      dbUpdatedAt: now,
+    };
+  }
+
+  const loaded = loadConfigFile({ path: flags.config, expandEnv: flags.expandEnv ?? true });
+  const config = loaded.config;
+  const dbPath = expandPath(target, { cwd: process.cwd(), home: os.homedir() });
+  const db = config.dbs.find((d) => d.path === dbPath);
+  if (!db) {
+    const known = config.dbs.map((d) => d.path);
+    throw new ConfigError(`Cannot ${what} of ${dbPath}: the database is not in the config`, {
+      file: loaded.path,
+      hint:
+        known.length > 0
+          ? `use one of: ${known.join(", ")} (walship databases lists them), or a replica URL`
+          : "add it under dbs: in the config, or pass a replica URL",
+    });
+  }
+  const chosen =
+    flags.replica === undefined ? db.replicas : db.replicas.filter((r) => r.name === flags.replica);
+  if (chosen.length === 0) {
+    throw new UsageError(
+      `Cannot ${what} of ${dbPath}: it has no replica named "${flags.replica}"`,
+      `use one of: ${db.replicas.map((r) => r.name).join(", ")}`,
+    );
+  }
+  return {
+    replicas: chosen.map((r) => ({
+      name: r.name,
+      client: openReplicaClient(
+        r.target,
+        resolveCredentials(
+          {
+            accessKeyId: r.accessKeyId ?? config.accessKeyId,
+            secretAccessKey: r.secretAccessKey ?? config.secretAccessKey,
+          },
+          env,
+        ),
+      ),
+    })),
+    dbPath,
+    dbUpdatedAt: databaseUpdatedAt(dbPath),
+  };
+}
+
+/**
+ * Litestream's `DB.UpdatedAt`: the newer mtime of the database and its `-wal`. Only stat(2): opening the
+ * database file here could drop the POSIX locks of a replicator running in this process. Litestream
+ * fails when the database is missing; a lost database is exactly when one lists backups, so the lag
+ * is left unknown instead.
+ */
+export function databaseUpdatedAt(dbPath: string): Date | null {
+  const mtime = (p: string): Date | null => {
+    try {
+      return fs.statSync(p, { throwIfNoEntry: false })?.mtime ?? null;
+    } catch {
+      return null; // e.g. EACCES on a parent directory: treated as unknown, like a missing file
+    }
+  };
+  const db = mtime(dbPath);
+  if (!db) return null;
+  const wal = mtime(`${dbPath}-wal`);
+  return wal && wal > db ? wal : db;
+}
+
+/** One replica's result, or why its listing failed. */
+export type PerReplica<T> =
+  | { replica: InspectReplica; value: T }
+  | { replica: InspectReplica; error: unknown };
+
+/**
+ * Runs `fn` for every replica concurrently, in the order given. A failing replica does not stop the
+ * others: Litestream logs such errors and still prints the rest, and so do we.
+ */
+export function forEachReplica<T>(
+  replicas: readonly InspectReplica[],
+  fn: (replica: InspectReplica) => Promise<T>,
+): Promise<PerReplica<T>[]> {
+  return Promise.all(
+    replicas.map(async (replica) => {
+      try {
+        return { replica, value: await fn(replica) };
+      } catch (error) {
+        return { replica, error };
+      }
+    }),
+  );
+}
+
+/** The one-line report of a replica whose listing failed, in the CLI's usual error style. */
+export function replicaErrorLine(replica: string, error: unknown): string {
+  return formatError(error).replace(/^walship: /, `walship: replica ${replica}: `);
+}
+
+/** The message of a replica's listing error, for JSON output (no `walship:` prefix). */
+export function replicaErrorMessage(error: unknown): string {
+  return formatError(error).replace(/^walship: /, "");
+}
+
+/** Where the listing commands write: `out` gets stdout text verbatim, `warn` one line per replica error. */
+export interface CommandOutput {
+  out: (text: string) => void;
+  warn: (line: string) => void;
+}
+
+export const processOutput: CommandOutput = {
+  out: (text) => process.stdout.write(text),
+  warn: (line) => process.stderr.write(`${line}\n`),
+};
