@@ -112,6 +112,9 @@ function buildSets(config: Config, log: Logger): ReplicatedSet[] {
         name: rc.name,
         client: openReplicaClient(rc.target, credentials),
         syncIntervalMs: rc.syncIntervalMs,
+        retentionMs: rc.retentionMs,
+        retentionCheckIntervalMs: rc.retentionCheckIntervalMs,
+        snapshotIntervalMs: rc.snapshotIntervalMs,
         log,
       });
     });

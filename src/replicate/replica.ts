@@ -3,12 +3,12 @@
  * generation has none, and recovers its position from the remote listing after a restart or an error.
  */
 import { concatBytes } from "../format/bytes.ts";
-import { formatPos, type Pos } from "../format/layout.ts";
+import { formatPos, hex8, type Pos } from "../format/layout.ts";
 import { decodeLz4Frame, encodeLz4Frame, Lz4FrameEncoder } from "../format/lz4-frame.ts";
 import { fileSize, readFileAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { frameAlign } from "../sqlite/wal.ts";
-import type { ReplicaClient, WalSegmentInfo } from "../storage/replica-client.ts";
+import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 
 /** Largest uncompressed WAL segment we upload; a bigger backlog goes up as several segments. */
@@ -20,6 +20,12 @@ export interface ReplicaOptions {
   name: string;
   client: ReplicaClient;
   syncIntervalMs: number;
+  /** Keep snapshots (and the WAL after them) this long; 0 keeps everything. */
+  retentionMs?: number;
+  /** How often retention is enforced (capped at retentionMs). */
+  retentionCheckIntervalMs?: number;
+  /** Take a snapshot this often; 0 means only when needed. */
+  snapshotIntervalMs?: number;
   log: Logger;
 }
 
@@ -30,6 +36,7 @@ export class Replica {
   pos: Pos | null = null;
   lastSuccess: Date | null = null;
   private readonly log: Logger;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     readonly db: ReplicatedDatabase,
@@ -40,15 +47,85 @@ export class Replica {
     this.log = opts.log.with({ db: db.path, replica: opts.name });
   }
 
+  /** Runs `fn` after every earlier operation on this replica: sync, snapshot and retention share `pos`. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
   /** Uploads everything the shadow WAL holds beyond our position. On failure the position is recomputed next time. */
-  async sync(): Promise<void> {
-    try {
-      await this.syncOnce();
-      this.lastSuccess = new Date();
-    } catch (err) {
-      this.pos = null;
-      throw err;
-    }
+  sync(): Promise<void> {
+    return this.exclusive(async () => {
+      try {
+        await this.syncOnce();
+        this.lastSuccess = new Date();
+      } catch (err) {
+        this.pos = null;
+        throw err;
+      }
+    });
+  }
+
+  /** Takes a snapshot now (the snapshot interval's and retention's entry point). */
+  snapshotNow(): Promise<void> {
+    return this.exclusive(async () => {
+      try {
+        const dpos = this.db.pos();
+        if (!dpos) return;
+        if (this.pos?.generation !== dpos.generation) await this.enterGeneration(dpos.generation);
+        await this.snapshot();
+      } catch (err) {
+        this.pos = null;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Applies the retention policy (Litestream 0.3.13, reference §5): keep snapshots younger than
+   * `retentionMs` (taking a new one if none is), delete generations without a retained snapshot, and in
+   * the others delete snapshots and WAL segments below the oldest retained snapshot's index.
+   */
+  enforceRetention(retentionMs: number, now = new Date()): Promise<void> {
+    return this.exclusive(async () => {
+      const threshold = now.getTime() - retentionMs;
+      const generations = await this.client.generations();
+      const snapshots = (await Promise.all(generations.map((g) => this.client.snapshots(g)))).flat();
+      let retained = snapshots.filter((s) => s.createdAt.getTime() >= threshold);
+      if (retained.length === 0) {
+        const dpos = this.db.pos();
+        if (!dpos) return;
+        if (this.pos?.generation !== dpos.generation) await this.enterGeneration(dpos.generation);
+        const taken = await this.snapshot();
+        retained = taken ? [taken] : [];
+        if (!taken) return;
+      }
+      for (const generation of await this.client.generations()) {
+        const kept = retained.filter((s) => s.generation === generation);
+        if (kept.length === 0) {
+          await this.client.deleteGeneration(generation);
+          this.log.info("generation deleted by retention", { generation });
+          continue;
+        }
+        const minIndex = Math.min(...kept.map((s) => s.index));
+        const oldSnapshots = (await this.client.snapshots(generation)).filter((s) => s.index < minIndex);
+        for (const snap of oldSnapshots) await this.client.deleteSnapshot(generation, snap.index);
+        const oldSegments = (await this.client.walSegments(generation)).filter((s) => s.index < minIndex);
+        if (oldSegments.length > 0) await this.client.deleteWalSegments(oldSegments);
+        if (oldSnapshots.length + oldSegments.length > 0) {
+          this.log.info("retention deleted old objects", {
+            generation,
+            below_index: hex8(minIndex),
+            snapshots: oldSnapshots.length,
+            wal_segments: oldSegments.length,
+          });
+        }
+      }
+    });
   }
 
   private async syncOnce(): Promise<void> {
@@ -79,7 +156,7 @@ export class Replica {
    * Uploads a snapshot of the database. The WAL segments up to the snapshot's position go up first, so
    * any point in time at or after the snapshot's creation has every frame the snapshot may contain.
    */
-  async snapshot(remoteEnd: Pos | null = null): Promise<void> {
+  private async snapshot(remoteEnd: Pos | null = null): Promise<SnapshotInfo | null> {
     const release = this.db.holdCheckpoints();
     try {
       const at = this.db.pos();
@@ -112,6 +189,7 @@ export class Replica {
         db_size: size,
         elapsed_ms: Date.now() - started,
       });
+      return info;
     } finally {
       release();
     }

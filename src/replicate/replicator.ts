@@ -52,7 +52,26 @@ export class Replicator {
       if (set.monitorIntervalMs > 0) {
         this.timers.push(setInterval(() => this.syncDb(set.db), set.monitorIntervalMs));
       }
-      for (const r of set.replicas) this.loops.push(this.replicaLoop(r));
+      for (const r of set.replicas) {
+        this.loops.push(this.replicaLoop(r));
+        const retention = r.opts.retentionMs ?? 0;
+        if (retention > 0) {
+          const every = Math.min(r.opts.retentionCheckIntervalMs ?? retention, retention);
+          this.loops.push(this.periodic(r, "retention", every, every, () => r.enforceRetention(retention)));
+        }
+        const interval = r.opts.snapshotIntervalMs ?? 0;
+        if (interval > 0) {
+          this.loops.push(
+            this.periodic(
+              r,
+              "snapshot",
+              interval,
+              () => this.firstSnapshotDelay(r, interval),
+              () => r.snapshotNow(),
+            ),
+          );
+        }
+      }
     }
   }
 
@@ -89,6 +108,36 @@ export class Replicator {
             (0.5 + Math.random() / 2);
       await Promise.race([sleep(delay), this.stopped]);
     }
+  }
+
+  /** Runs `task` every `intervalMs` after a first delay, until stop; failures are logged and retried next time. */
+  private async periodic(
+    r: Replica,
+    what: string,
+    intervalMs: number,
+    firstDelay: number | (() => Promise<number>),
+    task: () => Promise<void>,
+  ): Promise<void> {
+    let delay = typeof firstDelay === "number" ? firstDelay : await firstDelay().catch(() => intervalMs);
+    while (!this.stopping) {
+      await Promise.race([sleep(delay), this.stopped]);
+      if (this.stopping) return;
+      try {
+        await task();
+      } catch (err) {
+        this.log.error(`${what} failed`, { db: r.db.path, replica: r.name, error: errorMessage(err) });
+      }
+      delay = intervalMs;
+    }
+  }
+
+  /** The first scheduled snapshot comes one interval after the newest existing one (as in Litestream). */
+  private async firstSnapshotDelay(r: Replica, intervalMs: number): Promise<number> {
+    const generation = r.db.pos()?.generation;
+    if (!generation) return intervalMs;
+    const snapshots = await r.client.snapshots(generation);
+    const newest = snapshots.reduce((t, s) => Math.max(t, s.createdAt.getTime()), 0);
+    return newest === 0 ? intervalMs : Math.max(0, newest + intervalMs - Date.now());
   }
 
   /** Stops the loops, then syncs every database and replica one last time. Returns false if that failed. */

@@ -331,7 +331,8 @@ async function generate(params: ReplicaParams, o: GenerateOptions): Promise<Repl
     throw new Error(`expected one generation in ${o.replicaDir}, found ${generation.length}`);
   }
   const walRoot = path.join(o.replicaDir, "generations", generation[0], "wal");
-  const walIndexes = fs.readdirSync(walRoot).length;
+  // Segment names are <index>_<offset>.wal.lz4, all in one directory.
+  const walIndexes = new Set(fs.readdirSync(walRoot).map((n) => n.slice(0, n.indexOf("_")))).size;
   const digest = contentDigest(o.dbPath);
   // Shadow WAL leftovers are no use to anyone.
   fs.rmSync(path.join(path.dirname(o.dbPath), `.${path.basename(o.dbPath)}-litestream`), {
