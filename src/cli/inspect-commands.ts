@@ -19,14 +19,21 @@ export function registerInspectCommands(cli: CAC, setRun: (fn: () => Promise<num
     .action((flags: Record<string, unknown>) => {
       setRun(async () =>
         (await import("./databases.ts")).runDatabases(
-          { config: stringFlag(cli, "config", flags.config), expandEnv: flags.expandEnv !== false, json: flags.json === true },
+          {
+            config: stringFlag(cli, "config", flags.config),
+            expandEnv: flags.expandEnv !== false,
+            json: flags.json === true,
+          },
           io,
         ),
       );
     });
 
   cli
-    .command("generations [target]", "List the generations of a database's replicas or of a replica URL, with lag")
+    .command(
+      "generations [target]",
+      "List the generations of a database's replicas or of a replica URL, with lag",
+    )
     .usage("generations [-config PATH] [-replica NAME] [--json] DB_PATH|REPLICA_URL")
     .option("--config <path>", "Config file")
     .option("--no-expand-env", "Do not expand $VAR in the config file")

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import type { Config } from "../config/config.ts";
 import { configFromArgs, loadConfig } from "../config/load.ts";
+import { startStatusServer } from "../observe/http-server.ts";
 import type { Logger } from "../observe/log.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../replicate/database.ts";
 import { Replica } from "../replicate/replica.ts";
@@ -54,9 +55,12 @@ export async function runReplicate(args: string[], flags: ReplicateFlags): Promi
   }
   const replicator = new Replicator(sets, log);
   replicator.start();
+  const status = config.addr ? startStatusServer(config.addr, sets, config.healthMaxLagMs) : null;
+  if (status) log.info("serving metrics", { url: `${status.url}/metrics`, healthz: `${status.url}/healthz` });
   const exec = flags.exec ?? config.exec;
   const code = exec ? await superviseChild(exec, log) : await waitForSignal(log);
   const ok = await replicator.stop();
+  status?.stop();
   log.info("walship stopped", { final_sync: ok ? "ok" : "failed" });
   if (code !== null) return code;
   return ok ? EXIT_OK : EXIT_FAILURE;

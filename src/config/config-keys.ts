@@ -10,6 +10,7 @@ export const KNOWN_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
   global: {
     dbs: "dbs: [{ path: /var/lib/app/app.db, replicas: [{ url: s3://BUCKET/app }] }]",
     addr: 'addr: ":9090"',
+    "health-max-lag": "health-max-lag: 2m",
     exec: 'exec: "myapp serve"',
     "access-key-id": "access-key-id: $AWS_ACCESS_KEY_ID",
     "secret-access-key": "secret-access-key: $AWS_SECRET_ACCESS_KEY",

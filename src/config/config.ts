@@ -23,6 +23,9 @@ export const DEFAULT_MIN_CHECKPOINT_PAGE_COUNT = 1_000;
 /** Litestream's `DefaultMaxCheckpointPageN`: WAL pages before a RESTART checkpoint. */
 export const DEFAULT_MAX_CHECKPOINT_PAGE_COUNT = 10_000;
 
+/** A replica behind for longer than this makes /healthz fail: long enough for a large snapshot upload. */
+export const DEFAULT_HEALTH_MAX_LAG_MS = 2 * 60_000;
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface LoggingConfig {
@@ -55,6 +58,8 @@ export interface Config {
   logging: LoggingConfig;
   /** Metrics listen address such as ":9090". */
   addr?: string;
+  /** /healthz fails when a replica has been behind for longer than this (walship's addition). */
+  healthMaxLagMs: number;
   /** Command to run as a child process while replicating. */
   exec?: string;
 }
@@ -104,7 +109,7 @@ export function parseConfig(text: string, options: ParseConfigOptions): Config {
     });
   }
 
-  const config: Config = { dbs: [], logging: defaultLogging() };
+  const config: Config = { dbs: [], logging: defaultLogging(), healthMaxLagMs: DEFAULT_HEALTH_MAX_LAG_MS };
   if (root === undefined) return config;
   const top = reader.map(root, "");
   reader.checkKeys(top, "", "global");
@@ -127,6 +132,7 @@ export function parseConfig(text: string, options: ParseConfigOptions): Config {
     }
     config.addr = addr;
   }
+  config.healthMaxLagMs = reader.offOrDuration(top, "", "health-max-lag", DEFAULT_HEALTH_MAX_LAG_MS);
   const exec = reader.get(top, "", "exec", reader.string);
   if (exec !== undefined) config.exec = exec;
 

@@ -7,7 +7,13 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { type Config, dbConfigFromArgs, defaultLogging, parseConfig } from "./config.ts";
+import {
+  type Config,
+  DEFAULT_HEALTH_MAX_LAG_MS,
+  dbConfigFromArgs,
+  defaultLogging,
+  parseConfig,
+} from "./config.ts";
 import type { EnvLookup } from "./env-expand.ts";
 import { ConfigError } from "./errors.ts";
 import { expandPath } from "./posix-path.ts";
@@ -75,7 +81,7 @@ export function loadConfigFile(options: LoadConfigOptions = {}): LoadedConfig {
  */
 export function configFromArgs(dbPath: string, urls: readonly string[]): Config {
   const db = dbConfigFromArgs(dbPath, urls, { cwd: process.cwd(), home: homedir(), env: processEnv });
-  return { dbs: [db], logging: defaultLogging() };
+  return { dbs: [db], logging: defaultLogging(), healthMaxLagMs: DEFAULT_HEALTH_MAX_LAG_MS };
 }
 
 /**

@@ -32,6 +32,16 @@ export interface DatabaseOptions {
   log: Logger;
 }
 
+/** Counters for metrics (Litestream's litestream_* names, walship_* here). */
+export interface DatabaseStats {
+  syncCount: number;
+  syncErrorCount: number;
+  syncSeconds: number;
+  /** Bytes appended to the shadow WAL. */
+  walBytes: number;
+  checkpoints: Record<CheckpointMode, { count: number; errors: number; seconds: number }>;
+}
+
 /** Litestream 0.3.13's TRUNCATE threshold (pages): a runaway WAL is truncated at about 2 GB. */
 export const DEFAULT_TRUNCATE_PAGE_COUNT = 500_000;
 
@@ -59,6 +69,18 @@ export class ReplicatedDatabase {
   /** While > 0 (a snapshot is being read), our own checkpoints are skipped. */
   private checkpointHolds = 0;
   private missingLogged = false;
+  readonly stats: DatabaseStats = {
+    syncCount: 0,
+    syncErrorCount: 0,
+    syncSeconds: 0,
+    walBytes: 0,
+    checkpoints: {
+      PASSIVE: { count: 0, errors: 0, seconds: 0 },
+      FULL: { count: 0, errors: 0, seconds: 0 },
+      RESTART: { count: 0, errors: 0, seconds: 0 },
+      TRUNCATE: { count: 0, errors: 0, seconds: 0 },
+    },
+  };
   private forcedReason = "";
 
   /** Bumped whenever the shadow WAL or generation changes; replicas wait on it. */
@@ -193,6 +215,20 @@ export class ReplicatedDatabase {
    */
   sync(): boolean {
     if (!this.init()) return false;
+    const started = performance.now();
+    try {
+      this.syncOpen();
+      return true;
+    } catch (err) {
+      this.stats.syncErrorCount++;
+      throw err;
+    } finally {
+      this.stats.syncCount++;
+      this.stats.syncSeconds += (performance.now() - started) / 1000;
+    }
+  }
+
+  private syncOpen(): void {
     const conn = this.conn!;
     const before = this.pos();
     const walBytes = fileSize(this.walPath);
@@ -201,7 +237,7 @@ export class ReplicatedDatabase {
     const { reason, restart } = this.verify();
     if (reason) this.createGeneration(reason);
     else {
-      this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex));
+      this.copyShadow();
       if (restart) this.startNextShadowIndex();
     }
 
@@ -218,7 +254,6 @@ export class ReplicatedDatabase {
     ) {
       this.notify();
     }
-    return true;
   }
 
   /** Why the shadow WAL can no longer continue the real one (a new generation), or whether the WAL restarted. */
@@ -257,6 +292,7 @@ export class ReplicatedDatabase {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.shadowIndex = 0;
     this.shadowSize = initShadowWal(this.walPath, this.shadowPath(0, generation));
+    this.stats.walBytes += this.shadowSize;
     const tmp = path.join(this.metaPath, "generation.tmp");
     fs.writeFileSync(tmp, `${generation}\n`, { mode: 0o600 });
     fs.renameSync(tmp, path.join(this.metaPath, "generation"));
@@ -273,6 +309,14 @@ export class ReplicatedDatabase {
   private startNextShadowIndex(): void {
     this.shadowIndex++;
     this.shadowSize = initShadowWal(this.walPath, this.shadowPath(this.shadowIndex));
+    this.stats.walBytes += this.shadowSize;
+  }
+
+  /** Appends newly committed frames to the current shadow file. */
+  private copyShadow(): void {
+    const before = this.shadowSize;
+    this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex));
+    this.stats.walBytes += Math.max(0, this.shadowSize - before);
   }
 
   private checkpointMode(): CheckpointMode | null {
@@ -299,27 +343,34 @@ export class ReplicatedDatabase {
   checkpoint(mode: CheckpointMode): void {
     if (this.checkpointHolds > 0 || !this.conn) return;
     const conn = this.conn;
-    this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex));
+    this.copyShadow();
     const headerBefore = readHeaderBytes(this.walPath);
     this.releaseReadLock();
     let result: { busy: number; log: number; checkpointed: number };
+    const stats = this.stats.checkpoints[mode];
+    const started = performance.now();
     try {
       result = checkpoint(conn, mode);
+    } catch (err) {
+      stats.errors++;
+      throw err;
     } finally {
+      stats.count++;
+      stats.seconds += (performance.now() - started) / 1000;
       this.acquireReadLock();
     }
     this.log.debug("checkpoint", { db: this.path, mode, ...result });
     conn.run(SEQ_UPSERT);
     if (sameWalHeader(headerBefore, readHeaderBytes(this.walPath))) {
       // Keep the invariant snapshots rely on: the shadow reaches at least our new read mark.
-      this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex));
+      this.copyShadow();
       return;
     }
 
     // The WAL restarted: hold the write lock while we finish the old session and start the next one.
     conn.run("BEGIN IMMEDIATE");
     try {
-      this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex));
+      this.copyShadow();
       const expected = result.log > 0 ? walSize(this.pageSize, result.log) : this.shadowSize;
       if (this.shadowSize < expected) {
         this.createGeneration("wal frames overwritten during checkpoint");

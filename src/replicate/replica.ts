@@ -35,6 +35,9 @@ export class Replica {
   /** Last position known to be uploaded; null means "recompute from the remote listing". */
   pos: Pos | null = null;
   lastSuccess: Date | null = null;
+  /** When this replica last held everything the shadow WAL had (the basis of lag and health). */
+  caughtUpAt: Date | null = null;
+  readonly stats = { syncCount: 0, syncErrorCount: 0, walBytes: 0, bytesUploaded: 0 };
   private readonly log: Logger;
   private queue: Promise<void> = Promise.resolve();
 
@@ -60,15 +63,34 @@ export class Replica {
   /** Uploads everything the shadow WAL holds beyond our position. On failure the position is recomputed next time. */
   sync(): Promise<void> {
     return this.exclusive(async () => {
+      this.stats.syncCount++;
       try {
         await this.syncOnce();
         this.lastSuccess = new Date();
+        if (this.isCaughtUp()) this.caughtUpAt = this.lastSuccess;
       } catch (err) {
+        this.stats.syncErrorCount++;
         this.pos = null;
         throw err;
       }
     });
   }
+
+  /** Whether everything in the shadow WAL has been uploaded. */
+  isCaughtUp(): boolean {
+    const d = this.db.pos();
+    const p = this.pos;
+    return !!d && !!p && d.generation === p.generation && d.index === p.index && d.offset === p.offset;
+  }
+
+  /** Seconds since this replica last held everything committed locally; 0 when it does now. */
+  lagSeconds(now = Date.now()): number {
+    if (this.isCaughtUp()) return 0;
+    const since = this.caughtUpAt?.getTime() ?? this.startedAt;
+    return Math.max(0, (now - since) / 1000);
+  }
+
+  private readonly startedAt = Date.now();
 
   /** Takes a snapshot now (the snapshot interval's and retention's entry point). */
   snapshotNow(): Promise<void> {
@@ -183,6 +205,7 @@ export class Replica {
       this.checkNotAhead();
       await this.uploadWal(at);
       const info = await this.client.writeSnapshot(at.generation, at.index, lz4);
+      this.stats.bytesUploaded += lz4.length;
       this.log.info("snapshot written", {
         position: formatPos(at),
         size: info.size,
@@ -241,8 +264,11 @@ export class Replica {
       if (stop < available) stop = frameAlign(stop, this.db.pageSize);
       const data = readShadow(shadowPath, pos.offset, stop - pos.offset);
       const started = Date.now();
-      await this.client.writeWalSegment(pos, encodeLz4Frame(data));
+      const lz4 = encodeLz4Frame(data);
+      await this.client.writeWalSegment(pos, lz4);
       this.pos = { ...pos, offset: pos.offset + data.length };
+      this.stats.walBytes += data.length;
+      this.stats.bytesUploaded += lz4.length;
       this.log.debug("wal segment written", {
         position: formatPos(pos),
         size: data.length,

@@ -42,10 +42,15 @@ function withReplica(lines: string): string {
 
 describe("defaults", () => {
   test("an empty file is an empty config", () => {
-    expect(parse("")).toEqual({ dbs: [], logging: { level: "info", type: "text", stderr: false } });
+    expect(parse("")).toEqual({
+      dbs: [],
+      logging: { level: "info", type: "text", stderr: false },
+      healthMaxLagMs: 120_000,
+    });
     expect(parse("# only a comment\n")).toEqual({
       dbs: [],
       logging: { level: "info", type: "text", stderr: false },
+      healthMaxLagMs: 120_000,
     });
   });
 
@@ -114,6 +119,7 @@ dbs:
       - path: /backups/app
 `);
     expect(config).toEqual({
+      healthMaxLagMs: 120_000,
       accessKeyId: "AKIAGLOBAL",
       secretAccessKey: "globalsecret",
       addr: ":9090",

@@ -1,0 +1,48 @@
+/** The `addr:` HTTP endpoint: Prometheus metrics at /metrics and a health check at /healthz. */
+import type { ReplicatedSet } from "../replicate/replicator.ts";
+import { renderMetrics, unhealthyReplicas } from "./metrics.ts";
+
+export interface StatusServer {
+  url: string;
+  stop(): void;
+}
+
+/** Splits Litestream's `addr` (":9090" means every interface) into host and port. */
+export function parseAddr(addr: string): { hostname: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, "");
+  return { hostname: host || "0.0.0.0", port: Number(addr.slice(i + 1)) };
+}
+
+export function startStatusServer(
+  addr: string,
+  sets: readonly ReplicatedSet[],
+  healthMaxLagMs: number,
+): StatusServer {
+  const { hostname, port } = parseAddr(addr);
+  const server = Bun.serve({
+    hostname,
+    port,
+    fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path === "/metrics") {
+        return new Response(renderMetrics(sets), {
+          headers: { "content-type": "text/plain; version=0.0.4" },
+        });
+      }
+      if (path === "/healthz") {
+        const bad = unhealthyReplicas(sets, healthMaxLagMs);
+        return bad.length === 0
+          ? new Response("ok\n")
+          : new Response(`replicas behind for more than ${healthMaxLagMs / 1000}s:\n${bad.join("\n")}\n`, {
+              status: 503,
+            });
+      }
+      return new Response("not found; try /metrics or /healthz\n", { status: 404 });
+    },
+  });
+  return {
+    url: `http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${server.port}`,
+    stop: () => server.stop(true),
+  };
+}

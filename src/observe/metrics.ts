@@ -1,0 +1,190 @@
+/**
+ * Prometheus text exposition of replication state, read from the databases and replicas at scrape time
+ * (no registry to keep in sync). Names follow Litestream's `litestream_*` metrics under `walship_*`,
+ * plus replication lag and the time each replica last held everything committed.
+ */
+import * as fs from "node:fs";
+import type { ReplicatedSet } from "../replicate/replicator.ts";
+
+type Labels = Record<string, string>;
+
+class Exposition {
+  private readonly lines: string[] = [];
+
+  metric(name: string, type: "counter" | "gauge", help: string, samples: [Labels, number][]): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples)
+      this.lines.push(`${name}${formatLabels(labels)} ${formatValue(value)}`);
+  }
+
+  text(): string {
+    return `${this.lines.join("\n")}\n`;
+  }
+}
+
+function formatLabels(labels: Labels): string {
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`,
+  );
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+function formatValue(v: number): string {
+  return Number.isFinite(v) ? String(v) : "NaN";
+}
+
+function sizeOf(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch {
+    return 0;
+  }
+}
+
+export function renderMetrics(sets: readonly ReplicatedSet[], now = Date.now()): string {
+  const out = new Exposition();
+  const dbs = sets.map((s) => s.db);
+  const perDb = (f: (db: (typeof dbs)[number]) => number): [Labels, number][] =>
+    dbs.map((db) => [{ db: db.path }, f(db)]);
+  out.metric(
+    "walship_db_size",
+    "gauge",
+    "The current size of the real DB",
+    perDb((db) => sizeOf(db.path)),
+  );
+  out.metric(
+    "walship_wal_size",
+    "gauge",
+    "The current size of the real WAL",
+    perDb((db) => sizeOf(db.walPath)),
+  );
+  out.metric(
+    "walship_total_wal_bytes",
+    "counter",
+    "Total number of bytes written to shadow WAL",
+    perDb((db) => db.stats.walBytes),
+  );
+  out.metric(
+    "walship_shadow_wal_index",
+    "gauge",
+    "The current index of the shadow WAL",
+    perDb((db) => db.pos()?.index ?? 0),
+  );
+  out.metric(
+    "walship_shadow_wal_size",
+    "gauge",
+    "Current size of shadow WAL, in bytes",
+    perDb((db) => db.pos()?.offset ?? 0),
+  );
+  out.metric(
+    "walship_sync_count",
+    "counter",
+    "Number of sync operations performed",
+    perDb((db) => db.stats.syncCount),
+  );
+  out.metric(
+    "walship_sync_error_count",
+    "counter",
+    "Number of sync errors that have occurred",
+    perDb((db) => db.stats.syncErrorCount),
+  );
+  out.metric(
+    "walship_sync_seconds",
+    "counter",
+    "Time spent syncing shadow WAL, in seconds",
+    perDb((db) => db.stats.syncSeconds),
+  );
+  const perMode = (
+    f: (c: { count: number; errors: number; seconds: number }) => number,
+  ): [Labels, number][] =>
+    dbs.flatMap((db) =>
+      Object.entries(db.stats.checkpoints).map(([mode, c]): [Labels, number] => [
+        { db: db.path, mode },
+        f(c),
+      ]),
+    );
+  out.metric(
+    "walship_checkpoint_count",
+    "counter",
+    "Number of checkpoint operations performed",
+    perMode((c) => c.count),
+  );
+  out.metric(
+    "walship_checkpoint_error_count",
+    "counter",
+    "Number of checkpoint errors that have occurred",
+    perMode((c) => c.errors),
+  );
+  out.metric(
+    "walship_checkpoint_seconds",
+    "counter",
+    "Time spent checkpointing WAL, in seconds",
+    perMode((c) => c.seconds),
+  );
+
+  const replicas = sets.flatMap((s) => s.replicas);
+  const perReplica = (f: (r: (typeof replicas)[number]) => number): [Labels, number][] =>
+    replicas.map((r) => [{ db: r.db.path, name: r.name }, f(r)]);
+  out.metric(
+    "walship_replica_wal_index",
+    "gauge",
+    "The current WAL index",
+    perReplica((r) => r.pos?.index ?? 0),
+  );
+  out.metric(
+    "walship_replica_wal_offset",
+    "gauge",
+    "The current WAL offset",
+    perReplica((r) => r.pos?.offset ?? 0),
+  );
+  out.metric(
+    "walship_replica_wal_bytes",
+    "counter",
+    "The number wal bytes written",
+    perReplica((r) => r.stats.walBytes),
+  );
+  out.metric(
+    "walship_replica_uploaded_bytes",
+    "counter",
+    "Bytes uploaded to the replica (compressed, snapshots included)",
+    perReplica((r) => r.stats.bytesUploaded),
+  );
+  out.metric(
+    "walship_replica_sync_count",
+    "counter",
+    "Number of replica syncs",
+    perReplica((r) => r.stats.syncCount),
+  );
+  out.metric(
+    "walship_replica_sync_error_count",
+    "counter",
+    "Number of failed replica syncs",
+    perReplica((r) => r.stats.syncErrorCount),
+  );
+  out.metric(
+    "walship_replica_last_success_timestamp_seconds",
+    "gauge",
+    "Unix time the replica last held everything committed (now when it does)",
+    perReplica((r) => (r.isCaughtUp() ? now : (r.caughtUpAt?.getTime() ?? 0)) / 1000),
+  );
+  out.metric(
+    "walship_replica_lag_seconds",
+    "gauge",
+    "Seconds the replica has been behind the local shadow WAL (0 when caught up)",
+    perReplica((r) => r.lagSeconds(now)),
+  );
+  return out.text();
+}
+
+/** Replicas behind for longer than `maxLagMs`, for /healthz. */
+export function unhealthyReplicas(
+  sets: readonly ReplicatedSet[],
+  maxLagMs: number,
+  now = Date.now(),
+): string[] {
+  return sets.flatMap((s) =>
+    s.replicas
+      .filter((r) => r.lagSeconds(now) * 1000 > maxLagMs)
+      .map((r) => `${r.db.path} ${r.name} lag=${r.lagSeconds(now).toFixed(1)}s`),
+  );
+}

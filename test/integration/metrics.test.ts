@@ -1,0 +1,115 @@
+/** `addr:` serves Prometheus metrics and a health check; scraped while replicating, healthy and not. */
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createDatabase } from "../helpers/app-db.ts";
+import { startCli, waitFor } from "../helpers/cli.ts";
+import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
+import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const inner = line.slice(name.length + 1, line.indexOf("}"));
+    if (want.every((w) => inner.split(",").includes(w))) return Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  throw new Error(`no sample ${name} ${JSON.stringify(labels)} in:\n${text}`);
+}
+
+describe("metrics and health", () => {
+  let s3: S3Server;
+  let proxy: FaultProxy;
+  const dir = makeTempDir();
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: ["metrics"] });
+    proxy = await startFaultProxy(s3.endpoint, { seed: 3 });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await s3?.stop();
+    removeDir(dir);
+  });
+
+  test("/metrics reports the database and each replica; /healthz follows replica lag", async () => {
+    const db = path.join(dir, "app.db");
+    createDatabase(db);
+    const config = path.join(dir, "walship.yml");
+    fs.writeFileSync(
+      config,
+      [
+        'addr: "127.0.0.1:0"',
+        "health-max-lag: 1s",
+        "dbs:",
+        `  - path: ${db}`,
+        "    monitor-interval: 100ms",
+        "    min-checkpoint-page-count: 20",
+        "    replicas:",
+        "      - name: dir",
+        `        url: file://${dir}/replica`,
+        "        sync-interval: 100ms",
+        "      - name: s3",
+        `        url: ${proxy.endpoint}/metrics/app`,
+        "        sync-interval: 100ms",
+        "",
+      ].join("\n"),
+    );
+    const walship = startCli(["replicate", "-config", config], {
+      env: { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey },
+    });
+    await waitFor(() => /msg="serving metrics" url=\S+/.test(walship.stderr()), 20_000, "the metrics server");
+    const url = /msg="serving metrics" url=(\S+)\/metrics/.exec(walship.stderr())![1]!;
+    await waitFor(() => (walship.stderr().match(/snapshot written/g) ?? []).length >= 2, 20_000, "snapshots");
+
+    const app = new Database(db);
+    for (let i = 0; i < 200; i++)
+      app.run("INSERT INTO items (name, qty, data) VALUES ('m', ?, zeroblob(2000))", [i]);
+    await Bun.sleep(800);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(sample(text, "walship_db_size", { db })).toBeGreaterThan(0);
+    expect(sample(text, "walship_sync_count", { db })).toBeGreaterThan(3);
+    expect(sample(text, "walship_total_wal_bytes", { db })).toBeGreaterThan(400_000);
+    expect(sample(text, "walship_checkpoint_count", { db, mode: "PASSIVE" })).toBeGreaterThan(0);
+    for (const name of ["dir", "s3"]) {
+      expect(sample(text, "walship_replica_wal_bytes", { db, name })).toBeGreaterThan(400_000);
+      expect(sample(text, "walship_replica_uploaded_bytes", { db, name })).toBeGreaterThan(0);
+      expect(sample(text, "walship_replica_lag_seconds", { db, name })).toBe(0);
+      expect(
+        Math.abs(
+          sample(text, "walship_replica_last_success_timestamp_seconds", { db, name }) - Date.now() / 1000,
+        ),
+      ).toBeLessThan(5);
+    }
+    expect(sample(text, "walship_replica_wal_offset", { db, name: "s3" })).toBe(
+      sample(text, "walship_shadow_wal_size", { db }),
+    );
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+    // The S3 replica cannot upload: after health-max-lag it shows as behind and /healthz fails.
+    proxy.setRules([{ kind: "status-500" }]);
+    app.run("INSERT INTO items (name, qty) VALUES ('stuck', 1)");
+    await waitFor(async () => (await fetch(`${url}/healthz`)).status === 503, 15_000, "/healthz to fail");
+    const bad = await (await fetch(`${url}/healthz`)).text();
+    expect(bad).toContain(" s3 lag=");
+    expect(bad).not.toContain(" dir lag=");
+    const lagging = await (await fetch(`${url}/metrics`)).text();
+    expect(sample(lagging, "walship_replica_lag_seconds", { db, name: "s3" })).toBeGreaterThan(1);
+    // The SDK retries each request a few times before a sync counts as failed.
+    await waitFor(
+      async () =>
+        sample(await (await fetch(`${url}/metrics`)).text(), "walship_replica_sync_error_count", {
+          db,
+          name: "s3",
+        }) > 0,
+      20_000,
+      "a counted sync error",
+    );
+
+    proxy.clearRules();
+    await waitFor(async () => (await fetch(`${url}/healthz`)).status === 200, 20_000, "/healthz to recover");
+    app.close();
+    expect((await walship.stop()).code).toBe(0);
+  }, 90_000);
+});
