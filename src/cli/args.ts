@@ -26,3 +26,24 @@ export function normalizeArgs(argv: string[], valueFlags: ReadonlySet<string>): 
   }
   return out;
 }
+
+/**
+ * A string flag's value as typed. cac (through mri) turns numeric-looking values into numbers, which
+ * would turn the all-digit generation name `0123456789012345` into 123456789012345, so the value is
+ * taken from the raw arguments whenever cac did not keep a string. Repeated flags: the last wins, as
+ * with Go's flag package.
+ */
+export function stringFlag(cli: { rawArgs: string[] }, name: string, parsed: unknown): string | undefined {
+  if (parsed === undefined) return undefined;
+  if (typeof parsed === "string") return parsed;
+  let raw: string | undefined;
+  const args = cli.rawArgs;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") break;
+    if (arg === `--${name}`) raw = args[i + 1];
+    else if (arg.startsWith(`--${name}=`)) raw = arg.slice(name.length + 3);
+  }
+  if (raw !== undefined) return raw;
+  return Array.isArray(parsed) ? String(parsed.at(-1)) : String(parsed);
+}

@@ -33,6 +33,7 @@ export interface GenerationRow {
   generation: string;
   /** Go duration text as Litestream prints it, or null when unknown (no database file, empty generation). */
   lag: string | null;
+  /** The same lag in milliseconds, not truncated. */
   lagMs: number | null;
   /** ISO 8601 with milliseconds in JSON; null for a generation without objects. */
   start: string | null;
@@ -81,10 +82,10 @@ export async function runGenerations(
     const summary = summaries.map((s) => summaryJson(s.replica, s.window));
     io.out(`${JSON.stringify({ generations: rows, summary, errors }, null, 2)}\n`);
   } else {
-    io.out(formatTable(["name", "generation", "lag", "start", "end"], text));
+    const table = formatTable(["name", "generation", "lag", "start", "end"], text);
     // A blank line keeps the table itself exactly Litestream's for scripts that read up to it.
-    if (summaries.length > 0)
-      io.out(`\n${summaries.map((s) => summaryLine(s.replica, s.window)).join("\n")}\n`);
+    const summary = summaries.map((s) => `${summaryLine(s.replica, s.window)}\n`).join("");
+    io.out(summary ? `${table}\n${summary}` : table);
   }
   return errors.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }
@@ -95,8 +96,9 @@ function generationRow(
   dbUpdatedAt: Date | null,
 ): { text: string[]; json: GenerationRow } {
   const bounds = generationBounds(listing);
-  const lagNs = bounds && dbUpdatedAt ? truncateLag(nanosBetween(dbUpdatedAt, bounds.end)) : null;
-  const lag = lagNs === null ? null : formatGoDuration(lagNs);
+  const lagNs = bounds && dbUpdatedAt ? nanosBetween(dbUpdatedAt, bounds.end) : null;
+  // The text is truncated as Litestream prints it; lagMs keeps the precision for programs.
+  const lag = lagNs === null ? null : formatGoDuration(truncateLag(lagNs));
   return {
     text: [
       replica,

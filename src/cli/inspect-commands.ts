@@ -4,9 +4,27 @@
  * it runs, so `walship replicate` never loads them.
  */
 import type { CAC } from "cac";
+import { stringFlag } from "./args.ts";
 
 export function registerInspectCommands(cli: CAC, setRun: (fn: () => Promise<number>) => void): void {
-  const stdout = (text: string) => process.stdout.write(text);
+  // `walship wal ... | head` closes the pipe early. A Go program dies quietly of SIGPIPE; we drop the
+  // rest of the output instead of crashing with a stack trace. Bun reports EPIPE either by throwing from
+  // write() or, once its buffer is in use, as an 'error' event; both are covered. Installed only when a
+  // listing command writes, so the other commands keep the default behaviour.
+  let guarded = false;
+  const stdout = (text: string) => {
+    if (!guarded) {
+      guarded = true;
+      process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.code !== "EPIPE") throw err;
+      });
+    }
+    try {
+      process.stdout.write(text);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException | undefined)?.code !== "EPIPE") throw err;
+    }
+  };
   const stderr = (line: string) => process.stderr.write(`${line}\n`);
   const io = { out: stdout, warn: stderr };
 
@@ -82,25 +100,4 @@ function sourceFlags(cli: CAC, flags: Record<string, unknown>) {
     replica: stringFlag(cli, "replica", flags.replica),
     json: flags.json === true,
   };
-}
-
-/**
- * A string flag's value as typed. cac (through mri) turns numeric-looking values into numbers, which
- * would turn the all-digit generation name `0123456789012345` into 123456789012345, so the value is
- * taken from the raw arguments whenever cac did not keep a string. Repeated flags: the last wins, as
- * with Go's flag package.
- */
-function stringFlag(cli: CAC, name: string, parsed: unknown): string | undefined {
-  if (parsed === undefined) return undefined;
-  if (typeof parsed === "string") return parsed;
-  let raw: string | undefined;
-  const args = cli.rawArgs;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") break;
-    if (arg === `--${name}`) raw = args[i + 1];
-    else if (arg.startsWith(`--${name}=`)) raw = arg.slice(name.length + 3);
-  }
-  if (raw !== undefined) return raw;
-  return Array.isArray(parsed) ? String(parsed.at(-1)) : String(parsed);
 }

@@ -3,8 +3,9 @@
  * Each command lives in its own file, takes parsed flags and returns an exit code.
  */
 import { cac } from "cac";
-import { normalizeArgs } from "./args.ts";
+import { normalizeArgs, stringFlag } from "./args.ts";
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatError } from "./errors.ts";
+import { registerInspectCommands } from "./inspect-commands.ts";
 
 /** Flags that take a value, so their value is never mistaken for a flag when normalising. */
 const VALUE_FLAGS = new Set([
@@ -58,8 +59,18 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "Print the result (or the plan) as JSON on stdout")
     .option("--force", "Replace an existing output atomically, removing its stale -wal and -shm")
     .action((target: string | undefined, flags) => {
+      // Values such as generation names and output paths must stay strings even when they look numeric.
+      const str = (name: string) => stringFlag(cli, name, flags[name]);
       run = async () =>
-        (await import("./restore.ts")).runRestore(target, { ...flags, o: flags.output ?? flags.o });
+        (await import("./restore.ts")).runRestore(target === undefined ? undefined : String(target), {
+          ...flags,
+          o: str("output") ?? str("o"),
+          generation: str("generation"),
+          index: str("index"),
+          timestamp: str("timestamp"),
+          config: str("config"),
+          replica: str("replica"),
+        });
     });
 
   cli
@@ -84,6 +95,10 @@ export async function main(argv: string[]): Promise<number> {
 
   cli.command("version", "Print the version").action(() => {
     run = async () => (await import("./version.ts")).runVersion((line) => process.stdout.write(`${line}\n`));
+  });
+
+  registerInspectCommands(cli, (fn) => {
+    run = fn;
   });
 
   cli.help();

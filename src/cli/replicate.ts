@@ -1,11 +1,13 @@
 /** `walship replicate`: run the replicator from a config file or from `DB_PATH REPLICA_URL...`. */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import type { Config } from "../config/config.ts";
+import type { Config, DbConfig } from "../config/config.ts";
+import { databaseInDirectory } from "../config/directory.ts";
 import { configFromArgs, loadConfig } from "../config/load.ts";
 import { startStatusServer } from "../observe/http-server.ts";
 import type { Logger } from "../observe/log.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../replicate/database.ts";
+import { DirectoryScanner } from "../replicate/directory-scanner.ts";
 import { Replica } from "../replicate/replica.ts";
 import { errorMessage, type ReplicatedSet, Replicator } from "../replicate/replicator.ts";
 import { StorageError } from "../storage/object-store.ts";
@@ -23,7 +25,12 @@ export interface ReplicateFlags {
 export async function runReplicate(args: string[], flags: ReplicateFlags): Promise<number> {
   const config = readConfig(args, flags);
   const log = loggerFor(config);
-  const sets = buildSets(config, log);
+  const scanners = config.dbs.filter((d) => d.directory).map((d) => new DirectoryScanner(d));
+  const initial = [
+    ...config.dbs.filter((d) => !d.directory),
+    ...scanners.flatMap((s) => s.scan().map((file) => databaseInDirectory(s.entry, file))),
+  ];
+  const sets = initial.map((dbc) => buildSet(dbc, log));
   // Fail fast on a replica we cannot even list: a wrong endpoint or key should not look like a running backup.
   for (const set of sets) {
     for (const r of set.replicas) {
@@ -43,27 +50,55 @@ export async function runReplicate(args: string[], flags: ReplicateFlags): Promi
 
   log.info("walship starting", { version: versionInfo().version });
   if (config.dbs.length === 0) log.warn("no databases specified in configuration");
-  for (const dbc of config.dbs) {
-    for (const rc of dbc.replicas) {
-      log.info("replicating to", {
-        db: dbc.path,
-        name: rc.name,
-        sync_interval_ms: rc.syncIntervalMs,
-        ...describeTarget(rc.target),
-      });
-    }
+  for (const dbc of initial) logReplicas(dbc, log);
+  for (const s of scanners) {
+    log.info("replicating a directory", {
+      dir: s.entry.path,
+      pattern: s.entry.directory?.pattern,
+      recursive: s.entry.directory?.recursive,
+      watch: s.entry.directory?.watch,
+    });
   }
   const replicator = new Replicator(sets, log);
   replicator.start();
-  const status = config.addr ? startStatusServer(config.addr, sets, config.healthMaxLagMs) : null;
+  const watchers = scanners
+    .filter((s) => s.entry.directory?.watch)
+    .map((s) =>
+      setInterval(
+        () => {
+          for (const file of s.scan()) {
+            const dbc = databaseInDirectory(s.entry, file);
+            logReplicas(dbc, log);
+            replicator.add(buildSet(dbc, log));
+          }
+        },
+        Math.max(s.entry.monitorIntervalMs, MIN_DIRECTORY_SCAN_MS),
+      ),
+    );
+  const status = config.addr ? startStatusServer(config.addr, replicator.sets, config.healthMaxLagMs) : null;
   if (status) log.info("serving metrics", { url: `${status.url}/metrics`, healthz: `${status.url}/healthz` });
   const exec = flags.exec ?? config.exec;
   const code = exec ? await superviseChild(exec, log) : await waitForSignal(log);
+  for (const w of watchers) clearInterval(w);
   const ok = await replicator.stop();
   status?.stop();
   log.info("walship stopped", { final_sync: ok ? "ok" : "failed" });
   if (code !== null) return code;
   return ok ? EXIT_OK : EXIT_FAILURE;
+}
+
+/** Directories are rescanned no more often than this, whatever the monitor interval. */
+const MIN_DIRECTORY_SCAN_MS = 500;
+
+function logReplicas(dbc: DbConfig, log: Logger): void {
+  for (const rc of dbc.replicas) {
+    log.info("replicating to", {
+      db: dbc.path,
+      name: rc.name,
+      sync_interval_ms: rc.syncIntervalMs,
+      ...describeTarget(rc.target),
+    });
+  }
 }
 
 function readConfig(args: string[], flags: ReplicateFlags): Config {
@@ -93,37 +128,33 @@ function readConfig(args: string[], flags: ReplicateFlags): Config {
   return loadConfig({ path: flags.config, expandEnv: flags.expandEnv });
 }
 
-function buildSets(config: Config, log: Logger): ReplicatedSet[] {
-  return config.dbs.map((dbc) => {
-    const db = new ReplicatedDatabase({
-      path: dbc.path,
-      metaPath: dbc.metaPath,
-      checkpointIntervalMs: dbc.checkpointIntervalMs,
-      minCheckpointPageCount: dbc.minCheckpointPageCount,
-      maxCheckpointPageCount: dbc.maxCheckpointPageCount,
-      truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
+function buildSet(dbc: DbConfig, log: Logger): ReplicatedSet {
+  const db = new ReplicatedDatabase({
+    path: dbc.path,
+    metaPath: dbc.metaPath,
+    checkpointIntervalMs: dbc.checkpointIntervalMs,
+    minCheckpointPageCount: dbc.minCheckpointPageCount,
+    maxCheckpointPageCount: dbc.maxCheckpointPageCount,
+    truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
+    log,
+  });
+  const replicas = dbc.replicas.map((rc) => {
+    // Global keys were already copied into replicas without their own by the config reader.
+    const credentials = resolveCredentials(
+      { accessKeyId: rc.accessKeyId, secretAccessKey: rc.secretAccessKey },
+      (name) => process.env[name],
+    );
+    return new Replica(db, {
+      name: rc.name,
+      client: openReplicaClient(rc.target, credentials),
+      syncIntervalMs: rc.syncIntervalMs,
+      retentionMs: rc.retentionMs,
+      retentionCheckIntervalMs: rc.retentionCheckIntervalMs,
+      snapshotIntervalMs: rc.snapshotIntervalMs,
       log,
     });
-    const replicas = dbc.replicas.map((rc) => {
-      const credentials = resolveCredentials(
-        {
-          accessKeyId: rc.accessKeyId ?? config.accessKeyId,
-          secretAccessKey: rc.secretAccessKey ?? config.secretAccessKey,
-        },
-        (name) => process.env[name],
-      );
-      return new Replica(db, {
-        name: rc.name,
-        client: openReplicaClient(rc.target, credentials),
-        syncIntervalMs: rc.syncIntervalMs,
-        retentionMs: rc.retentionMs,
-        retentionCheckIntervalMs: rc.retentionCheckIntervalMs,
-        snapshotIntervalMs: rc.snapshotIntervalMs,
-        log,
-      });
-    });
-    return { db, replicas, monitorIntervalMs: dbc.monitorIntervalMs };
   });
+  return { db, replicas, monitorIntervalMs: dbc.monitorIntervalMs };
 }
 
 /** Resolves with null on SIGINT or SIGTERM. */

@@ -23,6 +23,10 @@ export const KNOWN_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
   },
   db: {
     path: "path: /var/lib/app/app.db",
+    dir: "dir: /var/lib/app/tenants",
+    pattern: 'pattern: "*.db"',
+    recursive: "recursive: true",
+    watch: "watch: true",
     "meta-path": "meta-path: /var/lib/app/.app.db-litestream",
     "monitor-interval": "monitor-interval: 1s",
     "checkpoint-interval": "checkpoint-interval: 1m",

@@ -26,6 +26,9 @@ export const DEFAULT_MAX_CHECKPOINT_PAGE_COUNT = 10_000;
 /** A replica behind for longer than this makes /healthz fail: long enough for a large snapshot upload. */
 export const DEFAULT_HEALTH_MAX_LAG_MS = 2 * 60_000;
 
+/** Files replicated in directory mode when no pattern is given. */
+export const DEFAULT_DIRECTORY_PATTERN = "*.db";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface LoggingConfig {
@@ -36,8 +39,13 @@ export interface LoggingConfig {
 }
 
 export interface DbConfig {
-  /** Absolute database path. */
+  /** Absolute database path; for a directory entry, the directory. */
   path: string;
+  /**
+   * Directory mode (Litestream 0.5's `dir`): every database file under `path` whose name matches
+   * `pattern` is replicated, each under `<replica path>/<path relative to the directory>`.
+   */
+  directory?: DirectorySpec;
   /** Absolute meta directory; undefined means `<dir>/.<file>-litestream`. */
   metaPath?: string;
   /** How often the database is checked for new WAL frames; 0 turns background sync off. */
@@ -48,6 +56,15 @@ export interface DbConfig {
   /** 0 turns RESTART checkpoints off. */
   maxCheckpointPageCount: number;
   replicas: ReplicaConfig[];
+}
+
+export interface DirectorySpec {
+  /** Glob matched against file names, e.g. `*.db`. */
+  pattern: string;
+  /** Also look in subdirectories. */
+  recursive: boolean;
+  /** Keep looking for databases created after start-up. */
+  watch: boolean;
 }
 
 export interface Config {
@@ -190,14 +207,30 @@ function readDb(node: YamlNode, key: string, context: DbContext): DbConfig {
   const at = (name: string) => map.entries.get(name)?.value;
 
   const path = reader.get(map, key, "path", reader.string);
-  if (path === undefined) {
+  const dir = reader.get(map, key, "dir", reader.string);
+  if (path !== undefined && dir !== undefined) {
+    reader.fail(`${key}.dir`, `${key} has both path and dir`, {
+      hint: "use path for one database, or dir (with pattern) for every database in a directory",
+      position: positionOf(map, "dir"),
+    });
+  }
+  const target = path ?? dir;
+  if (target === undefined) {
     reader.fail(`${key}.path`, `${key} has no path`, {
-      hint: "add the database file, e.g. path: /var/lib/app/app.db",
+      hint: "add the database file, e.g. path: /var/lib/app/app.db (or dir: for a directory of databases)",
       position: map.position,
     });
   }
+  for (const name of ["pattern", "recursive", "watch"]) {
+    if (dir === undefined && map.entries.has(name)) {
+      reader.fail(`${key}.${name}`, `${key}.${name} only applies with dir`, {
+        hint: `remove ${name}, or replace path with dir`,
+        position: positionOf(map, name),
+      });
+    }
+  }
   const db: DbConfig = {
-    path: expandPath(path, context),
+    path: expandPath(target, context),
     monitorIntervalMs: reader.offOrDuration(map, key, "monitor-interval", DEFAULT_MONITOR_INTERVAL_MS),
     checkpointIntervalMs: reader.offOrDuration(
       map,
@@ -213,6 +246,23 @@ function readDb(node: YamlNode, key: string, context: DbContext): DbConfig {
   };
   const metaPath = reader.get(map, key, "meta-path", reader.string);
   if (metaPath !== undefined) db.metaPath = expandPath(metaPath, context);
+  if (dir !== undefined) {
+    if (metaPath !== undefined) {
+      reader.fail(
+        `${key}.meta-path`,
+        `${key}.meta-path cannot be used with dir: every database needs its own`,
+        {
+          hint: "remove meta-path; each database keeps its state beside itself",
+          position: positionOf(map, "meta-path"),
+        },
+      );
+    }
+    db.directory = {
+      pattern: reader.get(map, key, "pattern", reader.string) ?? DEFAULT_DIRECTORY_PATTERN,
+      recursive: reader.get(map, key, "recursive", reader.bool) ?? false,
+      watch: reader.get(map, key, "watch", reader.bool) ?? false,
+    };
+  }
 
   if (db.minCheckpointPageCount <= 0) {
     reader.fail(

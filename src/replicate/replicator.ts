@@ -28,49 +28,51 @@ export class Replicator {
     this.resolveStopped = resolve;
   });
 
+  private started = false;
+
   constructor(
     readonly sets: ReplicatedSet[],
     private readonly log: Logger,
   ) {
-    for (const { db, replicas } of sets) {
-      // Shadow files below the slowest replica's index are no longer needed locally.
-      db.replicaIndexFloor = () => {
-        let floor: { generation: string; index: number } | null = null;
-        for (const r of replicas) {
-          if (!r.pos || r.pos.generation !== db.generation) return null;
-          if (!floor || r.pos.index < floor.index)
-            floor = { generation: r.pos.generation, index: r.pos.index };
-        }
-        return floor;
-      };
-    }
+    for (const set of sets) wireFloor(set);
   }
 
   start(): void {
-    for (const set of this.sets) {
-      this.syncDb(set.db);
-      if (set.monitorIntervalMs > 0) {
-        this.timers.push(setInterval(() => this.syncDb(set.db), set.monitorIntervalMs));
+    this.started = true;
+    for (const set of this.sets) this.startSet(set);
+  }
+
+  /** Adds a database while running (directory mode finds new ones). */
+  add(set: ReplicatedSet): void {
+    if (this.stopping) return;
+    wireFloor(set);
+    this.sets.push(set);
+    if (this.started) this.startSet(set);
+  }
+
+  private startSet(set: ReplicatedSet): void {
+    this.syncDb(set.db);
+    if (set.monitorIntervalMs > 0) {
+      this.timers.push(setInterval(() => this.syncDb(set.db), set.monitorIntervalMs));
+    }
+    for (const r of set.replicas) {
+      this.loops.push(this.replicaLoop(r));
+      const retention = r.opts.retentionMs ?? 0;
+      if (retention > 0) {
+        const every = Math.min(r.opts.retentionCheckIntervalMs ?? retention, retention);
+        this.loops.push(this.periodic(r, "retention", every, every, () => r.enforceRetention(retention)));
       }
-      for (const r of set.replicas) {
-        this.loops.push(this.replicaLoop(r));
-        const retention = r.opts.retentionMs ?? 0;
-        if (retention > 0) {
-          const every = Math.min(r.opts.retentionCheckIntervalMs ?? retention, retention);
-          this.loops.push(this.periodic(r, "retention", every, every, () => r.enforceRetention(retention)));
-        }
-        const interval = r.opts.snapshotIntervalMs ?? 0;
-        if (interval > 0) {
-          this.loops.push(
-            this.periodic(
-              r,
-              "snapshot",
-              interval,
-              () => this.firstSnapshotDelay(r, interval),
-              () => r.snapshotNow(),
-            ),
-          );
-        }
+      const interval = r.opts.snapshotIntervalMs ?? 0;
+      if (interval > 0) {
+        this.loops.push(
+          this.periodic(
+            r,
+            "snapshot",
+            interval,
+            () => this.firstSnapshotDelay(r, interval),
+            () => r.snapshotNow(),
+          ),
+        );
       }
     }
   }
@@ -161,6 +163,18 @@ export class Replicator {
     }
     return ok;
   }
+}
+
+/** Shadow files below the slowest replica's index are no longer needed locally. */
+function wireFloor({ db, replicas }: ReplicatedSet): void {
+  db.replicaIndexFloor = () => {
+    let floor: { generation: string; index: number } | null = null;
+    for (const r of replicas) {
+      if (!r.pos || r.pos.generation !== db.generation) return null;
+      if (!floor || r.pos.index < floor.index) floor = { generation: r.pos.generation, index: r.pos.index };
+    }
+    return floor;
+  };
 }
 
 function sleep(ms: number): Promise<void> {
