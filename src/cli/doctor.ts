@@ -1,6 +1,9 @@
 /** `walship doctor [DB_PATH|REPLICA_URL]`: explain the configuration and connectivity, step by step. */
+
+import * as fs from "node:fs";
 import * as os from "node:os";
-import type { Config } from "../config/config.ts";
+import type { Config, DbConfig } from "../config/config.ts";
+import { findDatabase } from "../config/directory.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig, replicaTargetFromUrl } from "../config/load.ts";
 import { expandPath } from "../config/posix-path.ts";
@@ -8,9 +11,11 @@ import {
   type DiagnoseInput,
   diagnoseDatabase,
   diagnoseReplica,
+  type Step,
   type TargetReport,
 } from "../doctor/doctor.ts";
 import { defaultMetaPath } from "../replicate/database.ts";
+import { DirectoryScanner } from "../replicate/directory-scanner.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
 
 export interface DoctorFlags {
@@ -44,7 +49,9 @@ export async function runDoctor(
         replica: "-",
         db: db.path,
         target: { type: "database", path: db.path },
-        steps: diagnoseDatabase(db.path, db.metaPath ?? defaultMetaPath(db.path)),
+        steps: db.directory
+          ? diagnoseDirectory(db)
+          : diagnoseDatabase(db.path, db.metaPath ?? defaultMetaPath(db.path)),
         ok: true,
       });
       for (const r of db.replicas) {
@@ -68,7 +75,7 @@ export async function runDoctor(
 function selectDbs(config: Config, arg: string | undefined) {
   if (!arg) return config.dbs;
   const dbPath = expandPath(arg, { cwd: process.cwd(), home: os.homedir() });
-  const db = config.dbs.find((d) => d.path === dbPath);
+  const db = findDatabase(config, dbPath);
   if (!db) {
     throw new ConfigError(`Cannot check ${dbPath}: the database is not in the config`, {
       hint: "use a path listed under dbs: in the config, or a replica URL",
@@ -100,4 +107,27 @@ function formatReports(reports: TargetReport[], ok: boolean): string {
     ok ? "doctor: everything checked is fine" : "doctor: some checks FAILED; see cause and fix above",
   );
   return lines.join("\n");
+}
+
+/** A `dir:` entry: the directory exists and which databases it holds right now. */
+function diagnoseDirectory(db: DbConfig): Step[] {
+  if (!fs.existsSync(db.path)) {
+    return [
+      {
+        name: "directory",
+        status: db.directory?.watch ? "warn" : "fail",
+        detail: `${db.path} does not exist`,
+        cause: "the dir in the config is wrong, or nothing created it yet",
+        fix: "fix dbs[].dir, or create the directory",
+      },
+    ];
+  }
+  const found = new DirectoryScanner(db).scan();
+  return [
+    {
+      name: "directory",
+      status: "ok",
+      detail: `${found.length} database(s) matching ${db.directory?.pattern} in ${db.path}${db.directory?.recursive ? " and below" : ""}`,
+    },
+  ];
 }

@@ -6,8 +6,10 @@
  * The URL/config resolution repeats a few lines of src/cli/restore.ts on purpose for now (that file is
  * being changed in parallel); the two should share this module later.
  */
+
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { findDatabase } from "../config/directory.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfigFile, replicaTargetFromUrl } from "../config/load.ts";
 import { expandPath } from "../config/posix-path.ts";
@@ -85,7 +87,7 @@ export function resolveReplicaSource(
   const loaded = loadConfigFile({ path: flags.config, expandEnv: flags.expandEnv ?? true });
   const config = loaded.config;
   const dbPath = expandPath(target, { cwd: process.cwd(), home: os.homedir() });
-  const db = config.dbs.find((d) => d.path === dbPath);
+  const db = findDatabase(config, dbPath);
   if (!db) {
     const known = config.dbs.map((d) => d.path);
     throw new ConfigError(`Cannot ${what} of ${dbPath}: the database is not in the config`, {

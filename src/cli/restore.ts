@@ -1,8 +1,10 @@
 /** `walship restore`: rebuild a database from a replica URL or from a database's replicas in the config. */
+
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Config } from "../config/config.ts";
+import { findDatabase } from "../config/directory.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig, replicaTargetFromUrl } from "../config/load.ts";
 import { expandPath } from "../config/posix-path.ts";
@@ -65,7 +67,7 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
   } else {
     config = loadConfig({ path: flags.config, expandEnv: flags.expandEnv });
     const dbPath = expandPath(target, { cwd: process.cwd(), home: os.homedir() });
-    const db = config.dbs.find((d) => d.path === dbPath);
+    const db = findDatabase(config, dbPath);
     if (!db) {
       throw new ConfigError(`Cannot restore ${dbPath}: the database is not in the config`, {
         hint: `use a path listed under dbs: in the config, or a replica URL with -o`,
