@@ -610,3 +610,31 @@ describe("S3 keys beside type: s3 (one test per key form)", () => {
     expect(t && "endpoint" in t ? t.endpoint : undefined).toBeUndefined();
   });
 });
+
+describe("directory mode keys", () => {
+  test("dir with pattern, recursive and watch", () => {
+    const config = parse(
+      'dbs:\n  - dir: /data\n    pattern: "*.sqlite"\n    recursive: true\n    replicas:\n      - url: s3://bkt/t\n',
+    );
+    expect(config.dbs[0]).toMatchObject({
+      path: "/data",
+      directory: { pattern: "*.sqlite", recursive: true, watch: false },
+    });
+  });
+  test("pattern defaults to *.db", () => {
+    expect(parse("dbs:\n  - dir: /data\n").dbs[0]?.directory?.pattern).toBe("*.db");
+  });
+  test("path and dir together are an error", () => {
+    expect(configError("dbs:\n  - path: /a.db\n    dir: /data\n").message).toContain("has both path and dir");
+  });
+  test("pattern without dir is an error", () => {
+    expect(configError("dbs:\n  - path: /a.db\n    pattern: '*.db'\n").message).toContain(
+      "pattern only applies with dir",
+    );
+  });
+  test("meta-path with dir is an error", () => {
+    expect(configError("dbs:\n  - dir: /data\n    meta-path: /m\n").message).toContain(
+      "meta-path cannot be used with dir",
+    );
+  });
+});
