@@ -1,6 +1,7 @@
 /** `walship replicate`: run the replicator from a config file or from `DB_PATH REPLICA_URL...`. */
 import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 import type { Config, DbConfig } from "../config/config.ts";
 import { databaseInDirectory } from "../config/directory.ts";
 import { configFromArgs, loadConfig } from "../config/load.ts";
@@ -31,6 +32,8 @@ export async function runReplicate(args: string[], flags: ReplicateFlags): Promi
     ...scanners.flatMap((s) => s.scan().map((file) => databaseInDirectory(s.entry, file))),
   ];
   const sets = initial.map((dbc) => buildSet(dbc, log));
+  // Refuse at once if another walship replicates one of these databases (a missing one is checked when it appears).
+  for (const set of sets) if (fs.existsSync(path.dirname(set.db.path))) set.db.lockProcess();
   // Fail fast on a replica we cannot even list: a wrong endpoint or key should not look like a running backup.
   for (const set of sets) {
     for (const r of set.replicas) {

@@ -4,7 +4,7 @@
  * policy, and starts a new generation whenever continuity with the previous position cannot be proven.
  * Every method here is synchronous: replicas never observe a half-updated shadow WAL.
  */
-import type { Database } from "bun:sqlite";
+import { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -48,6 +48,17 @@ export const DEFAULT_TRUNCATE_PAGE_COUNT = 500_000;
 const SEQ_UPSERT =
   "INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1";
 
+/** Another process already replicates the database. */
+export class AlreadyReplicatingError extends Error {
+  override name = "AlreadyReplicatingError";
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
 export function defaultMetaPath(dbPath: string): string {
   return path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
 }
@@ -59,6 +70,8 @@ export class ReplicatedDatabase {
   private readonly log: Logger;
 
   private conn: Database | undefined;
+  /** Holds an exclusive SQLite lock on `<meta>/walship.lock` while this process replicates the database. */
+  private processLock: Database | undefined;
   private lockConn: Database | undefined;
   /** One long-lived descriptor for reading the database file: closing any descriptor of it would drop SQLite's POSIX locks. */
   private fd: number | undefined;
@@ -127,6 +140,32 @@ export class ReplicatedDatabase {
     for (const w of waiters) w();
   }
 
+  /**
+   * Makes sure no other walship process replicates this database: two writers to one replica would
+   * interleave segments. The lock is an exclusive SQLite lock on a small file in the meta directory, so
+   * the operating system releases it when the process dies. Safe to call again once held.
+   */
+  lockProcess(): void {
+    if (this.processLock) return;
+    fs.mkdirSync(this.metaPath, { recursive: true, mode: 0o700 });
+    const lockPath = path.join(this.metaPath, "walship.lock");
+    const lock = new Database(lockPath, { create: true });
+    try {
+      lock.run("PRAGMA busy_timeout = 0");
+      lock.run("BEGIN EXCLUSIVE");
+    } catch (err) {
+      lock.close();
+      if ((err as { code?: string }).code?.startsWith("SQLITE_BUSY")) {
+        throw new AlreadyReplicatingError(
+          `Cannot replicate ${this.path}: another walship process is already replicating it (it holds ${lockPath})`,
+          "stop the other walship process first; only one process may write a database's replicas",
+        );
+      }
+      throw err;
+    }
+    this.processLock = lock;
+  }
+
   /** Opens the database if it exists and is not open yet. Returns whether it is open. */
   private init(): boolean {
     if (this.conn) return true;
@@ -136,6 +175,7 @@ export class ReplicatedDatabase {
       return false;
     }
     try {
+      this.lockProcess();
       this.conn = openConnection(this.path);
       const mode = this.conn.query("PRAGMA journal_mode = wal").values()[0]?.[0];
       if (mode !== "wal") throw new Error(`cannot enable WAL mode (journal_mode=${String(mode)})`);
@@ -447,6 +487,8 @@ export class ReplicatedDatabase {
     } catch {}
     this.lockConn?.close();
     this.conn?.close();
+    this.processLock?.close();
+    this.processLock = undefined;
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.lockConn = undefined;
     this.conn = undefined;

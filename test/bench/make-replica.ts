@@ -23,7 +23,7 @@ import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { S3Store } from "../../src/storage/s3.ts";
 
 /** Bump when the workload or the cache layout changes, so old caches are not reused. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 
 export const REPO_ROOT = path.resolve(import.meta.dir, "../..");
 export const BENCH_DIR = path.join(REPO_ROOT, ".bench");
@@ -81,8 +81,10 @@ export interface ReplicaMeta {
   walCompressedBytes: number;
   /** Decompressed bytes of all WAL segments. */
   walRawBytes: number;
-  /** Size of the final source database file. */
+  /** Size of the final source database file (checkpointed: no WAL beside it). */
   dbBytes: number;
+  /** sha256 of the whole checkpointed source file; a restore that reproduces every page matches it. */
+  fileHash: string;
   pageSize: number;
   rowCount: number;
   /** sha256 over every row of `items` ordered by id (see contentDigest). */
@@ -321,10 +323,12 @@ async function generate(params: ReplicaParams, o: GenerateOptions): Promise<Repl
     }
     if (workload.dbBytes() < initialBytes) throw new Error("database shrank during generation");
   } finally {
-    // Replication connections first (they keep the WAL); the application closes last and checkpoints.
+    // Replication connections first (they keep the WAL), then the application.
     db.close();
-    app.close();
+    workload.close();
+    app.close(true);
   }
+  checkpointSource(o.dbPath);
 
   const generation = fs.readdirSync(path.join(o.replicaDir, "generations"));
   if (generation.length !== 1 || !generation[0]) {
@@ -351,6 +355,7 @@ async function generate(params: ReplicaParams, o: GenerateOptions): Promise<Repl
     walCompressedBytes: dirStore.walCompressedBytes,
     walRawBytes: dirStore.walRawBytes,
     dbBytes: fs.statSync(o.dbPath).size,
+    fileHash: fileSha256(o.dbPath),
     pageSize: db.pageSize,
     rowCount: digest.rows,
     contentHash: digest.hash,
@@ -431,6 +436,40 @@ async function checkSameListing(dir: string, target: S3Target): Promise<void> {
 // Content digest: what "the same database" means for the benchmark
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * Moves every committed page of the source into the main file (TRUNCATE checkpoint), so the file alone
+ * is the database and its size and bytes can be compared with a restore's.
+ */
+function checkpointSource(file: string): void {
+  const db = new Database(file, { readwrite: true, create: false });
+  try {
+    const row = db.query("PRAGMA wal_checkpoint(TRUNCATE)").values()[0];
+    if (Number(row?.[0]) !== 0) throw new Error(`cannot checkpoint ${file}: busy`);
+  } finally {
+    db.close(true);
+  }
+  const wal = fs.statSync(`${file}-wal`, { throwIfNoEntry: false });
+  if (wal && wal.size > 0) throw new Error(`${file}-wal still holds ${wal.size} bytes after the checkpoint`);
+}
+
+/** sha256 of a whole file, read in 8 MiB chunks. */
+export function fileSha256(file: string): string {
+  const hasher = new Bun.CryptoHasher("sha256");
+  const fd = fs.openSync(file, "r");
+  try {
+    const buf = new Uint8Array(8 * 1024 * 1024);
+    for (let pos = 0; ; ) {
+      const n = fs.readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      hasher.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hasher.digest("hex");
+}
+
 const COLUMNS = "id, account_id, kind, title, body, tags, amount, created_at, updated_at, payload";
 
 /** Row count and sha256 over every row of `items` in id order, each value tagged with its type and length. */
@@ -467,7 +506,7 @@ export function contentDigest(file: string): { rows: number; hash: string } {
     stmt.finalize();
     return { rows, hash: hasher.digest("hex") };
   } finally {
-    db.close();
+    db.close(true);
   }
 }
 
@@ -552,6 +591,13 @@ class Workload {
     this.update = app.prepare("UPDATE items SET body = ?2, amount = ?3, updated_at = ?4 WHERE id = ?1");
     this.remove = app.prepare("DELETE FROM items WHERE id = ?1");
     this.startBytes = this.dbBytes();
+  }
+
+  /** Finalizes our statements, so closing the connection really closes it (and checkpoints). */
+  close(): void {
+    this.insert.finalize();
+    this.update.finalize();
+    this.remove.finalize();
   }
 
   /** Logical database size (page_count x page_size), WAL included. */

@@ -20,6 +20,7 @@ import {
   contentDigest,
   DEFAULT_PARAMS,
   ensureReplica,
+  fileSha256,
   type GeneratedReplica,
   parseIntFlag,
   REPO_ROOT,
@@ -48,6 +49,8 @@ interface Options {
 interface RunFigures {
   wallS: number;
   rssMb: number;
+  /** The restored file equals the checkpointed source byte for byte (informational: content is what must match). */
+  identical: boolean;
 }
 
 interface ToolResult {
@@ -210,7 +213,8 @@ async function measure(
 // Correctness of one restore
 // ---------------------------------------------------------------------------------------------------------
 
-function checkRestore(out: string, replica: GeneratedReplica, label: string): void {
+/** Checks a restore; returns whether the file is also byte-identical to the checkpointed source. */
+function checkRestore(out: string, replica: GeneratedReplica, label: string): boolean {
   if (!fs.existsSync(out)) throw new BenchFailure(`${label}: no output file at ${out}`, 1);
   const db = new Database(out, { readwrite: true, create: false });
   let integrity: string[];
@@ -220,7 +224,7 @@ function checkRestore(out: string, replica: GeneratedReplica, label: string): vo
       .values()
       .map((r) => String(r[0]));
   } finally {
-    db.close();
+    db.close(true);
   }
   if (integrity.length !== 1 || integrity[0] !== "ok") {
     throw new BenchFailure(`${label}: integrity_check failed: ${integrity.slice(0, 5).join("; ")}`, 1);
@@ -233,6 +237,7 @@ function checkRestore(out: string, replica: GeneratedReplica, label: string): vo
       1,
     );
   }
+  return fileSha256(out) === want.fileHash;
 }
 
 function removeOutput(out: string): void {
@@ -438,12 +443,13 @@ async function main(): Promise<number> {
           }
           if (m.code !== 0) throw new BenchFailure(`${label}: exited with ${m.code}\n${tail(m.output)}`, 1);
           const checkStarted = performance.now();
-          checkRestore(out, replica, label);
+          const identical = checkRestore(out, replica, label);
           say(
             `${label}: ${m.wallS.toFixed(2)} s, peak RSS ${m.rssMb.toFixed(0)} MB ` +
-              `(verified in ${((performance.now() - checkStarted) / 1000).toFixed(1)} s)`,
+              `(verified in ${((performance.now() - checkStarted) / 1000).toFixed(1)} s` +
+              `${identical ? ", byte-identical to the source" : ", same content, file bytes differ from the source"})`,
           );
-          figures.get(tool)!.push({ wallS: m.wallS, rssMb: m.rssMb });
+          figures.get(tool)!.push({ wallS: m.wallS, rssMb: m.rssMb, identical });
           removeOutput(out);
         }
       }
