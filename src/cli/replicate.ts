@@ -15,6 +15,7 @@ import { StorageError } from "../storage/object-store.ts";
 import { describeTarget, openReplicaClient, resolveCredentials } from "../storage/open.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import { loggerFor } from "./logger.ts";
+import { ShutdownSignals } from "./signals.ts";
 import { versionInfo } from "./version.ts";
 
 export interface ReplicateFlags {
@@ -24,6 +25,15 @@ export interface ReplicateFlags {
 }
 
 export async function runReplicate(args: string[], flags: ReplicateFlags): Promise<number> {
+  const signals = new ShutdownSignals();
+  try {
+    return await replicate(args, flags, signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function replicate(args: string[], flags: ReplicateFlags, signals: ShutdownSignals): Promise<number> {
   const config = readConfig(args, flags);
   const log = loggerFor(config);
   const scanners = config.dbs.filter((d) => d.directory).map((d) => new DirectoryScanner(d));
@@ -32,8 +42,6 @@ export async function runReplicate(args: string[], flags: ReplicateFlags): Promi
     ...scanners.flatMap((s) => s.scan().map((file) => databaseInDirectory(s.entry, file))),
   ];
   const sets = initial.map((dbc) => buildSet(dbc, log));
-  // Refuse at once if another walship replicates one of these databases (a missing one is checked when it appears).
-  for (const set of sets) if (fs.existsSync(path.dirname(set.db.path))) set.db.lockProcess();
   // Fail fast on a replica we cannot even list: a wrong endpoint or key should not look like a running backup.
   for (const set of sets) {
     for (const r of set.replicas) {
@@ -50,6 +58,9 @@ export async function runReplicate(args: string[], flags: ReplicateFlags): Promi
       }
     }
   }
+
+  // Refuse if another walship replicates one of these databases (a missing one is checked when it appears).
+  for (const set of sets) if (fs.existsSync(path.dirname(set.db.path))) set.db.lockProcess();
 
   log.info("walship starting", { version: versionInfo().version });
   if (config.dbs.length === 0) log.warn("no databases specified in configuration");
@@ -81,7 +92,9 @@ export async function runReplicate(args: string[], flags: ReplicateFlags): Promi
   const status = config.addr ? startStatusServer(config.addr, replicator.sets, config.healthMaxLagMs) : null;
   if (status) log.info("serving metrics", { url: `${status.url}/metrics`, healthz: `${status.url}/healthz` });
   const exec = flags.exec ?? config.exec;
-  const code = exec ? await superviseChild(exec, log) : await waitForSignal(log);
+  let code: number | null = null;
+  if (exec && !signals.received) code = await superviseChild(exec, signals, log);
+  else log.info("signal received, shutting down", { signal: await signals.wait() });
   for (const w of watchers) clearInterval(w);
   const ok = await replicator.stop();
   status?.stop();
@@ -160,37 +173,19 @@ function buildSet(dbc: DbConfig, log: Logger): ReplicatedSet {
   return { db, replicas, monitorIntervalMs: dbc.monitorIntervalMs };
 }
 
-/** Resolves with null on SIGINT or SIGTERM. */
-function waitForSignal(log: Logger): Promise<null> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      log.info("signal received, shutting down", { signal });
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      resolve(null);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
-}
-
 /**
  * Runs the application as a child: signals are forwarded to it, and when it exits (on its own or after a
  * forwarded signal) the replicator does its final sync and walship exits with the child's code.
  */
-async function superviseChild(command: string, log: Logger): Promise<number> {
+async function superviseChild(command: string, signals: ShutdownSignals, log: Logger): Promise<number> {
   const argv = splitCommand(command);
   const child = Bun.spawn(argv, { stdio: ["inherit", "inherit", "inherit"], env: process.env });
   log.info("started subprocess", { command: argv[0], pid: child.pid });
-  const forward = (signal: NodeJS.Signals) => {
+  signals.onSignal((signal) => {
     log.info("signal received, forwarding to subprocess", { signal });
     child.kill(signal);
-  };
-  process.on("SIGINT", forward);
-  process.on("SIGTERM", forward);
+  });
   const code = await child.exited;
-  process.off("SIGINT", forward);
-  process.off("SIGTERM", forward);
   const signal = child.signalCode;
   log.info("subprocess exited, shutting down", { code, signal: signal ?? undefined });
   // A child killed by a signal exits as a shell reports it: 128 + the signal number.

@@ -3,7 +3,12 @@
  * (about 256 MiB, over 1,000 WAL segments), from a directory and from the S3 test server, side by side.
  *
  *   bun test/bench/restore.ts [--size-mb 256] [--runs 3] [--iterations 1200] [--sources dir,s3]
- *                             [--timeout-s 600] [--max-minutes 90] [--walship-bin PATH] [--with-verify-none]
+ *                             [--timeout-s 600] [--max-minutes 90] [--walship-bin PATH]
+ *                             [--with-verify-none] [--regenerate]
+ *
+ * walship runs from `dist/walship` when it exists (or --walship-bin), else from source. The replica is
+ * cached under `.bench/` (see make-replica.ts); --regenerate rebuilds it. --with-verify-none adds a
+ * third contender, `walship restore --verify none`, since Litestream does no check after restoring.
  *
  * Each tool runs N times per source, alternating which goes first. Every restore is checked afterwards
  * (integrity_check, row count, content hash against the source database); any mismatch or failed command
@@ -44,6 +49,7 @@ interface Options {
   maxMinutes: number;
   walshipBin: string | undefined;
   withVerifyNone: boolean;
+  regenerate: boolean;
 }
 
 interface RunFigures {
@@ -77,7 +83,7 @@ class BenchFailure extends Error {
 function usage(): never {
   throw new BenchFailure(
     "usage: bun test/bench/restore.ts [--size-mb 256] [--runs 3] [--iterations 1200] [--sources dir,s3] " +
-      "[--timeout-s 600] [--max-minutes 90] [--walship-bin PATH] [--with-verify-none]",
+      "[--timeout-s 600] [--max-minutes 90] [--walship-bin PATH] [--with-verify-none] [--regenerate]",
     2,
   );
 }
@@ -94,6 +100,7 @@ function parseOptions(argv: string[]): Options {
     "--max-minutes",
     "--walship-bin",
     "--with-verify-none",
+    "--regenerate",
     "--help",
   ]);
   for (const a of argv) if (a.startsWith("--") && !known.has(a)) usage();
@@ -121,6 +128,7 @@ function parseOptions(argv: string[]): Options {
     maxMinutes: int("--max-minutes", 90),
     walshipBin: argv.includes("--walship-bin") ? argv[argv.indexOf("--walship-bin") + 1] : undefined,
     withVerifyNone: argv.includes("--with-verify-none"),
+    regenerate: argv.includes("--regenerate"),
   };
 }
 
@@ -369,7 +377,7 @@ async function main(): Promise<number> {
       say(`S3 test server at ${server.endpoint}`);
     }
     const genStarted = performance.now();
-    const replica = await ensureReplica(opts.params, { s3, say, deadline });
+    const replica = await ensureReplica(opts.params, { s3, say, deadline, force: opts.regenerate });
     const meta = replica.meta;
     say(
       `replica ready in ${((performance.now() - genStarted) / 1000).toFixed(1)} s: db ${(meta.dbBytes / 2 ** 20).toFixed(1)} MiB, ` +
