@@ -35,6 +35,8 @@ export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** S3 allows at most 10,000 parts; stay well below. */
 const MAX_PARTS = 9000;
+/** Attempts per request, the first one included (ConfiguredRetryStrategy counts attempts, not retries). */
+const SDK_ATTEMPTS = 5;
 /** Attempts at downloading one object whose body read fails part way. */
 const BODY_READ_ATTEMPTS = 4;
 /** S3 DeleteObjects takes at most 1,000 keys per request. */
@@ -224,6 +226,7 @@ export class S3Store implements ObjectStore {
 
 async function clientConfig(opts: S3StoreOptions, region: string) {
   const { NodeHttpHandler } = await import("@smithy/node-http-handler");
+  const { ConfiguredRetryStrategy } = await import("@smithy/core/retry");
   const http = await import("node:http");
   const https = await import("node:https");
   const fs = await import("node:fs");
@@ -240,7 +243,12 @@ async function clientConfig(opts: S3StoreOptions, region: string) {
     // Fixed-length bodies with no checksum trailers: what every S3-compatible server accepts.
     requestChecksumCalculation: "WHEN_REQUIRED" as const,
     responseChecksumValidation: "WHEN_REQUIRED" as const,
-    maxAttempts: 5,
+    // Short, bounded backoff (at most 1 s between attempts, 5 attempts): after an outage the replica
+    // catches up within a sync interval or two instead of sleeping through the SDK's throttling backoff.
+    retryStrategy: new ConfiguredRetryStrategy(
+      SDK_ATTEMPTS,
+      (attempt: number) => Math.min(1000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2),
+    ),
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 10_000,
       requestTimeout: 120_000,
