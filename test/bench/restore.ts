@@ -344,20 +344,21 @@ async function main(): Promise<number> {
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "walship-bench-restore-"));
   let server: S3Server | null = null;
-  const interrupt = (): void => {
+  /** Kills what we started, stops the S3 server (which also deletes its data), bounded, then exits. */
+  const abort = async (code: number): Promise<never> => {
     for (const pid of live) killGroup(pid);
-    void server?.stop().finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
-    process.exit(130);
+    await Promise.race([server?.stop(), Bun.sleep(8_000)]);
+    fs.rmSync(scratch, { recursive: true, force: true });
+    process.exit(code);
   };
+  const interrupt = (): void => void abort(130);
   process.on("SIGINT", interrupt);
   process.on("SIGTERM", interrupt);
   // The whole benchmark stops by itself, whatever hangs.
   const hardStop = setTimeout(
     () => {
       say(`benchmark exceeded --max-minutes ${opts.maxMinutes}; stopping`);
-      for (const pid of live) killGroup(pid);
-      fs.rmSync(scratch, { recursive: true, force: true });
-      process.exit(3);
+      void abort(3);
     },
     opts.maxMinutes * 60_000 + 30_000,
   );

@@ -1,7 +1,8 @@
 /**
- * The application for the crash harness: commits an increasing sequence forever (until killed), one to
- * three rows per transaction, some rows larger than a page, and runs its own PASSIVE, RESTART and
- * TRUNCATE checkpoints. Usage: bun crash-writer.ts DB_PATH SEED
+ * The application for the crash harness: commits an increasing sequence until killed (SIGKILL: a crash)
+ * or asked to stop (SIGTERM: finishes its transaction and closes), one to three rows per transaction,
+ * some rows larger than a page, and runs its own PASSIVE, RESTART and TRUNCATE checkpoints.
+ * Usage: bun crash-writer.ts DB_PATH SEED
  */
 import { Database } from "bun:sqlite";
 
@@ -22,7 +23,13 @@ db.run("CREATE TABLE IF NOT EXISTS seq (n INTEGER PRIMARY KEY, pad BLOB)");
 const next = db.prepare("SELECT coalesce(max(n), 0) + 1 AS n FROM seq");
 const insert = db.prepare("INSERT INTO seq (n, pad) VALUES (?, ?)");
 const modes = ["PASSIVE", "RESTART", "TRUNCATE"];
-for (let t = 0; ; t++) {
+// A crashed writer can leave a commit frame in the WAL that SQLite's shared index never recorded: the
+// database then counts it only if recovery runs. A graceful stop keeps the final comparison exact.
+let stopping = false;
+process.on("SIGTERM", () => {
+  stopping = true;
+});
+for (let t = 0; !stopping; t++) {
   db.transaction(() => {
     let n = (next.get() as { n: number }).n;
     for (let rows = 1 + rand(3); rows > 0; rows--) {
@@ -41,3 +48,4 @@ for (let t = 0; ; t++) {
   }
   if (t % 10 === 0) await Bun.sleep(1);
 }
+db.close();

@@ -20,7 +20,7 @@
  * | layout    | 30,000 | src/format/layout.ts: parseSnapshotName, parseWalSegmentName, ...          |
  * | config    | 12,000 | src/config/config.ts: parseConfig                                          |
  * | url       | 14,000 | src/config/replica-url.ts: parseReplicaUrl                                 |
- * | dbHeader  | 15,000 | src/sqlite/db-header.ts: decodeDbHeader                                    |
+ * | db-header | 15,000 | src/sqlite/db-header.ts: decodeDbHeader                                    |
  *
  * Environment:
  * - WALSHIP_FUZZ_SCALE=N   multiplies every budget (e.g. 10 for a longer run; 0.1 for a quick one)
@@ -36,7 +36,7 @@ export const TARGETS = {
   layout: { cases: 30_000, maxCaseMs: 1_000 },
   config: { cases: 12_000, maxCaseMs: 2_000 },
   url: { cases: 14_000, maxCaseMs: 1_000 },
-  dbHeader: { cases: 15_000, maxCaseMs: 1_000 },
+  "db-header": { cases: 15_000, maxCaseMs: 1_000 },
 } as const satisfies Record<string, { cases: number; maxCaseMs: number }>;
 
 export type TargetName = keyof typeof TARGETS;
