@@ -48,6 +48,18 @@ export const DEFAULT_TRUNCATE_PAGE_COUNT = 500_000;
 const SEQ_UPSERT =
   "INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1";
 
+/** The meta directory cannot be written (disk full, read-only, permissions). */
+export class ReplicationStateError extends Error {
+  override name = "ReplicationStateError";
+  constructor(
+    message: string,
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Another process already replicates the database. */
 export class AlreadyReplicatingError extends Error {
   override name = "AlreadyReplicatingError";
@@ -261,7 +273,7 @@ export class ReplicatedDatabase {
       return true;
     } catch (err) {
       this.stats.syncErrorCount++;
-      throw err;
+      throw this.explain(err);
     } finally {
       this.stats.syncCount++;
       this.stats.syncSeconds += (performance.now() - started) / 1000;
@@ -294,6 +306,26 @@ export class ReplicatedDatabase {
     ) {
       this.notify();
     }
+  }
+
+  /** Turns a full or read-only disk under the meta directory into an error that says where and what to do. */
+  private explain(err: unknown): unknown {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (code === "ENOSPC" || code === "EDQUOT") {
+      return new ReplicationStateError(
+        `Cannot write replication state in ${this.metaPath}: no space left on device`,
+        `free space on the filesystem that holds ${this.metaPath}, or move it with meta-path; replication resumes by itself`,
+        { cause: err },
+      );
+    }
+    if (code === "EROFS" || code === "EACCES" || code === "EPERM") {
+      return new ReplicationStateError(
+        `Cannot write replication state in ${this.metaPath}: ${(err as Error).message}`,
+        `make ${this.metaPath} writable for this user, or move it with meta-path`,
+        { cause: err },
+      );
+    }
+    return err;
   }
 
   /** Why the shadow WAL can no longer continue the real one (a new generation), or whether the WAL restarted. */

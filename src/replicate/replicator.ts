@@ -81,7 +81,7 @@ export class Replicator {
     try {
       return db.sync();
     } catch (err) {
-      this.log.error("sync error", { db: db.path, error: errorMessage(err) });
+      this.log.error("sync error", { db: db.path, error: errorMessage(err), hint: hintOf(err) });
       return false;
     }
   }
@@ -101,7 +101,12 @@ export class Replicator {
         failures = 0;
       } catch (err) {
         failures++;
-        this.log.error("replica sync error", { db: r.db.path, replica: r.name, error: errorMessage(err) });
+        this.log.error("replica sync error", {
+          db: r.db.path,
+          replica: r.name,
+          error: errorMessage(err),
+          hint: hintOf(err),
+        });
       }
       const delay =
         failures === 0
@@ -179,6 +184,12 @@ function wireFloor({ db, replicas }: ReplicatedSet): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The `hint` (a concrete fix) walship errors carry, if any. */
+function hintOf(err: unknown): string | undefined {
+  const hint = (err as { hint?: unknown } | undefined)?.hint;
+  return typeof hint === "string" ? hint : undefined;
 }
 
 export function errorMessage(err: unknown): string {

@@ -11,16 +11,16 @@
  * longer than the target's bound (a hang in synchronous code cannot be interrupted any other way) and
  * reports that case.
  *
- * Case budget at the default scale (WALSHIP_FUZZ_SCALE=1), 111,000 cases in all:
+ * Case budget at the default scale (WALSHIP_FUZZ_SCALE=1), 150,000 cases in all:
  *
- * | target    | cases  | code under test                                                           |
- * |-----------|--------|---------------------------------------------------------------------------|
- * | wal       | 20,000 | src/sqlite/wal.ts: decodeWalHeader, scanWal, scanFrames                    |
- * | lz4       | 20,000 | src/format/lz4-frame.ts: decodeLz4Frame with maxOutputBytes                |
- * | layout    | 30,000 | src/format/layout.ts: parseSnapshotName, parseWalSegmentName, ...          |
- * | config    | 12,000 | src/config/config.ts: parseConfig                                          |
- * | url       | 14,000 | src/config/replica-url.ts: parseReplicaUrl                                 |
- * | db-header | 15,000 | src/sqlite/db-header.ts: decodeDbHeader                                    |
+ * | target    | cases  | code under test                                                  |
+ * |-----------|--------|------------------------------------------------------------------|
+ * | wal       | 20,000 | src/sqlite/wal.ts: decodeWalHeader, scanWal, scanFrames           |
+ * | lz4       | 25,000 | src/format/lz4-frame.ts: decodeLz4Frame with maxOutputBytes       |
+ * | layout    | 30,000 | src/format/layout.ts: the four name parsers and their formatters  |
+ * | config    | 15,000 | src/config/config.ts: parseConfig                                 |
+ * | url       | 40,000 | src/config/replica-url.ts: parseReplicaUrl                        |
+ * | db-header | 20,000 | src/sqlite/db-header.ts: decodeDbHeader                           |
  *
  * Environment:
  * - WALSHIP_FUZZ_SCALE=N   multiplies every budget (e.g. 10 for a longer run; 0.1 for a quick one)
@@ -32,11 +32,11 @@ import * as os from "node:os";
 
 export const TARGETS = {
   wal: { cases: 20_000, maxCaseMs: 2_000 },
-  lz4: { cases: 20_000, maxCaseMs: 2_000 },
+  lz4: { cases: 25_000, maxCaseMs: 2_000 },
   layout: { cases: 30_000, maxCaseMs: 1_000 },
-  config: { cases: 12_000, maxCaseMs: 2_000 },
-  url: { cases: 14_000, maxCaseMs: 1_000 },
-  "db-header": { cases: 15_000, maxCaseMs: 1_000 },
+  config: { cases: 15_000, maxCaseMs: 2_000 },
+  url: { cases: 40_000, maxCaseMs: 1_000 },
+  "db-header": { cases: 20_000, maxCaseMs: 1_000 },
 } as const satisfies Record<string, { cases: number; maxCaseMs: number }>;
 
 export type TargetName = keyof typeof TARGETS;

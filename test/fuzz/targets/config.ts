@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: literal ${VAR} text is the input under test
 /**
  * Fuzz target: the config parser (src/config/config.ts parseConfig). Seeds are every config text in
  * test/config/config.test.ts, build/etc/walship.yml and a few hand-written configs; inputs are their
