@@ -1,5 +1,6 @@
 /** Exit codes and the one-line error report every command shares. */
 import { ConfigError } from "../config/errors.ts";
+import { errorHint, errorMessage } from "../observe/error-text.ts";
 
 export const EXIT_OK = 0;
 /** Something failed while doing the work: storage, database, corrupt replica. */
@@ -27,9 +28,9 @@ export function exitCodeFor(err: unknown): number {
 
 /** One line: what failed, and when known, what to do about it. */
 export function formatError(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const hint =
-    hintOf(err) ??
+    errorHint(err) ??
     (err instanceof Error && err.name === "CACError"
       ? "walship --help, or walship COMMAND --help"
       : undefined);
@@ -37,10 +38,4 @@ export function formatError(err: unknown): string {
     err instanceof ConfigError && err.file && !message.includes(err.file) ? ` (in ${err.file})` : "";
   const text = `${message}${where}`;
   return `walship: ${text}${hint ? `${/[.?!]$/.test(text) ? "" : "."} Try: ${hint}` : ""}`;
-}
-
-/** Errors across walship carry an optional `hint` (a concrete fix); read it without knowing the class. */
-function hintOf(err: unknown): string | undefined {
-  const hint = err instanceof Error ? (err as Error & { hint?: unknown }).hint : undefined;
-  return typeof hint === "string" && hint !== "" ? hint : undefined;
 }

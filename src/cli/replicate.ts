@@ -5,12 +5,13 @@ import * as path from "node:path";
 import type { Config, DbConfig } from "../config/config.ts";
 import { databaseInDirectory } from "../config/directory.ts";
 import { configFromArgs, loadConfig } from "../config/load.ts";
+import { errorHint, errorMessage } from "../observe/error-text.ts";
 import { startStatusServer } from "../observe/http-server.ts";
 import type { Logger } from "../observe/log.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../replicate/database.ts";
 import { DirectoryScanner } from "../replicate/directory-scanner.ts";
 import { Replica } from "../replicate/replica.ts";
-import { errorMessage, type ReplicatedSet, Replicator } from "../replicate/replicator.ts";
+import { type ReplicatedSet, Replicator } from "../replicate/replicator.ts";
 import { StorageError } from "../storage/object-store.ts";
 import { describeTarget, openReplicaClient, resolveCredentials } from "../storage/open.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
@@ -52,7 +53,7 @@ async function replicate(args: string[], flags: ReplicateFlags, signals: Shutdow
           `Cannot reach replica "${r.name}" of ${set.db.path}: ${errorMessage(err)}`,
           "list",
           "",
-          err instanceof StorageError ? err.hint : undefined,
+          errorHint(err),
           { cause: err },
         );
       }

@@ -2,6 +2,7 @@
  * Runs replication for a set of databases: a monitor tick per database that captures new commits, a
  * loop per replica that uploads them, and a graceful stop that performs a final sync of everything.
  */
+import { errorHint, errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 import type { Replica } from "./replica.ts";
@@ -81,7 +82,7 @@ export class Replicator {
     try {
       return db.sync();
     } catch (err) {
-      this.log.error("sync error", { db: db.path, error: errorMessage(err), hint: hintOf(err) });
+      this.log.error("sync error", { db: db.path, error: errorMessage(err), hint: errorHint(err) });
       return false;
     }
   }
@@ -105,7 +106,7 @@ export class Replicator {
           db: r.db.path,
           replica: r.name,
           error: errorMessage(err),
-          hint: hintOf(err),
+          hint: errorHint(err),
         });
       }
       const delay =
@@ -184,14 +185,4 @@ function wireFloor({ db, replicas }: ReplicatedSet): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** The `hint` (a concrete fix) walship errors carry, if any. */
-function hintOf(err: unknown): string | undefined {
-  const hint = (err as { hint?: unknown } | undefined)?.hint;
-  return typeof hint === "string" ? hint : undefined;
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
