@@ -9,8 +9,8 @@ import * as path from "node:path";
 import type { ReplicaTarget, S3Target } from "../config/replica-target.ts";
 import { generationsPath } from "../format/layout.ts";
 import { readFileAt } from "../io/file-io.ts";
+import { errorHint, errorMessage } from "../observe/error-text.ts";
 import { decodeDbHeader } from "../sqlite/db-header.ts";
-import { StorageError } from "../storage/object-store.ts";
 import { type Credentials, describeTarget, openReplicaClient } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { ambiguityHint } from "../storage/s3.ts";
@@ -202,7 +202,7 @@ async function s3Steps(
     steps.push({
       name: "bucket",
       status: "fail",
-      detail: shortMessage(err),
+      detail: errorMessage(err),
       ...bucketAdvice(err, credentialSource),
     });
     skipRest(steps, ["probe"]);
@@ -233,12 +233,11 @@ async function probeSteps(client: ReplicaClient, where: string, steps: Step[]): 
     steps.push({
       name: "probe",
       status: "fail",
-      detail: shortMessage(err),
+      detail: errorMessage(err),
       cause: "reading the replica works but writing, reading back or deleting under its path does not",
       fix:
-        err instanceof StorageError && err.hint
-          ? err.hint
-          : "grant put, get, list and delete on the replica path (s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject)",
+        errorHint(err) ??
+        "grant put, get, list and delete on the replica path (s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject)",
     });
   }
 }
@@ -277,7 +276,7 @@ async function clockStep(
     steps.push({
       name: "clock",
       status: "warn",
-      detail: `cannot read the server's clock (${shortMessage(err)})`,
+      detail: `cannot read the server's clock (${errorMessage(err)})`,
     });
   }
 }
@@ -337,7 +336,7 @@ function tlsAdvice(err: unknown): { cause: string; fix: string } {
 
 function bucketAdvice(err: unknown, credentialSource: string): { cause: string; fix: string } {
   const message = err instanceof Error ? err.message : String(err);
-  const hint = err instanceof StorageError ? err.hint : undefined;
+  const hint = errorHint(err);
   if (/InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|HTTP 403|AccessDenied|Forbidden/.test(message)) {
     return {
       cause: `the server rejected the credentials (from ${credentialSource}) or they lack permission`,
@@ -362,10 +361,6 @@ function bucketAdvice(err: unknown, credentialSource: string): { cause: string; 
 function errCode(err: unknown): string {
   const e = err as { code?: unknown } | undefined;
   return typeof e?.code === "string" ? e.code : err instanceof Error ? err.message : String(err);
-}
-
-function shortMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Checks the database file itself, for `walship doctor DB_PATH`. */
@@ -395,7 +390,7 @@ export function diagnoseDatabase(dbPath: string, metaPath: string): Step[] {
     steps.push({
       name: "database",
       status: "fail",
-      detail: shortMessage(err),
+      detail: errorMessage(err),
       cause: "not an SQLite database",
       fix: "check dbs[].path",
     });
