@@ -100,13 +100,8 @@ export function readReplica(node: YamlNode, key: string, context: ReplicaContext
     ),
     snapshotIntervalMs: reader.offOrDuration(map, key, "snapshot-interval", DEFAULT_SNAPSHOT_INTERVAL_MS),
   };
-  // Litestream panics on both of these (time.NewTicker with 0).
-  if (replica.syncIntervalMs === 0) {
-    reader.fail(`${key}.sync-interval`, `${key}.sync-interval must be greater than 0`, {
-      hint: "sync-interval: 1s",
-      position: positionOf(map, "sync-interval"),
-    });
-  }
+  // sync-interval: 0 ships every commit as soon as it is captured (Litestream panics on 0).
+  // Litestream also panics on this one (time.NewTicker with 0).
   if (replica.retentionMs > 0 && replica.retentionCheckIntervalMs === 0) {
     reader.fail(
       `${key}.retention-check-interval`,

@@ -2,6 +2,8 @@
  * Runs replication for a set of databases: a monitor tick per database that captures new commits, a
  * loop per replica that uploads them, and a graceful stop that performs a final sync of everything.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
 import type { ReplicatedDatabase } from "./database.ts";
@@ -18,10 +20,15 @@ export interface ReplicatedSet {
  * seconds of an outage ending; failing requests cost the object store next to nothing.
  */
 const MAX_RETRY_DELAY_MS = 5_000;
+/** With `sync-interval: 0` (ship on commit) a failing replica still waits this long between attempts. */
+const MIN_RETRY_DELAY_MS = 200;
+/** WAL change events closer together than this are captured in one sync (a write storm fires thousands). */
+const MIN_WATCH_SYNC_GAP_MS = 5;
 
 export class Replicator {
   private stopping = false;
   private timers: ReturnType<typeof setInterval>[] = [];
+  private watchers: fs.FSWatcher[] = [];
   private loops: Promise<void>[] = [];
   private resolveStopped!: () => void;
   /** Resolves once stop() begins, to cut every wait short. */
@@ -55,6 +62,7 @@ export class Replicator {
     this.syncDb(set.db);
     if (set.monitorIntervalMs > 0) {
       this.timers.push(setInterval(() => this.syncDb(set.db), set.monitorIntervalMs));
+      this.watchWal(set.db);
     }
     for (const r of set.replicas) {
       this.loops.push(this.replicaLoop(r));
@@ -75,6 +83,34 @@ export class Replicator {
           ),
         );
       }
+    }
+  }
+
+  /**
+   * Captures new commits as soon as the `-wal` changes instead of waiting for the next monitor tick;
+   * the tick stays as the fallback (and the only mechanism where the filesystem has no change events).
+   */
+  private watchWal(db: ReplicatedDatabase): void {
+    const name = path.basename(db.walPath);
+    let last = 0;
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    const trigger = () => {
+      if (pending || this.stopping) return;
+      const wait = Math.max(0, last + MIN_WATCH_SYNC_GAP_MS - Date.now());
+      pending = setTimeout(() => {
+        pending = null;
+        last = Date.now();
+        this.syncDb(db);
+      }, wait);
+    };
+    try {
+      const watcher = fs.watch(path.dirname(db.walPath), (_event, file) => {
+        if (file === name) trigger();
+      });
+      watcher.on("error", () => watcher.close());
+      this.watchers.push(watcher);
+    } catch (err) {
+      this.log.debug("no change events for the WAL; polling only", { db: db.path, error: errorMessage(err) });
     }
   }
 
@@ -109,11 +145,11 @@ export class Replicator {
           hint: errorHint(err),
         });
       }
+      const base = Math.max(r.opts.syncIntervalMs, MIN_RETRY_DELAY_MS);
       const delay =
         failures === 0
           ? r.opts.syncIntervalMs
-          : Math.min(MAX_RETRY_DELAY_MS, r.opts.syncIntervalMs * 2 ** Math.min(failures - 1, 10)) *
-            (0.5 + Math.random() / 2);
+          : Math.min(MAX_RETRY_DELAY_MS, base * 2 ** Math.min(failures - 1, 10)) * (0.5 + Math.random() / 2);
       await Promise.race([sleep(delay), this.stopped]);
     }
   }
@@ -152,6 +188,7 @@ export class Replicator {
   async stop(): Promise<boolean> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
+    for (const w of this.watchers) w.close();
     this.resolveStopped();
     await Promise.all(this.loops);
     let ok = true;

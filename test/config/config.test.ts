@@ -381,10 +381,9 @@ describe("durations", () => {
       "dbs[0].checkpoint-interval must not be negative",
     );
   });
-  test("sync-interval must be positive (Litestream panics on 0)", () => {
-    expect(configError(withReplica("sync-interval: 0s")).message).toContain(
-      "dbs[0].replicas[0].sync-interval must be greater than 0",
-    );
+  test("sync-interval: 0 means ship on commit (Litestream panics on 0)", () => {
+    expect(parse(withReplica("sync-interval: 0s")).dbs[0]?.replicas[0]?.syncIntervalMs).toBe(0);
+    expect(configError(withReplica("sync-interval: -1s")).message).toContain("must not be negative");
   });
   test("retention-check-interval must be positive while retention is on", () => {
     expect(configError(withReplica("retention-check-interval: 0s")).key).toBe(
