@@ -64,6 +64,8 @@ const MAX_EXPANSION_RATIO = 255;
 const SHORT_COPY = 256;
 /** Smallest growth step for the decoder's output buffer. */
 const MIN_OUTPUT_GROWTH = 64 * 1024;
+/** How far back a dependent block's matches may reach: LZ4's 64 KiB window. */
+const DEPENDENT_WINDOW = 64 * 1024;
 
 // ---------------------------------------------------------------------------------------------------------
 // Errors
@@ -480,6 +482,43 @@ export function decodeLz4Frame(frame: Uint8Array, opts: DecodeLz4FrameOptions = 
   const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   checkLimitOption("maxOutputBytes", maxOutputBytes);
   if (opts.expectedSize !== undefined) checkLimitOption("expectedSize", opts.expectedSize);
+  // Output buffer: never sized from untrusted numbers beyond the output limit or what the input can hold.
+  let out = new Uint8Array(0);
+  let length = 0;
+  decodeLz4FrameStream(
+    frame,
+    (chunk) => {
+      if (length + chunk.length > out.length) {
+        const sizeHint = opts.expectedSize ?? Math.max(frame.length * 4, MIN_OUTPUT_GROWTH);
+        const capacity = Math.min(
+          maxOutputBytes,
+          frame.length * MAX_EXPANSION_RATIO,
+          Math.max(length + chunk.length, out.length * 2, sizeHint),
+        );
+        const grown = new Uint8Array(capacity);
+        grown.set(out.subarray(0, length));
+        out = grown;
+      }
+      out.set(chunk, length);
+      length += chunk.length;
+    },
+    { maxOutputBytes },
+  );
+  return out.length === length ? out : out.slice(0, length);
+}
+
+/**
+ * Decodes an LZ4 frame block by block, handing each block's output to `sink` (valid only during the
+ * call), so memory stays at one block plus the 64 KiB window however large the content is. All checks
+ * of decodeLz4Frame apply; a failure can come after some output was already handed over.
+ */
+export function decodeLz4FrameStream(
+  frame: Uint8Array,
+  sink: (chunk: Uint8Array) => void,
+  opts: { maxOutputBytes?: number } = {},
+): number {
+  const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  checkLimitOption("maxOutputBytes", maxOutputBytes);
 
   const need = (at: number, n: number, what: string): void => {
     if (frame.length - at < n) {
@@ -552,25 +591,29 @@ export function decodeLz4Frame(frame: Uint8Array, opts: DecodeLz4FrameOptions = 
   }
   pos += 1;
 
-  // Output buffer: never sized from untrusted numbers beyond the output limit or what the input can hold.
   const capacityLimit = contentSize ?? maxOutputBytes;
-  const inputBound = frame.length * MAX_EXPANSION_RATIO;
-  const sizeHint = contentSize ?? opts.expectedSize ?? Math.max(frame.length * 4, MIN_OUTPUT_GROWTH);
-  let out = new Uint8Array(Math.min(sizeHint, capacityLimit, inputBound));
-  let outLength = 0;
-  const grow = (minCapacity: number): void => {
-    const capacity = Math.min(
-      capacityLimit,
-      Math.max(minCapacity, out.length * 2, out.length + MIN_OUTPUT_GROWTH),
-    );
-    const grown = new Uint8Array(capacity);
-    grown.set(out.subarray(0, outLength));
-    out = grown;
-  };
   const tooMuchOutput = (at: number): Lz4FormatError =>
     contentSize !== undefined
       ? new Lz4FormatError(`decompressed data exceeds the declared content size of ${contentSize} bytes`, at)
       : new Lz4FormatError(`decompressed data exceeds the output limit of ${maxOutputBytes} bytes`, at);
+
+  // Working buffer: the back-reference window dependent blocks may use, then room for one block.
+  const window = independent ? 0 : DEPENDENT_WINDOW;
+  let work: Uint8Array = new Uint8Array(0);
+  let history = 0;
+  let total = 0;
+  const checksum = hasContentChecksum ? new Xxh32() : null;
+  const emit = (chunk: Uint8Array): void => {
+    checksum?.update(chunk);
+    total += chunk.length;
+    sink(chunk);
+  };
+  /** Keeps the last `window` bytes of output at the start of `work` for the next dependent block. */
+  const keepWindow = (end: number): void => {
+    const keep = Math.min(window, end);
+    work.copyWithin(0, end - keep, end);
+    history = keep;
+  };
 
   // Data blocks.
   for (;;) {
@@ -598,54 +641,60 @@ export function decodeLz4Frame(frame: Uint8Array, opts: DecodeLz4FrameOptions = 
       }
     }
 
+    const room = capacityLimit - total;
     if (header & BLOCK_UNCOMPRESSED) {
-      const end = outLength + size;
-      if (end > capacityLimit) throw tooMuchOutput(headerAt);
-      if (end > out.length) grow(end);
-      out.set(frame.subarray(pos, pos + size), outLength);
-      outLength = end;
+      if (size > room) throw tooMuchOutput(headerAt);
+      const data = frame.subarray(pos, pos + size);
+      if (window > 0) {
+        if (work.length < window + size) work = grow(work, window + size, history);
+        work.set(data, history);
+        keepWindow(history + size);
+      }
+      emit(data);
     } else {
-      const blockLimit = Math.min(outLength + blockMaxSize, capacityLimit);
-      const windowStart = independent ? outLength : 0;
+      // A block is at most blockMaxSize; grow the buffer only as far as this block needs.
+      const limit = Math.min(blockMaxSize, room);
+      let capacity = Math.min(limit, Math.max(size * 4, MIN_OUTPUT_GROWTH));
       for (;;) {
+        if (work.length < history + capacity) work = grow(work, history + capacity, history);
         const end = decodeBlock(
           frame,
           pos,
           pos + size,
-          out,
-          outLength,
-          Math.min(out.length, blockLimit),
-          windowStart,
+          work,
+          history,
+          history + capacity,
+          independent ? history : 0,
         );
         if (end !== OUTPUT_LIMIT_REACHED) {
-          outLength = end;
+          emit(work.subarray(history, end));
+          if (window > 0) keepWindow(end);
           break;
         }
-        if (out.length >= blockLimit) {
-          if (blockLimit === capacityLimit) throw tooMuchOutput(headerAt);
+        if (capacity >= limit) {
+          if (limit === room) throw tooMuchOutput(headerAt);
           throw new Lz4FormatError(
             `block decompresses to more than the maximum block size of ${blockMaxSize}`,
             headerAt,
           );
         }
-        grow(out.length + 1); // then decode the block again into the larger buffer
+        capacity = Math.min(limit, capacity * 2);
       }
     }
     pos += size + (hasBlockChecksums ? 4 : 0);
   }
 
   const endMarkAt = pos - 4;
-  if (contentSize !== undefined && outLength !== contentSize) {
+  if (contentSize !== undefined && total !== contentSize) {
     throw new Lz4FormatError(
-      `content size mismatch (declared ${contentSize} bytes, decoded ${outLength})`,
+      `content size mismatch (declared ${contentSize} bytes, decoded ${total})`,
       endMarkAt,
     );
   }
-  const content = out.length === outLength ? out : out.slice(0, outLength);
-  if (hasContentChecksum) {
+  if (checksum) {
     need(pos, 4, "content checksum");
     const stored = readU32(frame, pos);
-    const computed = xxh32(content);
+    const computed = checksum.digest();
     if (stored !== computed) {
       throw new Lz4FormatError(
         `content checksum mismatch (stored ${hex(stored, 8)}, computed ${hex(computed, 8)})`,
@@ -658,5 +707,12 @@ export function decodeLz4Frame(frame: Uint8Array, opts: DecodeLz4FrameOptions = 
     const n = frame.length - pos;
     throw new Lz4FormatError(`trailing data after the frame (${n} byte${n === 1 ? "" : "s"})`, pos);
   }
-  return content;
+  return total;
+}
+
+/** A larger buffer holding the first `keep` bytes of `buf`. */
+function grow(buf: Uint8Array, capacity: number, keep: number): Uint8Array {
+  const grown = new Uint8Array(capacity);
+  grown.set(buf.subarray(0, keep));
+  return grown;
 }

@@ -6,11 +6,12 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { concatBytes } from "../format/bytes.ts";
 import { snapshotPath, walSegmentPath } from "../format/layout.ts";
-import { decodeLz4Frame } from "../format/lz4-frame.ts";
+import { decodeLz4Frame, decodeLz4FrameStream } from "../format/lz4-frame.ts";
 import { syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
-import { decodeDbHeader } from "../sqlite/db-header.ts";
+import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
 import { compressFile, compressionFor } from "./compress.ts";
 import { ReplicaGapError, type RestorePlan } from "./plan.ts";
@@ -92,14 +93,32 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     const snapLz4 = await client.readSnapshot(generation, snapshot.index);
     if (!snapLz4) throw new RestoreIntegrityError(`Cannot restore: snapshot ${snapKey} disappeared`, snapKey);
     let bytesDownloaded = snapLz4.length;
-    const db = decode(snapLz4, snapKey, MAX_SNAPSHOT_BYTES);
+    // Streamed to the file block by block: a snapshot never has to fit in memory decompressed.
+    let written = 0;
+    let head: Uint8Array = new Uint8Array(0);
+    try {
+      decodeLz4FrameStream(
+        snapLz4,
+        (chunk) => {
+          writeAt(fd, chunk, written);
+          written += chunk.length;
+          if (head.length < DB_HEADER_SIZE)
+            head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
+        },
+        { maxOutputBytes: MAX_SNAPSHOT_BYTES },
+      );
+    } catch (err) {
+      throw new RestoreIntegrityError(
+        `Cannot restore: ${snapKey} is corrupt: ${(err as Error).message}`,
+        snapKey,
+      );
+    }
     let pageSize: number;
     try {
-      pageSize = decodeDbHeader(db).pageSize;
+      pageSize = decodeDbHeader(head).pageSize;
     } catch (err) {
       throw new RestoreIntegrityError(`${(err as Error).message} in ${snapKey}`, snapKey);
     }
-    writeAt(fd, db, 0);
     advance(snapLz4.length);
 
     const applier = new WalApplier(fd, pageSize);

@@ -7,6 +7,7 @@
  */
 // biome-ignore-all lint/style/noNonNullAssertion: indexes into test buffers are in range by construction.
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as path from "node:path";
 import { compressBlock } from "lz4js";
 import { MAIN } from "./cli.ts";
@@ -63,10 +64,15 @@ let zeroBlock: Uint8Array | undefined;
  * would mean hashing the whole output), which the format allows; `contentSize` optionally declares the
  * size, truthfully or not.
  */
-export function lz4ZeroBomb(totalBytes: number, opts: { prefix?: Uint8Array; contentSize?: number } = {}): Uint8Array {
+export function lz4ZeroBomb(
+  totalBytes: number,
+  opts: { prefix?: Uint8Array; contentSize?: number } = {},
+): Uint8Array {
   zeroBlock ??= compressedBlock(new Uint8Array(BLOCK));
   const blocks = Math.ceil(totalBytes / BLOCK);
-  const parts: Uint8Array[] = [frameHeader(opts.contentSize === undefined ? {} : { contentSize: opts.contentSize })];
+  const parts: Uint8Array[] = [
+    frameHeader(opts.contentSize === undefined ? {} : { contentSize: opts.contentSize }),
+  ];
   for (let i = 0; i < blocks; i++) {
     if (i === 0 && opts.prefix) {
       const first = new Uint8Array(BLOCK);
@@ -226,87 +232,94 @@ function xmlEscape(s: string): string {
  * with a delimiter), and `extraPrefixes` are returned as common prefixes whatever was asked. Signatures are
  * not checked.
  */
-export function startHostileS3(
+export async function startHostileS3(
   bucket: string,
   objects: HostileObject[],
   extraPrefixes: (prefix: string) => string[] = () => [],
-): HostileS3 {
+): Promise<HostileS3> {
   const requests: string[] = [];
   const gets: string[] = [];
-  const server = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    fetch(req) {
-      const url = new URL(req.url);
-      requests.push(`${req.method} ${url.pathname}${url.search}`);
-      const [, b, ...rest] = url.pathname.split("/");
-      if (b !== bucket) return new Response("NoSuchBucket", { status: 404 });
-      const key = decodeURIComponent(rest.join("/"));
-      if (req.method === "GET" && key === "" && url.searchParams.get("list-type") === "2") {
-        const prefix = url.searchParams.get("prefix") ?? "";
-        const delimiter = url.searchParams.get("delimiter");
-        const listed = objects.filter((o) => o.key.startsWith(prefix) || o.alwaysListed);
-        const prefixes = new Set(extraPrefixes(prefix));
-        if (delimiter) {
-          for (const o of objects) {
-            if (!o.key.startsWith(prefix)) continue;
-            const rel = o.key.slice(prefix.length);
-            const cut = rel.indexOf(delimiter);
-            // Conforming servers would roll these into common prefixes too; we list both.
-            if (cut >= 0) prefixes.add(prefix + rel.slice(0, cut + 1));
-          }
+  const xml = (res: http.ServerResponse, status: number, body: string) => {
+    res.writeHead(status, { "content-type": "application/xml", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    requests.push(`${req.method} ${url.pathname}${url.search}`);
+    const [, b, ...rest] = url.pathname.split("/");
+    if (b !== bucket) {
+      xml(res, 404, "<Error><Code>NoSuchBucket</Code><Message>no such bucket</Message></Error>");
+      return;
+    }
+    const key = decodeURIComponent(rest.join("/"));
+    if (req.method === "GET" && key === "" && url.searchParams.get("list-type") === "2") {
+      const prefix = url.searchParams.get("prefix") ?? "";
+      const delimiter = url.searchParams.get("delimiter");
+      const listed = objects.filter((o) => o.key.startsWith(prefix) || o.alwaysListed);
+      const prefixes = new Set(extraPrefixes(prefix));
+      if (delimiter) {
+        for (const o of objects) {
+          if (!o.key.startsWith(prefix)) continue;
+          const rel = o.key.slice(prefix.length);
+          const cut = rel.indexOf(delimiter);
+          // A conforming server would only roll these into common prefixes; this one lists both.
+          if (cut >= 0) prefixes.add(prefix + rel.slice(0, cut + 1));
         }
-        const contents = listed
-          .map(
-            (o) =>
-              `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>"x"</ETag><Size>${o.listedSize ?? o.body?.length ?? 0}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
-          )
-          .join("");
-        const common = [...prefixes]
-          .map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`)
-          .join("");
-        const xml = `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucket}</Name><Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${listed.length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>${contents}${common}</ListBucketResult>`;
-        return new Response(xml, { headers: { "content-type": "application/xml" } });
       }
-      if (req.method === "GET" || req.method === "HEAD") {
-        gets.push(key);
-        const o = objects.find((x) => x.key === key && x.body !== undefined);
-        if (!o?.body) {
-          return new Response(
-            `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>no such key</Message><Key>${xmlEscape(key)}</Key></Error>`,
-            { status: 404, headers: { "content-type": "application/xml" } },
-          );
-        }
-        const body = o.body;
-        if (o.claimedLength !== undefined) {
-          // Promise more than we send, then end the stream: the client sees a short body.
-          const stream = new ReadableStream<Uint8Array>({
-            start(controller) {
-              controller.enqueue(body);
-              controller.error(new Error("connection cut"));
-            },
-          });
-          return new Response(stream, {
-            headers: {
-              "content-length": String(o.claimedLength),
-              "last-modified": "Thu, 01 Jan 2026 00:00:00 GMT",
-              etag: '"x"',
-            },
-          });
-        }
-        return new Response(body, {
-          headers: { "last-modified": "Thu, 01 Jan 2026 00:00:00 GMT", etag: '"x"' },
-        });
-      }
-      return new Response("MethodNotAllowed", { status: 405 });
-    },
+      const contents = listed
+        .map(
+          (o) =>
+            `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>"x"</ETag><Size>${o.listedSize ?? o.body?.length ?? 0}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+        )
+        .join("");
+      const common = [...prefixes]
+        .map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`)
+        .join("");
+      xml(
+        res,
+        200,
+        `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucket}</Name><Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${listed.length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>${contents}${common}</ListBucketResult>`,
+      );
+      return;
+    }
+    if (req.method !== "GET") {
+      xml(res, 405, "<Error><Code>MethodNotAllowed</Code><Message>read-only</Message></Error>");
+      return;
+    }
+    gets.push(key);
+    const o = objects.find((x) => x.key === key && x.body !== undefined);
+    if (!o?.body) {
+      xml(
+        res,
+        404,
+        `<Error><Code>NoSuchKey</Code><Message>no such key</Message><Key>${xmlEscape(key)}</Key></Error>`,
+      );
+      return;
+    }
+    res.writeHead(200, {
+      "content-type": "application/octet-stream",
+      "content-length": String(o.claimedLength ?? o.body.length),
+      "last-modified": "Thu, 01 Jan 2026 00:00:00 GMT",
+      etag: '"x"',
+    });
+    if (o.claimedLength === undefined) {
+      res.end(o.body);
+      return;
+    }
+    // Promise more than we send, then cut the connection: the client sees a short body.
+    res.write(o.body, () => res.destroy());
   });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("the hostile S3 server has no port");
   return {
-    endpoint: `http://127.0.0.1:${server.port}`,
+    endpoint: `http://127.0.0.1:${address.port}`,
     requests,
     gets,
-    stop: async () => {
-      await server.stop(true);
-    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

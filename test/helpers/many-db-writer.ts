@@ -1,8 +1,8 @@
 /**
  * A test application with many databases, in its own process: once a second, for ROUNDS rounds, one
  * small transaction to each database, spread evenly over the second in a scrambled order (database i
- * in slot i*37 mod N, see `slotOf`), so commits land at every phase of walship's monitor ticks. Prints
- * one JSON array of commits when done.
+ * in slot i*37 mod N, see `slotOf`), so commits land at every phase of walship's per-database timers.
+ * Prints one JSON array of commits when done.
  * Usage: bun many-db-writer.ts ROUNDS DB_PATH...
  *
  * Each commit's `walEnd` is the size of the database's `-wal` file right after it: where the commit
@@ -31,9 +31,10 @@ function gcd(a: number, b: number): number {
 }
 
 /**
- * The slot (0..n-1) in each round at which database i is written: a stride permutation. Written in
- * argument order, database i would commit at a fixed phase that tracks walship's own per-database
- * start-up order, and every commit would wait about as long for its monitor tick as every other.
+ * The slot (0..n-1) in each round at which database i is written: a stride permutation. walship starts
+ * its per-database timers and first uploads in configuration order; written in that same order, the
+ * databases' commits would all fall at nearly the same phase of their own timers, and the lags would
+ * follow one ramp instead of covering every phase.
  */
 export function slotOf(i: number, n: number): number {
   let stride = 37;

@@ -66,15 +66,15 @@ function makeSource(dir: string): Source {
     db.run("PRAGMA page_size = 4096");
     db.run("PRAGMA journal_mode = wal");
     db.run("PRAGMA wal_autocheckpoint = 0");
-    db.run("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
-    db.run("INSERT INTO t (v) VALUES ('before the snapshot')");
+    db.run("CREATE TABLE items (id INTEGER PRIMARY KEY, v TEXT)");
+    db.run("INSERT INTO items (v) VALUES ('before the snapshot')");
     db.run("PRAGMA wal_checkpoint(TRUNCATE)");
     const snapshot = new Uint8Array(fs.readFileSync(file));
-    const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
+    const insert = db.prepare("INSERT INTO items (v) VALUES (?)");
     for (let i = 0; i < 20; i++) insert.run(`row ${i} ${"x".repeat(i * 50)}`);
     const walFile = new Uint8Array(fs.readFileSync(`${file}-wal`));
     const wal = walFile.slice(0, scanWal(walFile).scan.lastCommitEnd);
-    const rows = db.query("SELECT id, v FROM t ORDER BY id").all();
+    const rows = db.query("SELECT * FROM items ORDER BY rowid").all();
     return { snapshot, wal, rows };
   } finally {
     db.close();
@@ -142,7 +142,9 @@ describe("restoring from a hostile replica", () => {
   }
 
   function describeRun(r: MeteredRun): string {
-    return `exit ${r.code}, peak RSS ${Math.round(r.peakRssKiB / 1024)} MiB${r.killedForMemory ? " (killed: still growing)" : ""}, ${Math.round(r.elapsedMs)} ms, stderr: ${r.stderr.trim()}`;
+    const text = `exit ${r.code}, peak RSS ${Math.round(r.peakRssKiB / 1024)} MiB${r.killedForMemory ? " (killed: still growing)" : ""}, ${Math.round(r.elapsedMs)} ms, stderr: ${r.stderr.trim()}`;
+    if (process.env.WALSHIP_TEST_LOG === "1") console.error(text);
+    return text;
   }
 
   /** Runs a restore that must fail: exit 1, one line naming `key` with `reason`, nothing left behind. */
@@ -158,9 +160,9 @@ describe("restoring from a hostile replica", () => {
     const r = await runCliMetered(["restore", "-o", out.file, url], { env, killAboveKiB: KILL_RSS_KIB });
     const after = treeSnapshot(root);
     const what = describeRun(r);
-    expect(treeChanges(before, after), what).toEqual([]);
     expect(r.peakRssKiB / 1024, what).toBeLessThan(MAX_RSS_MIB);
     expect(r.code, what).toBe(1);
+    expect(treeChanges(before, after), what).toEqual([]);
     const lines = r.stderr.trim().split("\n");
     expect(lines, what).toHaveLength(1);
     expect(lines[0], what).toMatch(/^walship: /);
@@ -185,7 +187,10 @@ describe("restoring from a hostile replica", () => {
   }
 
   test("the hand-built replica restores, from a directory and from S3 (baseline for every case below)", async () => {
-    await expectRestored("baseline-file", `file://${fileReplica("baseline", { [SNAP_KEY]: snapLz4, [SEG_KEY]: segLz4 })}`);
+    await expectRestored(
+      "baseline-file",
+      `file://${fileReplica("baseline", { [SNAP_KEY]: snapLz4, [SEG_KEY]: segLz4 })}`,
+    );
     const url = await s3Replica("baseline", { [SNAP_KEY]: snapLz4, [SEG_KEY]: segLz4 });
     await expectRestored("baseline-s3", url, s3Env());
   }, 60_000);
@@ -226,7 +231,10 @@ describe("restoring from a hostile replica", () => {
         path.join(dir, "generations", GEN, "snapshots", "00000005.snapshot.lz4"),
       );
       fs.mkdirSync(path.join(outside, "gen", "snapshots"), { recursive: true });
-      fs.copyFileSync(path.join(outside, "bomb.lz4"), path.join(outside, "gen", "snapshots", "00000009.snapshot.lz4"));
+      fs.copyFileSync(
+        path.join(outside, "bomb.lz4"),
+        path.join(outside, "gen", "snapshots", "00000009.snapshot.lz4"),
+      );
       fs.symlinkSync(path.join(outside, "gen"), path.join(dir, "generations", "fedcba9876543210"));
       // A FIFO named like the next segment: reading it would block the restore forever.
       expect(Bun.spawnSync(["mkfifo", path.join(wal, "00000002_00000000.wal.lz4")]).exitCode).toBe(0);
@@ -243,14 +251,21 @@ describe("restoring from a hostile replica", () => {
         { key: `${prefix}/${SEG_KEY}`, body: segLz4 },
         // Keys whose last part is a layout name, but which climb out of the replica.
         { key: `${prefix}/generations/${GEN}/wal/../../../../etc/00000001_00000000.wal.lz4`, body: garbage },
-        { key: `${prefix}/generations/${GEN}/snapshots/../../../../../tmp/00000007.snapshot.lz4`, body: garbage },
+        {
+          key: `${prefix}/generations/${GEN}/snapshots/../../../../../tmp/00000007.snapshot.lz4`,
+          body: garbage,
+        },
         { key: `/etc/${GEN}/00000002_00000000.wal.lz4`, body: garbage, alwaysListed: true },
         { key: "/etc/passwd", body: garbage, alwaysListed: true },
-        { key: `../../../../../../../../../tmp/walship-escape/${GEN}/wal/00000000_00000000.wal.lz4`, body: garbage, alwaysListed: true },
+        {
+          key: `../../../../../../../../../tmp/walship-escape/${GEN}/wal/00000000_00000000.wal.lz4`,
+          body: garbage,
+          alwaysListed: true,
+        },
         { key: `${prefix}/generations/${GEN}/wal/../../../../${GEN}`, body: garbage },
         { key: `${prefix}/generations/${GEN}/wal/..`, body: garbage },
       ];
-      const hostile = startHostileS3("bkt", objects, (asked) =>
+      const hostile = await startHostileS3("bkt", objects, (asked) =>
         asked === `${prefix}/generations/`
           ? [
               `${prefix}/generations/../../../../../../tmp/fedcba9876543210/`,
@@ -273,7 +288,10 @@ describe("restoring from a hostile replica", () => {
           `^${prefix}/generations/[0-9a-f]{16}/(snapshots/[0-9a-f]{8}\\.snapshot\\.lz4|wal/[0-9a-f]{8}_[0-9a-f]{8}\\.wal\\.lz4)$`,
         );
         for (const key of hostile.gets) expect(key, what).toMatch(canonical);
-        expect(hostile.gets.some((k) => k.includes(".."))).toBe(false);
+        expect(
+          hostile.requests.filter((q) => q.includes("..") || q.includes("%2E%2E")),
+          what,
+        ).toEqual([]);
         expect(r.peakRssKiB / 1024, what).toBeLessThan(MAX_RSS_MIB);
         const changes = treeChanges(before, treeSnapshot(root));
         if (r.code === 0) {
@@ -297,7 +315,12 @@ describe("restoring from a hostile replica", () => {
   describe("(b) an LZ4 decompression bomb (2 GiB of zeros in an 8 MiB frame)", () => {
     test("as a WAL segment in a directory replica", async () => {
       const dir = fileReplica("bomb-wal", { [SNAP_KEY]: snapLz4, [SEG_KEY]: lz4ZeroBomb(BOMB_BYTES) });
-      await expectRejected("bomb-wal", `file://${dir}`, SEG_KEY, /corrupt|WAL header|exceeds|limit|too large/i);
+      await expectRejected(
+        "bomb-wal",
+        `file://${dir}`,
+        SEG_KEY,
+        /corrupt|WAL header|exceeds|limit|too large/i,
+      );
     }, 120_000);
 
     test("as a snapshot in a directory replica", async () => {
@@ -310,9 +333,33 @@ describe("restoring from a hostile replica", () => {
       );
     }, 120_000);
 
+    test("as seven 512 MiB segments after a valid first one (the parallel download window)", async () => {
+      const each = 512 * MiB;
+      const bomb = lz4ZeroBomb(each);
+      const objects: Record<string, Uint8Array> = {
+        [SNAP_KEY]: encodeLz4Frame(source.snapshot),
+        // WAL index 0 begins with a header-only segment, so later segments are read as frames.
+        [SEG_KEY]: encodeLz4Frame(buildWal(4096, [])),
+      };
+      for (let i = 0; i < 7; i++) objects[walSegmentPath("", GEN, 0, 32 + i * each)] = bomb;
+      const dir = fileReplica("bomb-window", objects);
+      await expectRejected(
+        "bomb-window",
+        `file://${dir}`,
+        walSegmentPath("", GEN, 0, 32),
+        /corrupt|checksum|exceeds|limit|too large/i,
+      );
+    }, 120_000);
+
     test("as a WAL segment on S3", async () => {
       const url = await s3Replica("bomb-wal", { [SNAP_KEY]: snapLz4, [SEG_KEY]: lz4ZeroBomb(BOMB_BYTES) });
-      await expectRejected("bomb-wal-s3", url, SEG_KEY, /corrupt|WAL header|exceeds|limit|too large/i, s3Env());
+      await expectRejected(
+        "bomb-wal-s3",
+        url,
+        SEG_KEY,
+        /corrupt|WAL header|exceeds|limit|too large/i,
+        s3Env(),
+      );
     }, 120_000);
   });
 
@@ -333,27 +380,54 @@ describe("restoring from a hostile replica", () => {
       await expectRejected("declared-wal-s3", url, SEG_KEY, /content size/, s3Env());
     }, 60_000);
 
-    test("a sparse 100 GB snapshot file in a directory replica", async () => {
-      const dir = fileReplica("sparse", { [SEG_KEY]: segLz4 });
+    /** A directory replica whose snapshot is a sparse file of `size` bytes (no disk used). */
+    function sparseSnapshotReplica(name: string, size: number): string {
+      const dir = fileReplica(name, { [SEG_KEY]: segLz4 });
       const file = path.join(dir, SNAP_KEY);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       const fd = fs.openSync(file, "w");
-      fs.ftruncateSync(fd, 100_000_000_000);
+      fs.ftruncateSync(fd, size);
       fs.closeSync(fd);
-      await expectRejected("sparse", `file://${dir}`, SNAP_KEY, /too large|larger than|greater than|size/i);
+      return dir;
+    }
+
+    test("a sparse 100 GB snapshot file in a directory replica", async () => {
+      const dir = sparseSnapshotReplica("sparse-100g", 100_000_000_000);
+      await expectRejected("sparse-100g", `file://${dir}`, SNAP_KEY, /too large|larger than|limit/i);
     }, 60_000);
+
+    test("a sparse 1.5 GB snapshot file in a directory replica (listed size far beyond any real snapshot's frame)", async () => {
+      const dir = sparseSnapshotReplica("sparse-1g5", 1_500_000_000);
+      await expectRejected(
+        "sparse-1g5",
+        `file://${dir}`,
+        SNAP_KEY,
+        /corrupt|bad magic|too large|larger than|limit/i,
+      );
+    }, 120_000);
 
     test("an S3 listing that claims petabytes and downloads that claim 100 GB but send a few KB", async () => {
       const prefix = "db";
-      const hostile = startHostileS3("bkt", [
-        { key: `${prefix}/${SNAP_KEY}`, body: snapLz4, listedSize: 1000 * TB, claimedLength: 100_000_000_000 },
+      const hostile = await startHostileS3("bkt", [
+        {
+          key: `${prefix}/${SNAP_KEY}`,
+          body: snapLz4,
+          listedSize: 1000 * TB,
+          claimedLength: 100_000_000_000,
+        },
         { key: `${prefix}/${SEG_KEY}`, body: segLz4, listedSize: 1000 * TB },
       ]);
       try {
-        await expectRejected("claimed-length", `${hostile.endpoint}/bkt/${prefix}`, SNAP_KEY, /get|download|read|body|short|abort|closed|socket/i, {
-          LITESTREAM_ACCESS_KEY_ID: "k",
-          LITESTREAM_SECRET_ACCESS_KEY: "s",
-        });
+        await expectRejected(
+          "claimed-length",
+          `${hostile.endpoint}/bkt/${prefix}`,
+          SNAP_KEY,
+          /get|download|read|body|short|abort|closed|socket/i,
+          {
+            LITESTREAM_ACCESS_KEY_ID: "k",
+            LITESTREAM_SECRET_ACCESS_KEY: "s",
+          },
+        );
       } finally {
         await hostile.stop();
       }
@@ -361,7 +435,7 @@ describe("restoring from a hostile replica", () => {
 
     test("an S3 listing that claims petabytes for objects whose downloads are small and valid", async () => {
       const prefix = "db";
-      const hostile = startHostileS3("bkt", [
+      const hostile = await startHostileS3("bkt", [
         { key: `${prefix}/${SNAP_KEY}`, body: snapLz4, listedSize: 1000 * TB },
         { key: `${prefix}/${SEG_KEY}`, body: segLz4, listedSize: 1000 * TB },
       ]);
@@ -410,14 +484,31 @@ describe("restoring from a hostile replica", () => {
       const dir = fileReplica("empty", { [SNAP_KEY]: encodeLz4Frame(new Uint8Array(0)), [SEG_KEY]: segLz4 });
       await expectRejected("empty", `file://${dir}`, SNAP_KEY, /need 100 bytes|empty|database header/);
     }, 60_000);
+    test("a valid header over garbage pages (a snapshot-only replica, so the snapshot is the culprit)", async () => {
+      const bad = source.snapshot.slice();
+      bad.set(crypto.getRandomValues(new Uint8Array(bad.length - 100)), 100);
+      const dir = fileReplica("garbage-pages", { [SNAP_KEY]: encodeLz4Frame(bad) });
+      await expectRejected("garbage-pages", `file://${dir}`, SNAP_KEY, /quick_check|malformed|corrupt/);
+    }, 60_000);
   });
 
   describe("(e) a WAL segment whose page size differs from the snapshot's", () => {
-    const walOf1024 = () => encodeLz4Frame(buildWal(1024, [{ pgno: 1, commitSize: 2 }, { pgno: 2, commitSize: 2 }]));
+    const walOf1024 = () =>
+      encodeLz4Frame(
+        buildWal(1024, [
+          { pgno: 1, commitSize: 2 },
+          { pgno: 2, commitSize: 2 },
+        ]),
+      );
 
     test("in a directory replica", async () => {
       const dir = fileReplica("page-mismatch", { [SNAP_KEY]: snapLz4, [SEG_KEY]: walOf1024() });
-      await expectRejected("page-mismatch", `file://${dir}`, SEG_KEY, /page size 1024 does not match the snapshot's 4096/);
+      await expectRejected(
+        "page-mismatch",
+        `file://${dir}`,
+        SEG_KEY,
+        /page size 1024 does not match the snapshot's 4096/,
+      );
     }, 60_000);
 
     test("on S3", async () => {

@@ -18,7 +18,8 @@ import { makeTempDir, removeDir } from "../helpers/tmp.ts";
  * The idle window. The issue measured 60 s; 15 s is enough to catch what it is after, because every
  * recurring activity with the default settings either repeats far faster than that or far slower:
  * - the monitor tick (1 s) and the replica loop's sync interval (1 s) each run ~15 times in the
- *   window, so any request made per tick or per sync would show up at least ~14 times, not once;
+ *   window, so any request made per tick or per sync would show up at least ~14 times, not once
+ *   (capture on `-wal` change events has nothing to react to: nothing writes);
  * - retention checks (every hour by default) and scheduled snapshots (off by default) cannot fall in
  *   any window shorter than an hour, so 60 s would not catch them either;
  * - the time-based checkpoint (checkpoint-interval, default 1 min) is designed to fire once, 1 min

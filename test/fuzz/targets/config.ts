@@ -303,7 +303,6 @@ function checkConfig(config: Config): void {
       check(!names.has(r.name), `replica name ${r.name} twice`);
       names.add(r.name);
       for (const [k, v] of durations(r)) check(Number.isFinite(v) && v >= 0, `replica ${k} is ${v}`);
-      check(r.syncIntervalMs > 0, "sync-interval 0 accepted");
       if (r.target.type === "file") {
         check(r.target.path.startsWith("/"), `file replica path ${JSON.stringify(r.target.path)}`);
       } else {

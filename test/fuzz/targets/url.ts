@@ -179,29 +179,32 @@ const WORDING =
  * is one slash short (`https:/user:secret@host/...`, a typo whose error echoes the input). Only a password
  * that occurs once in the input counts: a copy elsewhere (in the path, say) may be shown.
  */
-function passwordIn(input: string): string | undefined {
+function passwordIn(input: string): string[] {
   const trimmed = input.trim();
   const slashes = /^([A-Za-z][A-Za-z0-9+.-]*:)\/(?!\/)/.exec(trimmed);
   const candidates = [trimmed, ...(slashes ? [`${slashes[1]}//${trimmed.slice(slashes[0].length)}`] : [])];
   for (const candidate of candidates) {
-    let password: string;
+    let raw: string;
     try {
-      password = decodeURIComponent(new URL(candidate).password);
+      raw = new URL(candidate).password;
     } catch {
       continue;
     }
-    if (
-      password.length >= 4 &&
-      input.split(password).length === 2 &&
-      !WORDING.includes(password.toLowerCase())
-    ) {
-      return password;
+    let decoded = raw;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      // Stays encoded.
     }
+    const forms = [...new Set([raw, decoded])].filter(
+      (p) => p.length >= 4 && input.split(p).length === 2 && !WORDING.includes(p.toLowerCase()),
+    );
+    if (raw !== "") return forms;
   }
-  return undefined;
+  return [];
 }
 
-function checkTarget(t: ReplicaTarget, password: string | undefined): void {
+function checkTarget(t: ReplicaTarget, passwords: readonly string[]): void {
   if (t.type === "file") {
     check(t.path.startsWith("/"), `file path ${JSON.stringify(t.path)} is not absolute`);
     check(
@@ -225,9 +228,7 @@ function checkTarget(t: ReplicaTarget, password: string | undefined): void {
       `endpoint ${JSON.stringify(t.endpoint)} is not scheme://host[:port]`,
     );
   }
-  if (password !== undefined) {
-    check(!JSON.stringify(t).includes(password), "the target carries the URL's password");
-  }
+  for (const p of passwords) check(!JSON.stringify(t).includes(p), "the target carries the URL's password");
 }
 
 /** One case: a URL, the endpoint variables and the config-key settings beside it. */
@@ -239,7 +240,7 @@ export interface UrlCase {
 
 /** Runs parseReplicaUrl on one case and checks every property; returns the outcome label. */
 export function verifyUrlCase(c: UrlCase): string {
-  const password = passwordIn(c.input);
+  const passwords = passwordIn(c.input);
   let target: ReplicaTarget;
   try {
     target = parseReplicaUrl(c.input, {
@@ -254,12 +255,10 @@ export function verifyUrlCase(c: UrlCase): string {
       () => `threw ${String(err)}, not a ReplicaUrlError or ConfigError`,
     );
     const shown = `${err.message}\n${err.hint ?? ""}`;
-    if (password !== undefined) {
-      check(!shown.includes(password), `an error shows the URL's password: ${shown}`);
-    }
+    for (const p of passwords) check(!shown.includes(p), `an error shows the URL's password: ${shown}`);
     return err instanceof ReplicaUrlError ? "rejected-url" : "rejected-env";
   }
-  checkTarget(target, password);
+  checkTarget(target, passwords);
   return target.type === "file" ? "file" : target.endpoint === undefined ? "s3-aws" : "s3-endpoint";
 }
 
