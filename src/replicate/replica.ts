@@ -40,6 +40,7 @@ export class Replica {
   readonly stats = { syncCount: 0, syncErrorCount: 0, walBytes: 0, bytesUploaded: 0 };
   private readonly log: Logger;
   private queue: Promise<void> = Promise.resolve();
+  private readonly startedAt = Date.now();
 
   constructor(
     readonly db: ReplicatedDatabase,
@@ -90,16 +91,11 @@ export class Replica {
     return Math.max(0, (now - since) / 1000);
   }
 
-  private readonly startedAt = Date.now();
-
   /** Takes a snapshot now (the snapshot interval's and retention's entry point). */
   snapshotNow(): Promise<void> {
     return this.exclusive(async () => {
       try {
-        const dpos = this.db.pos();
-        if (!dpos) return;
-        if (this.pos?.generation !== dpos.generation) await this.enterGeneration(dpos.generation);
-        await this.snapshot();
+        await this.snapshotCurrentGeneration();
       } catch (err) {
         this.pos = null;
         throw err;
@@ -119,12 +115,9 @@ export class Replica {
       const snapshots = (await Promise.all(generations.map((g) => this.client.snapshots(g)))).flat();
       let retained = snapshots.filter((s) => s.createdAt.getTime() >= threshold);
       if (retained.length === 0) {
-        const dpos = this.db.pos();
-        if (!dpos) return;
-        if (this.pos?.generation !== dpos.generation) await this.enterGeneration(dpos.generation);
-        const taken = await this.snapshot();
-        retained = taken ? [taken] : [];
+        const taken = await this.snapshotCurrentGeneration();
         if (!taken) return;
+        retained = [taken];
       }
       for (const generation of await this.client.generations()) {
         const kept = retained.filter((s) => s.generation === generation);
@@ -174,11 +167,19 @@ export class Replica {
     await this.snapshot(remoteEnd);
   }
 
+  /** Snapshots the database's current generation (after finding our place in it); null before the first sync. */
+  private async snapshotCurrentGeneration(): Promise<SnapshotInfo | null> {
+    const dpos = this.db.pos();
+    if (!dpos) return null;
+    if (this.pos?.generation !== dpos.generation) await this.enterGeneration(dpos.generation);
+    return this.snapshot();
+  }
+
   /**
    * Uploads a snapshot of the database. The WAL segments up to the snapshot's position go up first, so
    * any point in time at or after the snapshot's creation has every frame the snapshot may contain.
    */
-  private async snapshot(remoteEnd: Pos | null = null): Promise<SnapshotInfo | null> {
+  private async snapshot(remoteEnd: Pos | null = null): Promise<SnapshotInfo> {
     const release = this.db.holdCheckpoints();
     try {
       const at = this.db.pos();

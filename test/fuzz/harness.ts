@@ -278,6 +278,7 @@ function runWorker(
   target: TargetName,
   seed: number,
   indexes: WorkerRequest["indexes"],
+  stop: AbortSignal,
 ): Promise<Extract<WorkerReply, { type: "done" }>> {
   const { maxCaseMs } = TARGETS[target];
   const heartbeat = new Int32Array(new SharedArrayBuffer(3 * 4));
@@ -342,6 +343,8 @@ function runWorker(
     worker.addEventListener("error", (event: ErrorEvent) => {
       finish(new Error(`fuzz ${target}: the worker failed: ${event.message}`));
     });
+    // Another worker of this target failed: stop this one too rather than let it run on unobserved.
+    stop.addEventListener("abort", () => finish(new Error(`fuzz ${target}: stopped`)), { once: true });
     const request: WorkerRequest = { target, seed, indexes, maxCaseMs, heartbeat };
     worker.postMessage(request);
   });
@@ -363,7 +366,15 @@ export async function runTarget(target: TargetName): Promise<FuzzResult> {
     for (let from = 0; from < expected; from += per)
       chunks.push({ from, to: Math.min(expected, from + per) });
   }
-  const replies = await Promise.all(chunks.map((c) => runWorker(target, seed, c)));
+  const stop = new AbortController();
+  const replies = await Promise.all(
+    chunks.map((c) =>
+      runWorker(target, seed, c, stop.signal).catch((err: unknown) => {
+        stop.abort();
+        throw err;
+      }),
+    ),
+  );
   const outcomes: Record<string, number> = {};
   let cases = 0;
   let slowestMs = 0;

@@ -64,12 +64,10 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
     });
     return;
   }
-  const indexes = Array.isArray(req.indexes)
-    ? req.indexes
-    : Array.from(
-        { length: req.indexes.to - req.indexes.from },
-        (_, i) => (req.indexes as { from: number }).from + i,
-      );
+  const spec = req.indexes;
+  const indexes = Array.isArray(spec)
+    ? spec
+    : Array.from({ length: spec.to - spec.from }, (_, i) => spec.from + i);
   const outcomes: Record<string, number> = {};
   let slowestMs = 0;
   let slowestCase = -1;

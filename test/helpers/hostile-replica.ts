@@ -109,6 +109,8 @@ export interface MeteredRun {
   peakRssKiB: number;
   /** The process was killed for passing `killAboveKiB` (so `peakRssKiB` is a lower bound). */
   killedForMemory: boolean;
+  /** Highest disk space taken by the files in `watchDir` (allocated blocks, so sparse files count little). */
+  peakDirBytes: number;
   elapsedMs: number;
 }
 
@@ -119,6 +121,27 @@ export interface MeteredOptions {
   timeoutMs?: number;
   /** RSS poll interval (default 20 ms). */
   pollMs?: number;
+  /** A directory (the output's) whose files' disk usage is polled too. */
+  watchDir?: string;
+}
+
+/** Disk space allocated to the files directly in `dir`. */
+function dirBytes(dir: string): number {
+  let total = 0;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    try {
+      total += fs.lstatSync(path.join(dir, name)).blocks * 512;
+    } catch {
+      // Removed between readdir and lstat.
+    }
+  }
+  return total;
 }
 
 /**
@@ -136,8 +159,10 @@ export async function runCliMetered(args: string[], opts: MeteredOptions = {}): 
     stdin: "ignore",
   });
   let peak = 0;
+  let peakDirBytes = 0;
   let killedForMemory = false;
   const sample = () => {
+    if (opts.watchDir !== undefined) peakDirBytes = Math.max(peakDirBytes, dirBytes(opts.watchDir));
     try {
       peak = Math.max(peak, rssKiB(proc.pid));
     } catch {
@@ -158,7 +183,15 @@ export async function runCliMetered(args: string[], opts: MeteredOptions = {}): 
   ]);
   clearInterval(poll);
   clearTimeout(timeout);
-  return { code, stdout, stderr, peakRssKiB: peak, killedForMemory, elapsedMs: performance.now() - started };
+  return {
+    code,
+    stdout,
+    stderr,
+    peakRssKiB: peak,
+    killedForMemory,
+    peakDirBytes,
+    elapsedMs: performance.now() - started,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -16,7 +16,10 @@ import * as fs from "node:fs";
 export interface Commit {
   /** Position of the database in the argument list. */
   db: number;
-  /** Date.now() just after the commit returned. */
+  /**
+   * Date.now() just after the commit returned. walship may have shipped it already (a few ms of negative
+   * lag): the frames are in the -wal, where it can see them, before SQLite's fsync and return.
+   */
   at: number;
   /** Size of the -wal file just after the commit. */
   walEnd: number;

@@ -12,7 +12,8 @@
  * (e) A WAL segment whose page size differs from the snapshot's.
  *
  * Each failure must exit 1 with one error line naming the object key and the reason, leave no output file
- * and no temporary file, and keep the process's peak RSS under 600 MB.
+ * and no temporary file, keep the process's peak RSS under 600 MB, and write under 64 MiB beside the
+ * output while it runs (a bomb must not fill the disk instead of the memory).
  */
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -44,6 +45,8 @@ const BUCKET = "hostile";
 const MiB = 1024 * 1024;
 /** The bound a restore's peak RSS must stay under, whatever the replica holds. */
 const MAX_RSS_MIB = 600;
+/** The bound on what a failing restore may write beside its output (the real data here is under 1 MiB). */
+const MAX_TEMP_MIB = 64;
 /** Past this the process is killed, so a bomb that works cannot take the machine down with the test. */
 const KILL_RSS_KIB = 1536 * 1024;
 const BOMB_BYTES = 2 * 1024 * MiB;
@@ -142,12 +145,15 @@ describe("restoring from a hostile replica", () => {
   }
 
   function describeRun(r: MeteredRun): string {
-    const text = `exit ${r.code}, peak RSS ${Math.round(r.peakRssKiB / 1024)} MiB${r.killedForMemory ? " (killed: still growing)" : ""}, ${Math.round(r.elapsedMs)} ms, stderr: ${r.stderr.trim()}`;
+    const text = `exit ${r.code}, peak RSS ${Math.round(r.peakRssKiB / 1024)} MiB${r.killedForMemory ? " (killed: still growing)" : ""}, peak temp files ${Math.round(r.peakDirBytes / MiB)} MiB, ${Math.round(r.elapsedMs)} ms, stderr: ${r.stderr.trim()}`;
     if (process.env.WALSHIP_TEST_LOG === "1") console.error(text);
     return text;
   }
 
-  /** Runs a restore that must fail: exit 1, one line naming `key` with `reason`, nothing left behind. */
+  /**
+   * Runs a restore that must fail: exit 1, one line naming `key` with `reason`, memory and temporary disk
+   * use bounded, nothing left behind.
+   */
   async function expectRejected(
     name: string,
     url: string,
@@ -157,10 +163,16 @@ describe("restoring from a hostile replica", () => {
   ): Promise<MeteredRun> {
     const out = outputFor(name);
     const before = treeSnapshot(root);
-    const r = await runCliMetered(["restore", "-o", out.file, url], { env, killAboveKiB: KILL_RSS_KIB });
+    const r = await runCliMetered(["restore", "-o", out.file, url], {
+      env,
+      killAboveKiB: KILL_RSS_KIB,
+      watchDir: out.dir,
+    });
     const after = treeSnapshot(root);
     const what = describeRun(r);
     expect(r.peakRssKiB / 1024, what).toBeLessThan(MAX_RSS_MIB);
+    // Junk is rejected before much of it reaches the disk (a bomb must not fill the disk instead).
+    expect(r.peakDirBytes / MiB, what).toBeLessThan(MAX_TEMP_MIB);
     expect(r.code, what).toBe(1);
     expect(treeChanges(before, after), what).toEqual([]);
     const lines = r.stderr.trim().split("\n");

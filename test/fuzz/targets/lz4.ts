@@ -7,13 +7,20 @@
  *
  * The decoder may only return output no longer than maxOutputBytes that equals what an independent,
  * deliberately plain reference decoder produces, or throw Lz4FormatError (RangeError only for invalid
- * options). It must never reject a frame the reference decodes within the limit.
+ * options). It must never reject a frame the reference decodes within the limit. The streaming decoder
+ * (decodeLz4FrameStream, which restore uses for snapshots) must agree with it chunk for chunk, never
+ * handing over more than the limit even when it fails part way.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { compressBlock } from "lz4js";
-import { decodeLz4Frame, encodeLz4Frame, Lz4FormatError } from "../../../src/format/lz4-frame.ts";
-import { check, type FuzzCtx, type FuzzTarget, type Rng } from "../harness.ts";
+import {
+  decodeLz4Frame,
+  decodeLz4FrameStream,
+  encodeLz4Frame,
+  Lz4FormatError,
+} from "../../../src/format/lz4-frame.ts";
+import { check, type FuzzCtx, type FuzzTarget, PropertyError, type Rng } from "../harness.ts";
 import { maybeOffsetView, mutateBytes } from "../mutate.ts";
 
 const FIXTURES = path.join(import.meta.dir, "../../fixtures/litestream-0.3.13/generations");
@@ -370,11 +377,41 @@ function makeInput(rng: Rng, corpus: Corpus): Input {
   return { bytes: r < 0.55 ? reseal(mutated) : mutated };
 }
 
+type Outcome = { ok: true; out: Uint8Array } | { ok: false; err: unknown };
+
+/**
+ * decodeLz4FrameStream on the same input: its chunks, copied (a chunk is only valid during the call), must
+ * concatenate to what decodeLz4Frame returns, none longer than a 4 MiB block, never more in all than the
+ * limit (even when it fails part way), and the returned count must equal their total.
+ */
+function streamed(bytes: Uint8Array, maxOutputBytes: number | undefined, limit: number): Outcome {
+  const chunks: Uint8Array[] = [];
+  let emitted = 0;
+  try {
+    const total = decodeLz4FrameStream(
+      bytes,
+      (chunk) => {
+        check(chunk.length <= 4 * MiB, `a ${chunk.length}-byte chunk is larger than any block`);
+        emitted += chunk.length;
+        check(emitted <= limit, `the stream handed over ${emitted} bytes, past the ${limit}-byte limit`);
+        chunks.push(chunk.slice());
+      },
+      maxOutputBytes === undefined ? {} : { maxOutputBytes },
+    );
+    check(total === emitted, `decodeLz4FrameStream returned ${total} after handing over ${emitted} bytes`);
+  } catch (err) {
+    if (err instanceof PropertyError) throw err;
+    return { ok: false, err };
+  }
+  return { ok: true, out: concat(chunks) };
+}
+
 function property(ctx: FuzzCtx, corpus: Corpus): string {
   const { rng } = ctx;
   const input = makeInput(rng, corpus);
   const bytes = maybeOffsetView(rng, input.bytes);
   const badOption = rng.chance(0.02);
+  let badMax = false;
   let maxOutputBytes: number | undefined = rng.chance(0.1) ? undefined : rng.pick(LIMITS);
   if (input.pristine && rng.chance(0.3)) maxOutputBytes = input.pristine.length - rng.int(2);
   if (maxOutputBytes !== undefined && maxOutputBytes < 0) maxOutputBytes = 0;
@@ -382,7 +419,8 @@ function property(ctx: FuzzCtx, corpus: Corpus): string {
     ? rng.pick([0, 1, 1000, 2 ** 31, 2 ** 40, bytes.length * 300])
     : undefined;
   if (badOption) {
-    if (rng.chance(0.5)) maxOutputBytes = rng.pick(BAD_OPTIONS);
+    badMax = rng.chance(0.5);
+    if (badMax) maxOutputBytes = rng.pick(BAD_OPTIONS);
     else expectedSize = rng.pick(BAD_OPTIONS);
   }
   const opts = {
@@ -391,6 +429,18 @@ function property(ctx: FuzzCtx, corpus: Corpus): string {
   };
   ctx.input({ frameHex: Buffer.from(bytes).toString("hex"), opts });
   const limit = maxOutputBytes ?? 1024 * MiB;
+
+  // The streaming decoder takes no expectedSize: it must agree with the whole-frame decoder given the same
+  // limit (or, when only expectedSize is invalid, with what the frame itself deserves).
+  const stream = streamed(bytes, maxOutputBytes, badMax ? 0 : limit);
+  if (badMax) {
+    check(!stream.ok && stream.err instanceof RangeError, "decodeLz4FrameStream accepted an invalid limit");
+  } else if (!stream.ok) {
+    check(
+      stream.err instanceof Lz4FormatError,
+      () => `decodeLz4FrameStream threw ${String(stream.err)}, not an Lz4FormatError`,
+    );
+  }
 
   let out: Uint8Array;
   try {
@@ -411,6 +461,7 @@ function property(ctx: FuzzCtx, corpus: Corpus): string {
       !ref.ok,
       () => `rejected a frame the reference decodes to ${ref.ok ? ref.out.length : 0} bytes: ${err.message}`,
     );
+    check(!stream.ok, "decodeLz4FrameStream accepted a frame decodeLz4Frame rejects");
     return /output limit/.test(err.message) ? "rejected-limit" : "rejected";
   }
   check(!badOption, `accepted invalid options ${JSON.stringify(opts)}`);
@@ -424,6 +475,15 @@ function property(ctx: FuzzCtx, corpus: Corpus): string {
     () => `decoded ${out.length} bytes from a frame the reference rejects (${ref.ok ? "" : ref.why})`,
   );
   check(Buffer.from(out).equals(Buffer.from(ref.out)), "output differs from the reference decoder's");
+  check(
+    stream.ok,
+    () =>
+      `decodeLz4FrameStream rejected a frame decodeLz4Frame decodes: ${stream.ok ? "" : String(stream.err)}`,
+  );
+  check(
+    Buffer.from(stream.out).equals(Buffer.from(out)),
+    "the streamed chunks differ from decodeLz4Frame's output",
+  );
   return input.pristine ? "decoded-pristine" : "decoded-mutated";
 }
 
