@@ -1,19 +1,10 @@
 /** `walship replicate`: run the replicator from a config file or from `DB_PATH REPLICA_URL...`. */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
-import type { Config, DbConfig } from "../config/config.ts";
-import { databaseInDirectory } from "../config/directory.ts";
+import type { Config } from "../config/config.ts";
 import { configFromArgs, loadConfig } from "../config/load.ts";
-import { errorHint, errorMessage } from "../observe/error-text.ts";
-import { startStatusServer } from "../observe/http-server.ts";
 import type { Logger } from "../observe/log.ts";
-import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../replicate/database.ts";
-import { DirectoryScanner } from "../replicate/directory-scanner.ts";
-import { Replica } from "../replicate/replica.ts";
-import { type ReplicatedSet, Replicator } from "../replicate/replicator.ts";
-import { StorageError } from "../storage/object-store.ts";
-import { describeTarget, openReplicaClient, resolveCredentials } from "../storage/open.ts";
+import { ReplicationService } from "../replicate/service.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import { loggerFor } from "./logger.ts";
 import { ShutdownSignals } from "./signals.ts";
@@ -37,85 +28,17 @@ export async function runReplicate(args: string[], flags: ReplicateFlags): Promi
 async function replicate(args: string[], flags: ReplicateFlags, signals: ShutdownSignals): Promise<number> {
   const config = readConfig(args, flags);
   const log = loggerFor(config);
-  const scanners = config.dbs.filter((d) => d.directory).map((d) => new DirectoryScanner(d));
-  const initial = [
-    ...config.dbs.filter((d) => !d.directory),
-    ...scanners.flatMap((s) => s.scan().map((file) => databaseInDirectory(s.entry, file))),
-  ];
-  const sets = initial.map((dbc) => buildSet(dbc, log));
-  // Fail fast on a replica we cannot even list: a wrong endpoint or key should not look like a running backup.
-  for (const set of sets) {
-    for (const r of set.replicas) {
-      try {
-        await r.client.generations();
-      } catch (err) {
-        throw new StorageError(
-          `Cannot reach replica "${r.name}" of ${set.db.path}: ${errorMessage(err)}`,
-          "list",
-          "",
-          errorHint(err),
-          { cause: err },
-        );
-      }
-    }
-  }
-
-  // Refuse if another walship replicates one of these databases (a missing one is checked when it appears).
-  for (const set of sets) if (fs.existsSync(path.dirname(set.db.path))) set.db.lockProcess();
-
+  const service = await ReplicationService.open(config, log);
   log.info("walship starting", { version: versionInfo().version });
-  if (config.dbs.length === 0) log.warn("no databases specified in configuration");
-  for (const dbc of initial) logReplicas(dbc, log);
-  for (const s of scanners) {
-    log.info("replicating a directory", {
-      dir: s.entry.path,
-      pattern: s.entry.directory?.pattern,
-      recursive: s.entry.directory?.recursive,
-      watch: s.entry.directory?.watch,
-    });
-  }
-  const replicator = new Replicator(sets, log);
-  replicator.start();
-  const watchers = scanners
-    .filter((s) => s.entry.directory?.watch)
-    .map((s) =>
-      setInterval(
-        () => {
-          for (const file of s.scan()) {
-            const dbc = databaseInDirectory(s.entry, file);
-            logReplicas(dbc, log);
-            replicator.add(buildSet(dbc, log));
-          }
-        },
-        Math.max(s.entry.monitorIntervalMs, MIN_DIRECTORY_SCAN_MS),
-      ),
-    );
-  const status = config.addr ? startStatusServer(config.addr, replicator.sets, config.healthMaxLagMs) : null;
-  if (status) log.info("serving metrics", { url: `${status.url}/metrics`, healthz: `${status.url}/healthz` });
+  service.start();
   const exec = flags.exec ?? config.exec;
   let code: number | null = null;
   if (exec && !signals.received) code = await superviseChild(exec, signals, log);
   else log.info("signal received, shutting down", { signal: await signals.wait() });
-  for (const w of watchers) clearInterval(w);
-  const ok = await replicator.stop();
-  status?.stop();
+  const ok = await service.stop();
   log.info("walship stopped", { final_sync: ok ? "ok" : "failed" });
   if (code !== null) return code;
   return ok ? EXIT_OK : EXIT_FAILURE;
-}
-
-/** Directories are rescanned no more often than this, whatever the monitor interval. */
-const MIN_DIRECTORY_SCAN_MS = 500;
-
-function logReplicas(dbc: DbConfig, log: Logger): void {
-  for (const rc of dbc.replicas) {
-    log.info("replicating to", {
-      db: dbc.path,
-      name: rc.name,
-      sync_interval_ms: rc.syncIntervalMs,
-      ...describeTarget(rc.target),
-    });
-  }
 }
 
 function readConfig(args: string[], flags: ReplicateFlags): Config {
@@ -143,35 +66,6 @@ function readConfig(args: string[], flags: ReplicateFlags): Config {
     return config;
   }
   return loadConfig({ path: flags.config, expandEnv: flags.expandEnv });
-}
-
-function buildSet(dbc: DbConfig, log: Logger): ReplicatedSet {
-  const db = new ReplicatedDatabase({
-    path: dbc.path,
-    metaPath: dbc.metaPath,
-    checkpointIntervalMs: dbc.checkpointIntervalMs,
-    minCheckpointPageCount: dbc.minCheckpointPageCount,
-    maxCheckpointPageCount: dbc.maxCheckpointPageCount,
-    truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
-    log,
-  });
-  const replicas = dbc.replicas.map((rc) => {
-    // Global keys were already copied into replicas without their own by the config reader.
-    const credentials = resolveCredentials(
-      { accessKeyId: rc.accessKeyId, secretAccessKey: rc.secretAccessKey },
-      (name) => process.env[name],
-    );
-    return new Replica(db, {
-      name: rc.name,
-      client: openReplicaClient(rc.target, credentials),
-      syncIntervalMs: rc.syncIntervalMs,
-      retentionMs: rc.retentionMs,
-      retentionCheckIntervalMs: rc.retentionCheckIntervalMs,
-      snapshotIntervalMs: rc.snapshotIntervalMs,
-      log,
-    });
-  });
-  return { db, replicas, monitorIntervalMs: dbc.monitorIntervalMs };
 }
 
 /**

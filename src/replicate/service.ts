@@ -1,0 +1,151 @@
+/**
+ * Replication as configured: builds the databases and replicas of a Config (directory entries
+ * included), checks every replica can be reached, takes the one-process-per-database lock, runs the
+ * Replicator, keeps watching `dir:` entries for new databases, and serves metrics when `addr` is set.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Config, DbConfig } from "../config/config.ts";
+import { databaseInDirectory } from "../config/directory.ts";
+import { errorHint, errorMessage } from "../observe/error-text.ts";
+import { type StatusServer, startStatusServer } from "../observe/http-server.ts";
+import type { Logger } from "../observe/log.ts";
+import { StorageError } from "../storage/object-store.ts";
+import { describeTarget, openReplicaClient, resolveCredentials } from "../storage/open.ts";
+import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "./database.ts";
+import { DirectoryScanner } from "./directory-scanner.ts";
+import { Replica } from "./replica.ts";
+import { type ReplicatedSet, Replicator } from "./replicator.ts";
+
+/** Directories are rescanned no more often than this, whatever the monitor interval. */
+const MIN_DIRECTORY_SCAN_MS = 500;
+
+export class ReplicationService {
+  private readonly replicator: Replicator;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private status: StatusServer | null = null;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly initial: DbConfig[],
+    private readonly scanners: DirectoryScanner[],
+    private readonly log: Logger,
+  ) {
+    this.replicator = new Replicator(
+      initial.map((dbc) => buildSet(dbc, log)),
+      log,
+    );
+  }
+
+  /**
+   * Prepares replication without starting it: fails if a replica cannot be listed (a wrong endpoint
+   * or key must not look like a running backup) or another walship already replicates a database.
+   */
+  static async open(config: Config, log: Logger): Promise<ReplicationService> {
+    const scanners = config.dbs.filter((d) => d.directory).map((d) => new DirectoryScanner(d));
+    const initial = [
+      ...config.dbs.filter((d) => !d.directory),
+      ...scanners.flatMap((s) => s.scan().map((file) => databaseInDirectory(s.entry, file))),
+    ];
+    const service = new ReplicationService(config, initial, scanners, log);
+    for (const set of service.replicator.sets) {
+      for (const r of set.replicas) {
+        try {
+          await r.client.generations();
+        } catch (err) {
+          throw new StorageError(
+            `Cannot reach replica "${r.name}" of ${set.db.path}: ${errorMessage(err)}`,
+            "list",
+            "",
+            errorHint(err),
+            { cause: err },
+          );
+        }
+      }
+    }
+    // A database whose directory does not exist yet is locked when it appears.
+    for (const set of service.replicator.sets) {
+      if (fs.existsSync(path.dirname(set.db.path))) set.db.lockProcess();
+    }
+    return service;
+  }
+
+  start(): void {
+    const log = this.log;
+    if (this.config.dbs.length === 0) log.warn("no databases specified in configuration");
+    for (const dbc of this.initial) logReplicas(dbc, log);
+    for (const s of this.scanners) {
+      log.info("replicating a directory", {
+        dir: s.entry.path,
+        pattern: s.entry.directory?.pattern,
+        recursive: s.entry.directory?.recursive,
+        watch: s.entry.directory?.watch,
+      });
+      if (!s.entry.directory?.watch) continue;
+      const rescan = () => {
+        for (const file of s.scan()) {
+          const dbc = databaseInDirectory(s.entry, file);
+          logReplicas(dbc, log);
+          this.replicator.add(buildSet(dbc, log));
+        }
+      };
+      this.timers.push(setInterval(rescan, Math.max(s.entry.monitorIntervalMs, MIN_DIRECTORY_SCAN_MS)));
+    }
+    this.replicator.start();
+    if (this.config.addr) {
+      this.status = startStatusServer(this.config.addr, this.replicator.sets, this.config.healthMaxLagMs);
+      log.info("serving metrics", {
+        url: `${this.status.url}/metrics`,
+        healthz: `${this.status.url}/healthz`,
+      });
+    }
+  }
+
+  /** Stops watching and serving, then syncs everything one last time. Returns false if that failed. */
+  async stop(): Promise<boolean> {
+    for (const t of this.timers) clearInterval(t);
+    const ok = await this.replicator.stop();
+    this.status?.stop();
+    return ok;
+  }
+}
+
+function logReplicas(dbc: DbConfig, log: Logger): void {
+  for (const rc of dbc.replicas) {
+    log.info("replicating to", {
+      db: dbc.path,
+      name: rc.name,
+      sync_interval_ms: rc.syncIntervalMs,
+      ...describeTarget(rc.target),
+    });
+  }
+}
+
+function buildSet(dbc: DbConfig, log: Logger): ReplicatedSet {
+  const db = new ReplicatedDatabase({
+    path: dbc.path,
+    metaPath: dbc.metaPath,
+    checkpointIntervalMs: dbc.checkpointIntervalMs,
+    minCheckpointPageCount: dbc.minCheckpointPageCount,
+    maxCheckpointPageCount: dbc.maxCheckpointPageCount,
+    truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
+    log,
+  });
+  const replicas = dbc.replicas.map((rc) => {
+    // Global keys were already copied into replicas without their own by the config reader.
+    const credentials = resolveCredentials(
+      { accessKeyId: rc.accessKeyId, secretAccessKey: rc.secretAccessKey },
+      (name) => process.env[name],
+    );
+    return new Replica(db, {
+      name: rc.name,
+      client: openReplicaClient(rc.target, credentials),
+      syncIntervalMs: rc.syncIntervalMs,
+      retentionMs: rc.retentionMs,
+      retentionCheckIntervalMs: rc.retentionCheckIntervalMs,
+      snapshotIntervalMs: rc.snapshotIntervalMs,
+      log,
+    });
+  });
+  return { db, replicas, monitorIntervalMs: dbc.monitorIntervalMs };
+}
