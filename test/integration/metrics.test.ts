@@ -66,8 +66,16 @@ describe("metrics and health", () => {
     const app = new Database(db);
     for (let i = 0; i < 200; i++)
       app.run("INSERT INTO items (name, qty, data) VALUES ('m', ?, zeroblob(2000))", [i]);
-    await Bun.sleep(800);
-    const text = await (await fetch(`${url}/metrics`)).text();
+    const scrape = async () => (await fetch(`${url}/metrics`)).text();
+    await waitFor(
+      async () => {
+        const t = await scrape();
+        return ["dir", "s3"].every((name) => sample(t, "walship_replica_lag_seconds", { db, name }) === 0);
+      },
+      15_000,
+      "both replicas to catch up",
+    );
+    const text = await scrape();
     expect(sample(text, "walship_db_size", { db })).toBeGreaterThan(0);
     expect(sample(text, "walship_sync_count", { db })).toBeGreaterThan(3);
     expect(sample(text, "walship_total_wal_bytes", { db })).toBeGreaterThan(400_000);
