@@ -31,3 +31,13 @@ export async function runWriter(
   const code = await proc.exited;
   if (code !== 0) throw new Error(`writer failed (${code}): ${await new Response(proc.stderr).text()}`);
 }
+
+/**
+ * The application's own connection, as a careful application opens it: with a busy timeout, since
+ * the replicator briefly takes the write lock around its checkpoints.
+ */
+export function openApp(file: string): Database {
+  const db = new Database(file);
+  db.run("PRAGMA busy_timeout = 5000");
+  return db;
+}

@@ -1,19 +1,13 @@
-/**
- * Directory mode (Litestream 0.5's `dir`, `pattern`, `recursive`, `watch`): databases already there
- * and created later are replicated, each under `<replica path>/<path relative to dir>`, and restore
- * finds them by path through the same config.
- */
-import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createDatabase } from "../helpers/app-db.ts";
+import { createDatabase, openApp } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 function write(file: string, rows: number): void {
-  const db = new Database(file);
+  const db = openApp(file);
   for (let i = 0; i < rows; i++)
     db.run("INSERT INTO items (name, qty) VALUES (?, ?)", [path.basename(file), i]);
   db.close();

@@ -1,13 +1,7 @@
-/**
- * Idle cost: a replicated database that nobody writes to costs no requests to the object store and
- * next to no CPU, with the default intervals (monitor 1 s, sync 1 s). The S3 replica sits behind the
- * recording proxy, so every request walship sends is counted, whatever it is.
- */
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createDatabase, runWriter } from "../helpers/app-db.ts";
+import { createDatabase, openApp, runWriter } from "../helpers/app-db.ts";
 import { startCli, waitFor } from "../helpers/cli.ts";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { cpuMark, cpuPercent, metricSample, rssKiB } from "../helpers/proc-usage.ts";
@@ -140,7 +134,7 @@ describe("idle cost", () => {
 
       // One commit: the counting sees exactly the one WAL segment upload it causes.
       proxy.requests.length = 0;
-      const app = new Database(db);
+      const app = openApp(db);
       app.run("INSERT INTO items (name, qty) VALUES ('wake', 1)");
       app.close();
       await waitFor(

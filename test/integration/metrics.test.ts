@@ -1,9 +1,7 @@
-/** `addr:` serves Prometheus metrics and a health check; scraped while replicating, healthy and not. */
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createDatabase } from "../helpers/app-db.ts";
+import { createDatabase, openApp } from "../helpers/app-db.ts";
 import { startCli, waitFor } from "../helpers/cli.ts";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
@@ -63,7 +61,7 @@ describe("metrics and health", () => {
     const url = /msg="serving metrics" url=(\S+)\/metrics/.exec(walship.stderr())![1]!;
     await waitFor(() => (walship.stderr().match(/snapshot written/g) ?? []).length >= 2, 20_000, "snapshots");
 
-    const app = new Database(db);
+    const app = openApp(db);
     for (let i = 0; i < 200; i++)
       app.run("INSERT INTO items (name, qty, data) VALUES ('m', ?, zeroblob(2000))", [i]);
     const scrape = async () => (await fetch(`${url}/metrics`)).text();

@@ -1,13 +1,7 @@
-/**
- * Point-in-time restore: clock marks are recorded between batches of commits; restoring at each mark
- * gives exactly the batches committed before it, from a directory and from S3. A time after the newest
- * object gives the latest state; a time before the first backup fails clearly.
- */
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createDatabase } from "../helpers/app-db.ts";
+import { createDatabase, openApp } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
@@ -68,7 +62,7 @@ describe("point-in-time restore", () => {
     // S3 LastModified has whole seconds: start the first batch in a later second than the snapshot.
     await Bun.sleep(1100);
 
-    const app = new Database(db);
+    const app = openApp(db);
     const insert = app.prepare("INSERT INTO items (name, qty) VALUES (?, ?)");
     const marks: Date[] = [];
     for (let b = 0; b < BATCHES; b++) {

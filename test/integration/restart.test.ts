@@ -2,13 +2,13 @@
  * Restarting the replicator: it continues the same generation when nothing touched the WAL while it was
  * down, and starts a new one, saying why, when the WAL was reset behind its back. Restores are exact.
  */
-import { Database } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FileStore } from "../../src/storage/file.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
-import { createDatabase } from "../helpers/app-db.ts";
+import { createDatabase, openApp } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
@@ -47,7 +47,7 @@ describe("restarting walship", () => {
     const replica = path.join(dir, "same-replica");
     createDatabase(db);
     // The application keeps its connection open throughout, so SQLite never deletes the WAL.
-    const app = new Database(db);
+    const app = openApp(db);
     expect(await runReplicatorWhile(db, replica, () => insertRows(app, 0, 200))).toContain("new generation");
     insertRows(app, 200, 100); // written while walship is down, into the same WAL session
     const first = await runReplicatorWhile(db, replica, () => insertRows(app, 300, 100));
@@ -64,7 +64,7 @@ describe("restarting walship", () => {
     const db = path.join(dir, "reset.db");
     const replica = path.join(dir, "reset-replica");
     createDatabase(db);
-    const app = new Database(db);
+    const app = openApp(db);
     await runReplicatorWhile(db, replica, () => insertRows(app, 0, 200));
     // With no replicator holding its read lock, the application's TRUNCATE resets the WAL.
     expect((app.query("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number }).busy).toBe(0);
