@@ -6,6 +6,7 @@
 
 import { ConfigReader, positionOf } from "./config-reader.ts";
 import { didYouMean } from "./did-you-mean.ts";
+import { globToRegExp } from "./directory.ts";
 import { type EnvLookup, expandEnv } from "./env-expand.ts";
 import { expandPath } from "./posix-path.ts";
 import { type Credentials, type ReplicaConfig, readReplica, replicasFromUrls } from "./replica-config.ts";
@@ -257,8 +258,21 @@ function readDb(node: YamlNode, key: string, context: DbContext): DbConfig {
         },
       );
     }
+    const pattern = reader.get(map, key, "pattern", reader.string) ?? DEFAULT_DIRECTORY_PATTERN;
+    try {
+      globToRegExp(pattern);
+    } catch (error) {
+      reader.fail(
+        `${key}.pattern`,
+        `${key}.pattern "${pattern}" is not a usable glob: ${(error as Error).message}`,
+        {
+          hint: 'pattern: "*.db" (use *, ? and [abc] classes with ranges in order, like [a-z])',
+          position: positionOf(map, "pattern"),
+        },
+      );
+    }
     db.directory = {
-      pattern: reader.get(map, key, "pattern", reader.string) ?? DEFAULT_DIRECTORY_PATTERN,
+      pattern,
       recursive: reader.get(map, key, "recursive", reader.bool) ?? false,
       watch: reader.get(map, key, "watch", reader.bool) ?? false,
     };

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { concatBytes } from "../format/bytes.ts";
 import { snapshotPath, walSegmentPath } from "../format/layout.ts";
-import { decodeLz4Frame, decodeLz4FrameStream } from "../format/lz4-frame.ts";
+import { decodeLz4FrameStream } from "../format/lz4-frame.ts";
 import { syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
@@ -96,28 +96,27 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     // Streamed to the file block by block: a snapshot never has to fit in memory decompressed.
     let written = 0;
     let head: Uint8Array = new Uint8Array(0);
-    try {
-      decodeLz4FrameStream(
-        snapLz4,
-        (chunk) => {
-          writeAt(fd, chunk, written);
-          written += chunk.length;
-          if (head.length < DB_HEADER_SIZE)
-            head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
-        },
-        { maxOutputBytes: MAX_SNAPSHOT_BYTES },
-      );
-    } catch (err) {
-      throw new RestoreIntegrityError(
-        `Cannot restore: ${snapKey} is corrupt: ${(err as Error).message}`,
-        snapKey,
-      );
-    }
-    let pageSize: number;
-    try {
-      pageSize = decodeDbHeader(head).pageSize;
-    } catch (err) {
-      throw new RestoreIntegrityError(`${(err as Error).message} in ${snapKey}`, snapKey);
+    let pageSize = 0;
+    decodeStream(snapLz4, snapKey, MAX_SNAPSHOT_BYTES, (chunk) => {
+      // Check the database header as soon as it is there, before writing gigabytes of garbage.
+      if (pageSize === 0) {
+        head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
+        if (head.length >= DB_HEADER_SIZE) {
+          try {
+            pageSize = decodeDbHeader(head).pageSize;
+          } catch (err) {
+            throw new RestoreIntegrityError(
+              `Cannot restore: ${(err as Error).message} in ${snapKey}`,
+              snapKey,
+            );
+          }
+        }
+      }
+      writeAt(fd, chunk, written);
+      written += chunk.length;
+    });
+    if (pageSize === 0) {
+      throw new RestoreIntegrityError(`Cannot restore: ${snapKey} is too short to be a database`, snapKey);
     }
     advance(snapLz4.length);
 
@@ -132,11 +131,12 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
         const key = walSegmentPath("", generation, seg.index, seg.offset);
         const bytes = await client.readWalSegment(generation, seg.index, seg.offset);
         if (!bytes) throw new RestoreIntegrityError(`Cannot restore: WAL segment ${key} disappeared`, key);
-        return { bytes: bytes.length, data: decode(bytes, key, MAX_SEGMENT_BYTES) };
+        // Only compressed bytes wait in the download window; they are decoded while being applied.
+        return bytes;
       },
-      (seg, { bytes, data }) => {
+      (seg, bytes) => {
         const key = walSegmentPath("", generation, seg.index, seg.offset);
-        bytesDownloaded += bytes;
+        bytesDownloaded += bytes.length;
         if (seg.index !== index) {
           if (index >= 0) applier.end(lastKey);
           applier.begin();
@@ -149,10 +149,9 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
             key,
           );
         }
-        applier.push(data, key);
-        expectOffset += data.length;
+        expectOffset += decodeStream(bytes, key, MAX_SEGMENT_BYTES, (chunk) => applier.push(chunk, key));
         lastKey = key;
-        advance(bytes);
+        advance(bytes.length);
       },
     );
     if (index >= 0) applier.end(lastKey);
@@ -160,7 +159,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     fs.closeSync(fd);
     closed = true;
 
-    await verifyDatabase(tmp, opts.verify ?? "quick");
+    await verifyDatabase(tmp, opts.verify ?? "quick", lastKey);
     let ready = tmp;
     const compression = compressionFor(output);
     if (compression) {
@@ -203,10 +202,17 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
   }
 }
 
-function decode(bytes: Uint8Array, key: string, max: number): Uint8Array {
+/** Decodes an object block by block into `sink`; a format error names the object. */
+function decodeStream(
+  bytes: Uint8Array,
+  key: string,
+  max: number,
+  sink: (chunk: Uint8Array) => void,
+): number {
   try {
-    return decodeLz4Frame(bytes, { maxOutputBytes: max });
+    return decodeLz4FrameStream(bytes, sink, { maxOutputBytes: max });
   } catch (err) {
+    if (err instanceof RestoreIntegrityError) throw err;
     throw new RestoreIntegrityError(`Cannot restore: ${key} is corrupt: ${(err as Error).message}`, key);
   }
 }

@@ -69,7 +69,8 @@ export class FileStore implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array | null> {
     try {
-      return new Uint8Array(await fs.readFile(this.abs(key)));
+      const buf = await fs.readFile(this.abs(key));
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     } catch (err) {
       if (isNotFound(err)) return null;
       throw this.wrap(err, "get", key);

@@ -43,19 +43,21 @@ export class ReplicaClient {
 
   /** Generation names, sorted. */
   async generations(): Promise<string[]> {
-    const { prefixes } = await this.store.list(`${generationsPath("")}/`, { delimiter: true });
+    const prefix = `${generationsPath("")}/`;
+    const { prefixes } = await this.store.list(prefix, { delimiter: true });
     return prefixes
-      .map((p) => p.slice(p.lastIndexOf("/") + 1))
+      .map((p) => childName(prefix, p))
       .filter(isGenerationName)
       .sort();
   }
 
   /** Snapshots of a generation, sorted by index. */
   async snapshots(generation: string): Promise<SnapshotInfo[]> {
-    const { objects } = await this.store.list(`${snapshotsPath("", generation)}/`, { delimiter: true });
+    const prefix = `${snapshotsPath("", generation)}/`;
+    const { objects } = await this.store.list(prefix, { delimiter: true });
     const out: SnapshotInfo[] = [];
     for (const o of objects) {
-      const parsed = parseSnapshotName(baseName(o.key));
+      const parsed = parseSnapshotName(childName(prefix, o.key));
       if (parsed) out.push({ generation, index: parsed.index, size: o.size, createdAt: o.createdAt });
     }
     return out.sort((a, b) => a.index - b.index);
@@ -63,10 +65,11 @@ export class ReplicaClient {
 
   /** WAL segments of a generation, sorted by (index, offset). */
   async walSegments(generation: string): Promise<WalSegmentInfo[]> {
-    const { objects } = await this.store.list(`${walPath("", generation)}/`, { delimiter: true });
+    const prefix = `${walPath("", generation)}/`;
+    const { objects } = await this.store.list(prefix, { delimiter: true });
     const out: WalSegmentInfo[] = [];
     for (const o of objects) {
-      const parsed = parseWalSegmentName(baseName(o.key));
+      const parsed = parseWalSegmentName(childName(prefix, o.key));
       if (parsed) out.push({ generation, ...parsed, size: o.size, createdAt: o.createdAt });
     }
     return out.sort(compareIndexOffset);
@@ -109,6 +112,12 @@ export class ReplicaClient {
   }
 }
 
-function baseName(key: string): string {
-  return key.slice(key.lastIndexOf("/") + 1);
+/**
+ * The name of `key` directly under `prefix`, or "" when the key is anywhere else: a server that lists
+ * `…/snapshots/../../x/00000007.snapshot.lz4` must not make us pick (or fetch) that object.
+ */
+function childName(prefix: string, key: string): string {
+  if (!key.startsWith(prefix)) return "";
+  const name = key.slice(prefix.length);
+  return name.includes("/") ? "" : name;
 }

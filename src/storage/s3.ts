@@ -91,8 +91,10 @@ export class S3Store implements ObjectStore {
         ),
       );
       for (const o of out.Contents ?? []) {
-        // Some S3-compatible servers omit fields; skip what we cannot describe rather than crash.
-        if (!o.Key || o.Size === undefined || !o.LastModified) continue;
+        // Some S3-compatible servers omit fields; skip what we cannot describe rather than crash, and
+        // anything a misbehaving server lists outside the prefix we asked for.
+        if (!o.Key || o.Size === undefined || !o.LastModified || !o.Key.startsWith(this.key(prefix)))
+          continue;
         listing.objects.push({ key: this.rel(o.Key), size: o.Size, createdAt: o.LastModified });
       }
       for (const p of out.CommonPrefixes ?? []) {
