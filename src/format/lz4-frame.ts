@@ -513,10 +513,13 @@ export function decodeLz4Frame(frame: Uint8Array, opts: DecodeLz4FrameOptions = 
  * of decodeLz4Frame apply; a failure can come after some output was already handed over.
  */
 export function decodeLz4FrameStream(
-  frame: Uint8Array,
+  input: Uint8Array | FrameSource,
   sink: (chunk: Uint8Array) => void,
   opts: { maxOutputBytes?: number } = {},
 ): number {
+  const frame: FrameSource = input instanceof Uint8Array ? arraySource(input) : input;
+  const byteAt = (at: number): number => frame.bytes(at, at + 1)[0]!;
+  const u32At = (at: number): number => readU32(frame.bytes(at, at + 4), 0);
   const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   checkLimitOption("maxOutputBytes", maxOutputBytes);
 
@@ -533,11 +536,11 @@ export function decodeLz4FrameStream(
   let pos = 0;
   for (;;) {
     need(pos, 4, "magic number");
-    const magic = readU32(frame, pos);
+    const magic = u32At(pos);
     if (magic === MAGIC) break;
     if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {
       need(pos + 4, 4, "skippable frame size");
-      const size = readU32(frame, pos + 4);
+      const size = u32At(pos + 4);
       need(pos + 8, size, "skippable frame");
       pos += 8 + size;
       continue;
@@ -550,8 +553,8 @@ export function decodeLz4FrameStream(
   // Frame descriptor.
   const descriptorStart = pos;
   need(pos, 2, "frame descriptor");
-  const flg = frame[pos]!;
-  const bd = frame[pos + 1]!;
+  const flg = byteAt(pos);
+  const bd = byteAt(pos + 1);
   if ((flg & FLG_VERSION_MASK) !== FLG_VERSION_01) {
     throw new Lz4FormatError(`unsupported frame version ${(flg & FLG_VERSION_MASK) >>> 6}`, pos);
   }
@@ -572,7 +575,7 @@ export function decodeLz4FrameStream(
   if (flg & FLG_CONTENT_SIZE) {
     need(pos, 8, "content size");
     // Exact below 2^53; anything larger is far past any output limit anyway.
-    contentSize = readU32(frame, pos + 4) * 2 ** 32 + readU32(frame, pos);
+    contentSize = u32At(pos + 4) * 2 ** 32 + u32At(pos);
     if (contentSize > maxOutputBytes) {
       throw new Lz4FormatError(
         `declared content size ${contentSize} exceeds the output limit of ${maxOutputBytes} bytes`,
@@ -582,10 +585,10 @@ export function decodeLz4FrameStream(
     pos += 8;
   }
   need(pos, 1, "header checksum");
-  const expectedHc = headerChecksum(frame.subarray(descriptorStart, pos));
-  if (frame[pos] !== expectedHc) {
+  const expectedHc = headerChecksum(frame.bytes(descriptorStart, pos));
+  if (byteAt(pos) !== expectedHc) {
     throw new Lz4FormatError(
-      `header checksum mismatch (stored ${hex(frame[pos]!, 2)}, computed ${hex(expectedHc, 2)})`,
+      `header checksum mismatch (stored ${hex(byteAt(pos), 2)}, computed ${hex(expectedHc, 2)})`,
       pos,
     );
   }
@@ -619,7 +622,7 @@ export function decodeLz4FrameStream(
   for (;;) {
     const headerAt = pos;
     need(pos, 4, "block header");
-    const header = readU32(frame, pos);
+    const header = u32At(pos);
     pos += 4;
     if (header === END_MARK) break;
     const size = header & BLOCK_LENGTH_MASK;
@@ -631,8 +634,8 @@ export function decodeLz4FrameStream(
     }
     need(pos, size + (hasBlockChecksums ? 4 : 0), "block data");
     if (hasBlockChecksums) {
-      const stored = readU32(frame, pos + size);
-      const computed = xxh32(frame.subarray(pos, pos + size));
+      const stored = u32At(pos + size);
+      const computed = xxh32(frame.bytes(pos, pos + size));
       if (stored !== computed) {
         throw new Lz4FormatError(
           `block checksum mismatch (stored ${hex(stored, 8)}, computed ${hex(computed, 8)})`,
@@ -644,7 +647,7 @@ export function decodeLz4FrameStream(
     const room = capacityLimit - total;
     if (header & BLOCK_UNCOMPRESSED) {
       if (size > room) throw tooMuchOutput(headerAt);
-      const data = frame.subarray(pos, pos + size);
+      const data = frame.bytes(pos, pos + size);
       if (window > 0) {
         if (work.length < window + size) work = grow(work, window + size, history);
         work.set(data, history);
@@ -657,10 +660,9 @@ export function decodeLz4FrameStream(
       let capacity = Math.min(limit, Math.max(size * 4, MIN_OUTPUT_GROWTH));
       for (;;) {
         if (work.length < history + capacity) work = grow(work, history + capacity, history);
-        const end = decodeBlock(
-          frame,
+        const end = decodeBlockAt(
+          frame.bytes(pos, pos + size),
           pos,
-          pos + size,
           work,
           history,
           history + capacity,
@@ -693,7 +695,7 @@ export function decodeLz4FrameStream(
   }
   if (checksum) {
     need(pos, 4, "content checksum");
-    const stored = readU32(frame, pos);
+    const stored = u32At(pos);
     const computed = checksum.digest();
     if (stored !== computed) {
       throw new Lz4FormatError(
@@ -708,6 +710,35 @@ export function decodeLz4FrameStream(
     throw new Lz4FormatError(`trailing data after the frame (${n} byte${n === 1 ? "" : "s"})`, pos);
   }
   return total;
+}
+
+/** Where the decoder reads a frame from: a byte array, or a file read piece by piece. */
+export interface FrameSource {
+  readonly length: number;
+  /** Bytes [start, end) of the frame; the view may be reused after the next call. */
+  bytes(start: number, end: number): Uint8Array;
+}
+
+function arraySource(frame: Uint8Array): FrameSource {
+  return { length: frame.length, bytes: (start, end) => frame.subarray(start, end) };
+}
+
+/** decodeBlock over one block's bytes, reporting errors at their offset in the whole frame. */
+function decodeBlockAt(
+  block: Uint8Array,
+  blockOffset: number,
+  dst: Uint8Array,
+  d: number,
+  dLimit: number,
+  windowStart: number,
+): number {
+  try {
+    return decodeBlock(block, 0, block.length, dst, d, dLimit, windowStart);
+  } catch (err) {
+    if (!(err instanceof Lz4FormatError)) throw err;
+    const problem = err.message.replace(/^Cannot decode LZ4 frame: /, "").replace(/ at offset \d+$/, "");
+    throw new Lz4FormatError(problem, blockOffset + err.offset);
+  }
 }
 
 /** A larger buffer holding the first `keep` bytes of `buf`. */

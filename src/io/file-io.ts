@@ -48,6 +48,17 @@ export function fileSize(path: string): number | null {
   }
 }
 
+/** Random access to an open file as `{ length, bytes(start, end) }`, for decoders that read in pieces. */
+export function fileSource(
+  fd: number,
+  length: number,
+): { length: number; bytes(start: number, end: number): Uint8Array } {
+  return {
+    length,
+    bytes: (start, end) => readAt(fd, start, Math.max(0, Math.min(end, length) - start)),
+  };
+}
+
 /** Makes a rename or link in `dir` durable. */
 export function syncDir(dir: string): void {
   const fd = fs.openSync(dir, "r");

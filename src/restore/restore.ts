@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { concatBytes } from "../format/bytes.ts";
 import { snapshotPath, walSegmentPath } from "../format/layout.ts";
-import { decodeLz4FrameStream } from "../format/lz4-frame.ts";
-import { syncDir, writeAt } from "../io/file-io.ts";
+import { decodeLz4FrameStream, type FrameSource } from "../format/lz4-frame.ts";
+import { fileSource, syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
@@ -90,35 +90,46 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     const client = plan.replica.client;
     const { generation, snapshot } = plan;
     const snapKey = snapshotPath("", generation, snapshot.index);
-    const snapLz4 = await client.readSnapshot(generation, snapshot.index);
-    if (!snapLz4) throw new RestoreIntegrityError(`Cannot restore: snapshot ${snapKey} disappeared`, snapKey);
-    let bytesDownloaded = snapLz4.length;
-    // Streamed to the file block by block: a snapshot never has to fit in memory decompressed.
+    // The compressed snapshot is read from a local file (the replica's own, or a download) and
+    // decoded block by block: memory stays at one block whatever the database's size.
+    const snapFile = await client.snapshotFile(generation, snapshot.index, path.dirname(output));
+    if (!snapFile)
+      throw new RestoreIntegrityError(`Cannot restore: snapshot ${snapKey} disappeared`, snapKey);
+    let bytesDownloaded = snapFile.size;
+    const snapFd = fs.openSync(snapFile.path, "r");
     let written = 0;
     let head: Uint8Array = new Uint8Array(0);
     let pageSize = 0;
-    decodeStream(snapLz4, snapKey, MAX_SNAPSHOT_BYTES, (chunk) => {
-      // Check the database header as soon as it is there, before writing gigabytes of garbage.
-      if (pageSize === 0) {
-        head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
-        if (head.length >= DB_HEADER_SIZE) {
-          try {
-            pageSize = decodeDbHeader(head).pageSize;
-          } catch (err) {
-            throw new RestoreIntegrityError(
-              `Cannot restore: ${(err as Error).message} in ${snapKey}`,
-              snapKey,
-            );
+    try {
+      decodeStream(fileSource(snapFd, snapFile.size), snapKey, MAX_SNAPSHOT_BYTES, (chunk) => {
+        // Check the database header as soon as it is there, before writing gigabytes of garbage.
+        if (pageSize === 0) {
+          head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
+          if (head.length >= DB_HEADER_SIZE) {
+            try {
+              pageSize = decodeDbHeader(head).pageSize;
+            } catch (err) {
+              throw new RestoreIntegrityError(
+                `Cannot restore: ${(err as Error).message} in ${snapKey}`,
+                snapKey,
+              );
+            }
           }
         }
-      }
-      writeAt(fd, chunk, written);
-      written += chunk.length;
-    });
-    if (pageSize === 0) {
-      throw new RestoreIntegrityError(`Cannot restore: ${snapKey} is too short to be a database`, snapKey);
+        writeAt(fd, chunk, written);
+        written += chunk.length;
+      });
+    } finally {
+      fs.closeSync(snapFd);
+      snapFile.release();
     }
-    advance(snapLz4.length);
+    if (pageSize === 0) {
+      throw new RestoreIntegrityError(
+        `Cannot restore: ${snapKey} is empty or too short to hold a database header`,
+        snapKey,
+      );
+    }
+    advance(snapFile.size);
 
     const applier = new WalApplier(fd, pageSize);
     let index = -1;
@@ -204,7 +215,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
 
 /** Decodes an object block by block into `sink`; a format error names the object. */
 function decodeStream(
-  bytes: Uint8Array,
+  bytes: Uint8Array | FrameSource,
   key: string,
   max: number,
   sink: (chunk: Uint8Array) => void,

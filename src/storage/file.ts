@@ -1,7 +1,13 @@
 /** Directory backend: a replica is a plain directory tree, written with temp files and renames. */
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { type Listing, type ObjectInfo, type ObjectStore, StorageError } from "./object-store.ts";
+import {
+  type Listing,
+  type LocalObject,
+  type ObjectInfo,
+  type ObjectStore,
+  StorageError,
+} from "./object-store.ts";
 
 export class FileStore implements ObjectStore {
   readonly type = "file";
@@ -71,6 +77,17 @@ export class FileStore implements ObjectStore {
     try {
       const buf = await fs.readFile(this.abs(key));
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw this.wrap(err, "get", key);
+    }
+  }
+
+  async getFile(key: string): Promise<LocalObject | null> {
+    const p = this.abs(key);
+    try {
+      const st = await fs.stat(p);
+      return { path: p, size: st.size, release: () => {} };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw this.wrap(err, "get", key);

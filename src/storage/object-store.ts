@@ -33,8 +33,19 @@ export interface ObjectStore {
   put(key: string, data: Uint8Array): Promise<{ createdAt: Date }>;
   /** Reads an object whole; `null` when it does not exist. */
   get(key: string): Promise<Uint8Array | null>;
+  /**
+   * Makes an object readable as a local file without holding it in memory: a directory replica's own
+   * file, or a download into `tempDir`. `release()` removes any download. `null` when it does not exist.
+   */
+  getFile(key: string, tempDir: string): Promise<LocalObject | null>;
   /** Deletes objects; missing keys are not an error. */
   delete(keys: string[]): Promise<void>;
+}
+
+export interface LocalObject {
+  path: string;
+  size: number;
+  release(): void;
 }
 
 /** A storage operation failed; carries the operation, the key and a hint for the user. */

@@ -15,7 +15,7 @@ import {
   walPath,
   walSegmentPath,
 } from "../format/layout.ts";
-import type { ObjectStore } from "./object-store.ts";
+import type { LocalObject, ObjectStore } from "./object-store.ts";
 
 export interface SnapshotInfo {
   generation: string;
@@ -91,6 +91,11 @@ export class ReplicaClient {
   /** The compressed snapshot, or null if it does not exist. */
   readSnapshot(generation: string, index: number): Promise<Uint8Array | null> {
     return this.store.get(snapshotPath("", generation, index));
+  }
+
+  /** The compressed snapshot as a local file (see ObjectStore.getFile), or null if it does not exist. */
+  snapshotFile(generation: string, index: number, tempDir: string): Promise<LocalObject | null> {
+    return this.store.getFile(snapshotPath("", generation, index), tempDir);
   }
 
   /** The compressed WAL segment, or null if it does not exist. */

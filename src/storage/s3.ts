@@ -5,7 +5,7 @@
  * as object data.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { type Listing, type ObjectStore, StorageError } from "./object-store.ts";
+import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
 
 export interface S3StoreOptions {
   bucket: string;
@@ -37,6 +37,8 @@ const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PARTS = 9000;
 /** Attempts per request, the first one included (ConfiguredRetryStrategy counts attempts, not retries). */
 const SDK_ATTEMPTS = 5;
+/** Numbers downloads to temporary files within the process. */
+let downloads = 0;
 /** Attempts at downloading one object whose body read fails part way. */
 const BODY_READ_ATTEMPTS = 4;
 /** S3 DeleteObjects takes at most 1,000 keys per request. */
@@ -185,6 +187,43 @@ export class S3Store implements ObjectStore {
       try {
         return await out.Body.transformToByteArray();
       } catch (err) {
+        if (attempt >= BODY_READ_ATTEMPTS) throw describeS3Error(err, "get", key, this.opts);
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
+      }
+    }
+  }
+
+  async getFile(key: string, tempDir: string): Promise<LocalObject | null> {
+    const { GetObjectCommand } = await import("@aws-sdk/client-s3");
+    const fs = await import("node:fs");
+    const path = await import("node:path");
+    const s3 = await this.s3();
+    const file = path.join(
+      tempDir,
+      `.walship-download-${process.pid}-${Date.now().toString(36)}-${(downloads++).toString(36)}`,
+    );
+    const release = () => fs.rmSync(file, { force: true });
+    // As in get(): a body cut off mid-read is downloaded again from the start.
+    for (let attempt = 1; ; attempt++) {
+      const out = await this.call("get", key, () =>
+        s3.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) })),
+      ).catch((err: unknown) => {
+        if (err instanceof StorageError && isNotFound(err.cause)) return null;
+        throw err;
+      });
+      if (!out) return null;
+      const fd = fs.openSync(file, "w", 0o600);
+      let size = 0;
+      try {
+        for await (const chunk of (out.Body ?? []) as AsyncIterable<Uint8Array>) {
+          fs.writeSync(fd, chunk, 0, chunk.length, size);
+          size += chunk.length;
+        }
+        fs.closeSync(fd);
+        return { path: file, size, release };
+      } catch (err) {
+        fs.closeSync(fd);
+        release();
         if (attempt >= BODY_READ_ATTEMPTS) throw describeS3Error(err, "get", key, this.opts);
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
       }

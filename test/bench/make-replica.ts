@@ -18,7 +18,7 @@ import { Logger } from "../../src/observe/log.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { Replica } from "../../src/replicate/replica.ts";
 import { FileStore } from "../../src/storage/file.ts";
-import type { Listing, ObjectStore } from "../../src/storage/object-store.ts";
+import type { Listing, LocalObject, ObjectStore } from "../../src/storage/object-store.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { S3Store } from "../../src/storage/s3.ts";
 
@@ -237,6 +237,10 @@ class CountingStore implements ObjectStore {
 
   get(key: string): Promise<Uint8Array | null> {
     return this.inner.get(key);
+  }
+
+  getFile(key: string, tempDir: string): Promise<LocalObject | null> {
+    return this.inner.getFile(key, tempDir);
   }
 
   delete(keys: string[]): Promise<void> {
