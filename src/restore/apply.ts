@@ -89,24 +89,39 @@ export class WalApplier {
         key,
       );
     }
+    // Frames of a transaction that commits within this buffer are written straight from it; only a
+    // transaction still open at the end of the buffer is copied, to outlive the buffer.
+    let txStart = 0;
     for (let off = 0; off < whole; off += fs_) {
-      const fh = decodeFrameHeader(frames, off);
-      // Copy: the page must outlive the download buffer until its transaction commits.
-      this.pending.push({ pgno: fh.pgno, page: frames.slice(off + WAL_FRAME_HEADER_SIZE, off + fs_) });
-      if (fh.commitSize !== 0) {
-        this.flush();
-        this.lastCommitSize = fh.commitSize;
-        this.commits++;
-      }
+      const commitSize = decodeFrameHeader(frames, off).commitSize;
+      if (commitSize === 0) continue;
+      this.flush();
+      for (let f = txStart; f <= off; f += fs_) this.writePage(frames, f);
+      txStart = off + fs_;
+      this.lastCommitSize = commitSize;
+      this.commits++;
+    }
+    for (let f = txStart; f < whole; f += fs_) {
+      this.pending.push({
+        pgno: decodeFrameHeader(frames, f).pgno,
+        page: frames.slice(f + WAL_FRAME_HEADER_SIZE, f + fs_),
+      });
     }
     this.seed = scan.checksum;
     this.offset += whole;
     this.carry = buf.slice(whole);
   }
 
+  /** Writes the transaction frames carried over from earlier buffers. */
   private flush(): void {
     for (const { pgno, page } of this.pending) writeAt(this.fd, page, (pgno - 1) * this.pageSize);
     this.pending = [];
+  }
+
+  private writePage(frames: Uint8Array, frameOffset: number): void {
+    const pgno = decodeFrameHeader(frames, frameOffset).pgno;
+    const page = frames.subarray(frameOffset + WAL_FRAME_HEADER_SIZE, frameOffset + frameSize(this.pageSize));
+    writeAt(this.fd, page, (pgno - 1) * this.pageSize);
   }
 
   /**
