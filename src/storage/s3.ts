@@ -4,7 +4,7 @@
  * API requires them: the SDK's default flexible checksums make some servers store aws-chunked framing
  * as object data.
  */
-import type { S3Client } from "@aws-sdk/client-s3";
+import type { GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
 
 export interface S3StoreOptions {
@@ -37,6 +37,8 @@ const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PARTS = 9000;
 /** Attempts per request, the first one included (ConfiguredRetryStrategy counts attempts, not retries). */
 const SDK_ATTEMPTS = 5;
+type GetObjectBody = NonNullable<GetObjectCommandOutput["Body"]>;
+
 /** Numbers downloads to temporary files within the process. */
 let downloads = 0;
 /** Attempts at downloading one object whose body read fails part way. */
@@ -171,39 +173,46 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async get(key: string): Promise<Uint8Array | null> {
-    const { GetObjectCommand } = await import("@aws-sdk/client-s3");
-    const s3 = await this.s3();
-    // The SDK retries a failed request, but not a body cut off while it is read: that is retried here.
-    for (let attempt = 1; ; attempt++) {
-      const out = await this.call("get", key, () =>
-        s3.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) })),
-      ).catch((err: unknown) => {
-        if (err instanceof StorageError && isNotFound(err.cause)) return null;
-        throw err;
-      });
-      if (!out) return null;
-      if (!out.Body) return new Uint8Array(0);
-      try {
-        return await out.Body.transformToByteArray();
-      } catch (err) {
-        if (attempt >= BODY_READ_ATTEMPTS) throw describeS3Error(err, "get", key, this.opts);
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
-      }
-    }
+  get(key: string): Promise<Uint8Array | null> {
+    return this.download(key, async (body) => (body ? body.transformToByteArray() : new Uint8Array(0)));
   }
 
   async getFile(key: string, tempDir: string): Promise<LocalObject | null> {
-    const { GetObjectCommand } = await import("@aws-sdk/client-s3");
     const fs = await import("node:fs");
     const path = await import("node:path");
-    const s3 = await this.s3();
     const file = path.join(
       tempDir,
       `.walship-download-${process.pid}-${Date.now().toString(36)}-${(downloads++).toString(36)}`,
     );
     const release = () => fs.rmSync(file, { force: true });
-    // As in get(): a body cut off mid-read is downloaded again from the start.
+    return this.download(key, async (body) => {
+      const fd = fs.openSync(file, "w", 0o600);
+      let size = 0;
+      try {
+        for await (const chunk of (body ?? []) as AsyncIterable<Uint8Array>) {
+          fs.writeSync(fd, chunk, 0, chunk.length, size);
+          size += chunk.length;
+        }
+        return { path: file, size, release };
+      } catch (err) {
+        release();
+        throw err;
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+  }
+
+  /**
+   * GetObject, then `read` the body; `null` when the object does not exist. The SDK retries a failed
+   * request but not a body cut off while it is read: that is downloaded again here, from the start.
+   */
+  private async download<T>(
+    key: string,
+    read: (body: GetObjectBody | undefined) => Promise<T>,
+  ): Promise<T | null> {
+    const { GetObjectCommand } = await import("@aws-sdk/client-s3");
+    const s3 = await this.s3();
     for (let attempt = 1; ; attempt++) {
       const out = await this.call("get", key, () =>
         s3.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) })),
@@ -212,18 +221,9 @@ export class S3Store implements ObjectStore {
         throw err;
       });
       if (!out) return null;
-      const fd = fs.openSync(file, "w", 0o600);
-      let size = 0;
       try {
-        for await (const chunk of (out.Body ?? []) as AsyncIterable<Uint8Array>) {
-          fs.writeSync(fd, chunk, 0, chunk.length, size);
-          size += chunk.length;
-        }
-        fs.closeSync(fd);
-        return { path: file, size, release };
+        return await read(out.Body);
       } catch (err) {
-        fs.closeSync(fd);
-        release();
         if (attempt >= BODY_READ_ATTEMPTS) throw describeS3Error(err, "get", key, this.opts);
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
       }
