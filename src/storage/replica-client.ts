@@ -88,11 +88,6 @@ export class ReplicaClient {
     return { ...pos, size: lz4.length, createdAt };
   }
 
-  /** The compressed snapshot, or null if it does not exist. */
-  readSnapshot(generation: string, index: number): Promise<Uint8Array | null> {
-    return this.store.get(snapshotPath("", generation, index));
-  }
-
   /** The compressed snapshot as a local file (see ObjectStore.getFile), or null if it does not exist. */
   snapshotFile(generation: string, index: number, tempDir: string): Promise<LocalObject | null> {
     return this.store.getFile(snapshotPath("", generation, index), tempDir);
