@@ -17,7 +17,14 @@ import {
 } from "../format/layout.ts";
 import { fileSize, readAt, readFileAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
-import { frameAlign, frameSize, sameWalHeader, WAL_HEADER_SIZE, walSize } from "../sqlite/wal.ts";
+import {
+  frameAlign,
+  frameSize,
+  sameWalHeader,
+  WAL_FRAME_HEADER_SIZE,
+  WAL_HEADER_SIZE,
+  walSize,
+} from "../sqlite/wal.ts";
 import { type CheckpointMode, checkpoint, openConnection } from "./connection.ts";
 import { copyCommittedFrames, initShadowWal, readHeaderBytes } from "./shadow-wal.ts";
 
@@ -290,7 +297,7 @@ export class ReplicatedDatabase {
     if (reason) this.createGeneration(reason);
     else {
       this.copyShadow();
-      if (restart) this.startNextShadowIndex();
+      if (restart) this.followRestart();
     }
 
     const mode = this.checkpointMode();
@@ -432,26 +439,35 @@ export class ReplicatedDatabase {
       this.acquireReadLock();
     }
     this.log.debug("checkpoint", { db: this.path, mode, ...result });
-    conn.run(SEQ_UPSERT);
-    if (sameWalHeader(headerBefore, readHeaderBytes(this.walPath))) {
-      // Keep the invariant snapshots rely on: the shadow reaches at least our new read mark.
-      this.copyShadow();
-      return;
-    }
-
-    // The WAL restarted: hold the write lock while we finish the old session and start the next one.
-    conn.run("BEGIN IMMEDIATE");
     try {
-      this.copyShadow();
-      const expected = result.log > 0 ? walSize(this.pageSize, result.log) : this.shadowSize;
-      if (this.shadowSize < expected) {
-        this.createGeneration("wal frames overwritten during checkpoint");
-      } else {
-        this.startNextShadowIndex();
-      }
-    } finally {
-      conn.run("ROLLBACK");
+      // Write at once, so the restart (if any) is most likely ours, with nothing of the app's in between.
+      conn.run(SEQ_UPSERT);
+    } catch (err) {
+      // A busy application may hold the write lock longer than our timeout: the next sync catches up.
+      if (!String((err as { code?: unknown }).code).startsWith("SQLITE_BUSY")) throw err;
     }
+    this.copyShadow();
+    if (sameWalHeader(headerBefore, readHeaderBytes(this.walPath))) return;
+    // Every frame the checkpoint saw must be in the shadow before we move to the next WAL session.
+    const expected = result.log > 0 ? walSize(this.pageSize, result.log) : this.shadowSize;
+    if (this.shadowSize < expected) this.createGeneration("wal frames overwritten during checkpoint");
+    else this.followRestart();
+  }
+
+  /**
+   * The WAL restarted: the old session is complete in the shadow (copyShadow ran) unless the new
+   * session has already written over the place where our copy stopped, in which case committed frames
+   * may have been lost there and only a new generation (with a snapshot) is safe.
+   */
+  private followRestart(): void {
+    const next = readFileAt(this.walPath, this.shadowSize, WAL_FRAME_HEADER_SIZE);
+    const header = readHeaderBytes(this.walPath);
+    const overwritten =
+      next.length === WAL_FRAME_HEADER_SIZE &&
+      header.length === WAL_HEADER_SIZE &&
+      bytesEqual(next.subarray(8, 16), header.subarray(16, 24));
+    if (overwritten) this.createGeneration("wal restarted past the last copied frame");
+    else this.startNextShadowIndex();
   }
 
   /** Makes the next sync start a new generation (a replica found it cannot continue the current one). */
