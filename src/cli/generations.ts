@@ -56,7 +56,7 @@ export async function runGenerations(
   flags: GenerationsFlags,
   io: CommandOutput = processOutput,
 ): Promise<number> {
-  const source = resolveReplicaSource("generations", "list generations", target, flags);
+  const source = resolveReplicaSource("generations", "list the generations of", target, flags);
   const results = await forEachReplica(source.replicas, (r) => listReplica(r.client));
 
   const text: string[][] = [];

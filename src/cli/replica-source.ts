@@ -9,6 +9,7 @@
 
 import * as fs from "node:fs";
 import * as os from "node:os";
+import type { Config } from "../config/config.ts";
 import { findDatabase } from "../config/directory.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfigFile, replicaTargetFromUrl } from "../config/load.ts";
@@ -33,6 +34,8 @@ export interface ReplicaSource {
   replicas: InspectReplica[];
   /** The database path, in config mode. */
   dbPath?: string;
+  /** The config that named the database, in config mode (its logging settings apply). */
+  config?: Config;
   /**
    * What the `generations` lag is measured from: the newest mtime of the database and its `-wal` in
    * config mode, the current time with a URL. Null when the database file does not exist (lag `-`).
@@ -57,7 +60,7 @@ export function resolveReplicaSource(
 ): ReplicaSource {
   if (!target) {
     throw new UsageError(
-      `Cannot ${what}: no database path or replica URL given`,
+      `Cannot run walship ${command}: no database path or replica URL given`,
       `walship ${command} /path/to/app.db, or walship ${command} s3://BUCKET/PATH`,
     );
   }
@@ -74,7 +77,7 @@ export function resolveReplicaSource(
     const name = replicaTarget.type;
     if (flags.replica !== undefined && flags.replica !== name) {
       throw new UsageError(
-        `Cannot ${what} of ${target}: a replica URL is a single replica named "${name}", not "${flags.replica}"`,
+        `Cannot ${what} ${target}: a replica URL is a single replica named "${name}", not "${flags.replica}"`,
         "drop -replica, or pass the database path from the config",
       );
     }
@@ -90,7 +93,7 @@ export function resolveReplicaSource(
   const db = findDatabase(config, dbPath);
   if (!db) {
     const known = config.dbs.map((d) => d.path);
-    throw new ConfigError(`Cannot ${what} of ${dbPath}: the database is not in the config`, {
+    throw new ConfigError(`Cannot ${what} ${dbPath}: the database is not in the config`, {
       file: loaded.path,
       hint:
         known.length > 0
@@ -102,7 +105,7 @@ export function resolveReplicaSource(
     flags.replica === undefined ? db.replicas : db.replicas.filter((r) => r.name === flags.replica);
   if (chosen.length === 0) {
     throw new UsageError(
-      `Cannot ${what} of ${dbPath}: it has no replica named "${flags.replica}"`,
+      `Cannot ${what} ${dbPath}: it has no replica named "${flags.replica}"`,
       `use one of: ${db.replicas.map((r) => r.name).join(", ")}`,
     );
   }
@@ -120,7 +123,8 @@ export function resolveReplicaSource(
         ),
       ),
     })),
-    dbPath,
+    dbPath: db.path,
+    config,
     dbUpdatedAt: databaseUpdatedAt(dbPath),
   };
 }

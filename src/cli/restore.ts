@@ -1,21 +1,14 @@
 /** `walship restore`: rebuild a database from a replica URL or from a database's replicas in the config. */
-
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import type { Config } from "../config/config.ts";
-import { findDatabase } from "../config/directory.ts";
-import { ConfigError } from "../config/errors.ts";
-import { loadConfig, replicaTargetFromUrl } from "../config/load.ts";
-import { expandPath } from "../config/posix-path.ts";
 import { hex8 } from "../format/layout.ts";
 import { formatBytes, ProgressLine } from "../observe/progress.ts";
 import { type NamedReplica, NoBackupError, planRestore, type RestorePlan } from "../restore/plan.ts";
 import { DEFAULT_PARALLELISM, executeRestore, type RestoreResult } from "../restore/restore.ts";
 import type { VerifyMode } from "../restore/verify.ts";
-import { openReplicaClient, resolveCredentials } from "../storage/open.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import { loggerFor } from "./logger.ts";
+import { resolveReplicaSource } from "./replica-source.ts";
 
 export interface RestoreFlags {
   config?: string;
@@ -38,63 +31,18 @@ export interface RestoreFlags {
 const URL_RE = /^\w+:\/\//;
 
 export async function runRestore(target: string | undefined, flags: RestoreFlags): Promise<number> {
-  if (!target) {
+  if (target && URL_RE.test(target) && !(flags.o ?? flags.output)) {
     throw new UsageError(
-      "Cannot restore: no database path or replica URL given",
-      "walship restore -o out.db s3://BUCKET/PATH",
+      "Cannot restore from a URL without an output path",
+      `walship restore -o app.db ${target}`,
     );
   }
-  const env = (name: string) => process.env[name];
-  let output = flags.o ?? flags.output;
-  let replicas: NamedReplica[];
-  let config: Config | null = null;
-  if (URL_RE.test(target)) {
-    if (flags.config) {
-      throw new UsageError(
-        "Cannot use -config with a replica URL",
-        "drop -config, or pass the database path from the config",
-      );
-    }
-    if (!output)
-      throw new UsageError(
-        "Cannot restore from a URL without an output path",
-        `walship restore -o app.db ${target}`,
-      );
-    const replicaTarget = replicaTargetFromUrl(target);
-    replicas = [
-      { name: replicaTarget.type, client: openReplicaClient(replicaTarget, resolveCredentials({}, env)) },
-    ];
-  } else {
-    config = loadConfig({ path: flags.config, expandEnv: flags.expandEnv });
-    const dbPath = expandPath(target, { cwd: process.cwd(), home: os.homedir() });
-    const db = findDatabase(config, dbPath);
-    if (!db) {
-      throw new ConfigError(`Cannot restore ${dbPath}: the database is not in the config`, {
-        hint: `use a path listed under dbs: in the config, or a replica URL with -o`,
-      });
-    }
-    output ??= db.path;
-    const chosen = flags.replica ? db.replicas.filter((r) => r.name === flags.replica) : db.replicas;
-    if (chosen.length === 0) {
-      throw new UsageError(
-        `Cannot restore ${dbPath}: it has no replica named "${flags.replica}"`,
-        `use one of: ${db.replicas.map((r) => r.name).join(", ")}`,
-      );
-    }
-    replicas = chosen.map((r) => ({
-      name: r.name,
-      client: openReplicaClient(
-        r.target,
-        resolveCredentials(
-          {
-            accessKeyId: r.accessKeyId ?? config?.accessKeyId,
-            secretAccessKey: r.secretAccessKey ?? config?.secretAccessKey,
-          },
-          env,
-        ),
-      ),
-    }));
-  }
+  const source = resolveReplicaSource("restore", "restore", target, flags);
+  // In config mode the output defaults to the database's own path, as in Litestream.
+  const output = flags.o ?? flags.output ?? source.dbPath;
+  if (!output) throw new UsageError("Cannot restore without an output path", "pass -o PATH");
+  const replicas: NamedReplica[] = source.replicas;
+  const config = source.config ?? null;
   const log = loggerFor(config);
 
   if (fs.existsSync(output) && !flags.dryRun) {

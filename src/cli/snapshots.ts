@@ -35,7 +35,7 @@ export async function runSnapshots(
   flags: SnapshotsFlags,
   io: CommandOutput = processOutput,
 ): Promise<number> {
-  const source = resolveReplicaSource("snapshots", "list snapshots", target, flags);
+  const source = resolveReplicaSource("snapshots", "list the snapshots of", target, flags);
   const results = await forEachReplica(source.replicas, async (r) => {
     const out: SnapshotInfo[] = [];
     for (const generation of await r.client.generations())

@@ -47,7 +47,7 @@ export async function runWal(
       "copy one from: walship generations DB_PATH|REPLICA_URL",
     );
   }
-  const source = resolveReplicaSource("wal", "list WAL segments", target, flags);
+  const source = resolveReplicaSource("wal", "list the WAL segments of", target, flags);
   const results = await forEachReplica(source.replicas, async (r) => {
     const out: WalSegmentInfo[] = [];
     // With -generation the name is listed directly, as Litestream does; a missing one lists nothing.
