@@ -2,7 +2,6 @@
  * One replica of one database: uploads the shadow WAL as LZ4-framed segments, takes a snapshot when a
  * generation has none, and recovers its position from the remote listing after a restart or an error.
  */
-import { concatBytes } from "../format/bytes.ts";
 import { formatPos, hex8, type Pos } from "../format/layout.ts";
 import { decodeLz4Frame, encodeLz4Frame, Lz4FrameEncoder } from "../format/lz4-frame.ts";
 import { fileSize, readFileAt } from "../io/file-io.ts";
@@ -185,18 +184,6 @@ export class Replica {
       const at = this.db.pos();
       if (!at) throw new Error("no generation to snapshot");
       const started = Date.now();
-      const size = this.db.databaseSize();
-      const encoder = new Lz4FrameEncoder();
-      const pieces: Uint8Array[] = [];
-      for (let off = 0; off < size; off += SNAPSHOT_CHUNK_BYTES) {
-        pieces.push(...encoder.push(this.db.readDatabase(off, Math.min(SNAPSHOT_CHUNK_BYTES, size - off))));
-        // Let uploads and signals run between chunks of a large database.
-        if (off > 0) await new Promise((r) => setImmediate(r));
-      }
-      pieces.push(...encoder.finish());
-      const lz4 = concatBytes(pieces);
-      if (this.db.pos()?.generation !== at.generation) throw new Error("generation changed during snapshot");
-
       if (this.pos?.generation !== at.generation) {
         this.pos =
           remoteEnd && remoteEnd.generation === at.generation && remoteEnd.index >= at.index
@@ -204,9 +191,17 @@ export class Replica {
             : { generation: at.generation, index: at.index, offset: 0 };
       }
       this.checkNotAhead();
+      // WAL up to `at` goes first; the database file read afterwards holds no page newer than `at`: our
+      // own checkpoints are held, and others can backfill only up to our read mark, which is ≤ `at`.
       await this.uploadWal(at);
-      const info = await this.client.writeSnapshot(at.generation, at.index, lz4);
-      this.stats.bytesUploaded += lz4.length;
+      const size = this.db.databaseSize();
+      const info = await this.client.writeSnapshotStream(
+        at.generation,
+        at.index,
+        this.compressedDatabase(size),
+      );
+      if (this.db.pos()?.generation !== at.generation) throw new Error("generation changed during snapshot");
+      this.stats.bytesUploaded += info.size;
       this.log.info("snapshot written", {
         position: formatPos(at),
         size: info.size,
@@ -217,6 +212,17 @@ export class Replica {
     } finally {
       release();
     }
+  }
+
+  /** The first `size` bytes of the database file as LZ4 frame pieces, read and compressed chunk by chunk. */
+  private async *compressedDatabase(size: number): AsyncGenerator<Uint8Array> {
+    const encoder = new Lz4FrameEncoder();
+    for (let off = 0; off < size; off += SNAPSHOT_CHUNK_BYTES) {
+      yield* encoder.push(this.db.readDatabase(off, Math.min(SNAPSHOT_CHUNK_BYTES, size - off)));
+      // Let other work and signals run between chunks of a large database.
+      await new Promise((r) => setImmediate(r));
+    }
+    yield* encoder.finish();
   }
 
   /** The end of the last uploaded segment of a generation (downloads it to learn its length), or null. */

@@ -73,6 +73,34 @@ export class FileStore implements ObjectStore {
     }
   }
 
+  async putStream(
+    key: string,
+    pieces: AsyncIterable<Uint8Array>,
+  ): Promise<{ createdAt: Date; size: number }> {
+    const dest = this.abs(key);
+    const tmp = `${dest}.tmp`;
+    try {
+      await fs.mkdir(path.dirname(dest), { recursive: true });
+      const fh = await fs.open(tmp, "w", 0o600);
+      let size = 0;
+      try {
+        for await (const piece of pieces) {
+          await fh.write(piece, 0, piece.length, size);
+          size += piece.length;
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const st = await fs.stat(tmp);
+      await fs.rename(tmp, dest);
+      return { createdAt: st.mtime, size };
+    } catch (err) {
+      await fs.rm(tmp, { force: true }).catch(() => {});
+      throw this.wrap(err, "put", key);
+    }
+  }
+
   async get(key: string): Promise<Uint8Array | null> {
     try {
       const buf = await fs.readFile(this.abs(key));

@@ -31,6 +31,11 @@ export interface ObjectStore {
   list(prefix: string, opts: { delimiter: boolean }): Promise<Listing>;
   /** Writes an object whole; it is never visible half-written. Returns its creation time. */
   put(key: string, data: Uint8Array): Promise<{ createdAt: Date }>;
+  /**
+   * Writes an object from pieces produced as it goes (a snapshot being compressed), holding at most
+   * one upload part in memory. Same visibility guarantee as put. Returns its creation time and size.
+   */
+  putStream(key: string, pieces: AsyncIterable<Uint8Array>): Promise<{ createdAt: Date; size: number }>;
   /** Reads an object whole; `null` when it does not exist. */
   get(key: string): Promise<Uint8Array | null>;
   /**

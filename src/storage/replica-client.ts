@@ -80,6 +80,16 @@ export class ReplicaClient {
     return { generation, index, size: lz4.length, createdAt };
   }
 
+  /** Writes a snapshot from compressed pieces produced while reading the database. */
+  async writeSnapshotStream(
+    generation: string,
+    index: number,
+    lz4: AsyncIterable<Uint8Array>,
+  ): Promise<SnapshotInfo> {
+    const { createdAt, size } = await this.store.putStream(snapshotPath("", generation, index), lz4);
+    return { generation, index, size, createdAt };
+  }
+
   async writeWalSegment(pos: Pos, lz4: Uint8Array): Promise<WalSegmentInfo> {
     const { createdAt } = await this.store.put(
       walSegmentPath("", pos.generation, pos.index, pos.offset),

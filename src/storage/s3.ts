@@ -5,6 +5,7 @@
  * as object data.
  */
 import type { GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
+import { concatBytes } from "../format/bytes.ts";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
 
 export interface S3StoreOptions {
@@ -33,11 +34,19 @@ export interface S3StoreOptions {
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
 /** S3's smallest part (except the last) is 5 MiB. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** Part size when streaming an object of unknown size: 10,000 parts of 16 MiB allow 156 GiB. */
+const STREAM_PART_SIZE = 16 * 1024 * 1024;
 /** S3 allows at most 10,000 parts; stay well below. */
 const MAX_PARTS = 9000;
 /** Attempts per request, the first one included (ConfiguredRetryStrategy counts attempts, not retries). */
 const SDK_ATTEMPTS = 5;
 type GetObjectBody = NonNullable<GetObjectCommandOutput["Body"]>;
+
+interface MultipartUpload {
+  part(body: Uint8Array): Promise<void>;
+  complete(): Promise<void>;
+  abort(): Promise<void>;
+}
 
 /** Numbers downloads to temporary files within the process. */
 let downloads = 0;
@@ -130,47 +139,102 @@ export class S3Store implements ObjectStore {
     return { createdAt };
   }
 
+  /**
+   * Streams an object up: pieces are gathered into parts; an object smaller than one part goes up as one
+   * PutObject, a larger one as a multipart upload (aborted on failure, so no partial object appears).
+   */
+  async putStream(
+    key: string,
+    pieces: AsyncIterable<Uint8Array>,
+  ): Promise<{ createdAt: Date; size: number }> {
+    const createdAt = new Date();
+    const partSize = Math.max(MIN_PART_SIZE, STREAM_PART_SIZE);
+    let buffered: Uint8Array[] = [];
+    let bufferedBytes = 0;
+    let size = 0;
+    let upload: MultipartUpload | null = null;
+    try {
+      for await (const piece of pieces) {
+        buffered.push(piece);
+        bufferedBytes += piece.length;
+        size += piece.length;
+        if (bufferedBytes >= partSize) {
+          upload ??= await this.startMultipart(key);
+          await upload.part(concatBytes(buffered));
+          buffered = [];
+          bufferedBytes = 0;
+        }
+      }
+      const rest = concatBytes(buffered);
+      if (!upload) {
+        await this.put(key, rest);
+      } else {
+        if (rest.length > 0) await upload.part(rest);
+        await upload.complete();
+      }
+      return { createdAt, size };
+    } catch (err) {
+      await upload?.abort();
+      throw err;
+    }
+  }
+
   private async putMultipart(key: string, data: Uint8Array): Promise<void> {
+    const partSize = Math.max(MIN_PART_SIZE, Math.ceil(data.length / MAX_PARTS));
+    const upload = await this.startMultipart(key);
+    try {
+      for (let off = 0; off < data.length; off += partSize) {
+        await upload.part(data.subarray(off, Math.min(off + partSize, data.length)));
+      }
+      await upload.complete();
+    } catch (err) {
+      await upload.abort();
+      throw err;
+    }
+  }
+
+  private async startMultipart(key: string): Promise<MultipartUpload> {
     const sdk = await import("@aws-sdk/client-s3");
     const s3 = await this.s3();
     const Bucket = this.opts.bucket;
     const Key = this.key(key);
-    const partSize = Math.max(MIN_PART_SIZE, Math.ceil(data.length / MAX_PARTS));
     const { UploadId } = await this.call("put", key, () =>
       s3.send(new sdk.CreateMultipartUploadCommand({ Bucket, Key })),
     );
-    try {
-      const parts: { ETag: string | undefined; PartNumber: number }[] = [];
-      for (let off = 0, n = 1; off < data.length; off += partSize, n++) {
-        const body = data.subarray(off, Math.min(off + partSize, data.length));
+    const parts: { ETag: string | undefined; PartNumber: number }[] = [];
+    return {
+      part: async (body) => {
+        const PartNumber = parts.length + 1;
         const out = await this.call("put", key, () =>
           s3.send(
             new sdk.UploadPartCommand({
               Bucket,
               Key,
               UploadId,
-              PartNumber: n,
+              PartNumber,
               Body: body,
               ContentLength: body.length,
             }),
           ),
         );
-        parts.push({ ETag: out.ETag, PartNumber: n });
-      }
-      await this.call("put", key, () =>
-        s3.send(
-          new sdk.CompleteMultipartUploadCommand({
-            Bucket,
-            Key,
-            UploadId,
-            MultipartUpload: { Parts: parts },
-          }),
-        ),
-      );
-    } catch (err) {
-      await s3.send(new sdk.AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {});
-      throw err;
-    }
+        parts.push({ ETag: out.ETag, PartNumber });
+      },
+      complete: async () => {
+        await this.call("put", key, () =>
+          s3.send(
+            new sdk.CompleteMultipartUploadCommand({
+              Bucket,
+              Key,
+              UploadId,
+              MultipartUpload: { Parts: parts },
+            }),
+          ),
+        );
+      },
+      abort: async () => {
+        await s3.send(new sdk.AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {});
+      },
+    };
   }
 
   get(key: string): Promise<Uint8Array | null> {

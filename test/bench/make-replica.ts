@@ -239,6 +239,18 @@ class CountingStore implements ObjectStore {
     return this.inner.get(key);
   }
 
+  async putStream(
+    key: string,
+    pieces: AsyncIterable<Uint8Array>,
+  ): Promise<{ createdAt: Date; size: number }> {
+    const out = await this.inner.putStream(key, pieces);
+    if (key.endsWith(".snapshot.lz4")) {
+      this.snapshots++;
+      this.snapshotBytes += out.size;
+    }
+    return out;
+  }
+
   getFile(key: string, tempDir: string): Promise<LocalObject | null> {
     return this.inner.getFile(key, tempDir);
   }

@@ -20,6 +20,20 @@ export function objectStoreConformance(name: string, makeStore: () => ObjectStor
       expect(await store.get("empty")).toEqual(new Uint8Array(0));
     });
 
+    test("putStream writes the pieces as one object", async () => {
+      const store = makeStore();
+      const pieces = [new Uint8Array(1000).fill(1), new Uint8Array(0), new Uint8Array(70_000).fill(2)];
+      async function* gen() {
+        yield* pieces;
+      }
+      const { size } = await store.putStream("streamed/obj", gen());
+      expect(size).toBe(71_000);
+      const back = await store.get("streamed/obj");
+      expect(back?.length).toBe(71_000);
+      expect(back?.[999]).toBe(1);
+      expect(back?.[1000]).toBe(2);
+    });
+
     test("list with a delimiter gives one level; without, everything below", async () => {
       const store = makeStore();
       for (const key of ["x/1", "x/2", "x/y/3", "x/y/z/4", "xx/5"])

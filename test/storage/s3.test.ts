@@ -38,6 +38,19 @@ test("what the server stores is exactly what walship meant to write, single and 
   expect(await s.get("large.bin")).toEqual(large);
 });
 
+test("a stream larger than one part goes up as a multipart upload, byte for byte", async () => {
+  const s = store();
+  const chunk = new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 7 + (i >> 10)) & 0xff);
+  async function* gen() {
+    for (let i = 0; i < 5; i++) yield chunk;
+  }
+  const { size } = await s.putStream("big.bin", gen());
+  expect(size).toBe(20 * 1024 * 1024);
+  const stored = await s3.objectBytes("conformance", `${s.opts.prefix}/big.bin`);
+  expect(stored?.length).toBe(size);
+  expect(stored?.subarray(16 * 1024 * 1024, 16 * 1024 * 1024 + 4096)).toEqual(chunk.subarray(0, 4096));
+});
+
 test("pagination: listings past 1,000 keys are complete", async () => {
   const s = store();
   const keys = Array.from({ length: 1100 }, (_, i) => `many/${String(i).padStart(5, "0")}`);
