@@ -49,6 +49,9 @@ export interface DatabaseStats {
   checkpoints: Record<CheckpointMode, { count: number; errors: number; seconds: number }>;
 }
 
+/** Pause after a checkpoint that found the database busy (its RESTART/TRUNCATE wait can last a second). */
+const BUSY_CHECKPOINT_BACKOFF_MS = 1000;
+
 /** Litestream 0.3.13's TRUNCATE threshold (pages): a runaway WAL is truncated at about 2 GB. */
 export const DEFAULT_TRUNCATE_PAGE_COUNT = 500_000;
 
@@ -114,6 +117,7 @@ export class ReplicatedDatabase {
     },
   };
   private forcedReason = "";
+  private lastBusyCheckpointAt = 0;
 
   /** Bumped whenever the shadow WAL or generation changes; replicas wait on it. */
   private version = 0;
@@ -301,7 +305,9 @@ export class ReplicatedDatabase {
     }
 
     const mode = this.checkpointMode();
-    if (mode) this.checkpoint(mode);
+    // After a checkpoint that found the database busy, wait before trying again: captures run on every
+    // WAL change, and a blocking retry each time would starve uploads during a write flood.
+    if (mode && Date.now() - this.lastBusyCheckpointAt >= BUSY_CHECKPOINT_BACKOFF_MS) this.checkpoint(mode);
     this.clean();
 
     const after = this.pos();
@@ -439,6 +445,7 @@ export class ReplicatedDatabase {
       this.acquireReadLock();
     }
     this.log.debug("checkpoint", { db: this.path, mode, ...result });
+    if (result.busy !== 0) this.lastBusyCheckpointAt = Date.now();
     try {
       // Write at once, so the restart (if any) is most likely ours, with nothing of the app's in between.
       conn.run(SEQ_UPSERT);
