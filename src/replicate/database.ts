@@ -49,7 +49,7 @@ export interface DatabaseStats {
   checkpoints: Record<CheckpointMode, { count: number; errors: number; seconds: number }>;
 }
 
-/** Pause after a checkpoint that found the database busy (its RESTART/TRUNCATE wait can last a second). */
+/** Pause after a RESTART/TRUNCATE checkpoint that found the database busy (each waits up to a second). */
 const BUSY_CHECKPOINT_BACKOFF_MS = 1000;
 
 /** Litestream 0.3.13's TRUNCATE threshold (pages): a runaway WAL is truncated at about 2 GB. */
@@ -305,9 +305,13 @@ export class ReplicatedDatabase {
     }
 
     const mode = this.checkpointMode();
-    // After a checkpoint that found the database busy, wait before trying again: captures run on every
-    // WAL change, and a blocking retry each time would starve uploads during a write flood.
-    if (mode && Date.now() - this.lastBusyCheckpointAt >= BUSY_CHECKPOINT_BACKOFF_MS) this.checkpoint(mode);
+    // After a RESTART or TRUNCATE that found the database busy, wait before trying again: they block for
+    // the busy timeout, captures run on every WAL change, and retrying each time would starve uploads
+    // during a write flood. PASSIVE never waits.
+    const blocking = mode === "RESTART" || mode === "TRUNCATE";
+    if (mode && (!blocking || Date.now() - this.lastBusyCheckpointAt >= BUSY_CHECKPOINT_BACKOFF_MS)) {
+      this.checkpoint(mode);
+    }
     this.clean();
 
     const after = this.pos();
@@ -445,7 +449,7 @@ export class ReplicatedDatabase {
       this.acquireReadLock();
     }
     this.log.debug("checkpoint", { db: this.path, mode, ...result });
-    if (result.busy !== 0) this.lastBusyCheckpointAt = Date.now();
+    if (result.busy !== 0 && mode !== "PASSIVE") this.lastBusyCheckpointAt = Date.now();
     try {
       // Write at once, so the restart (if any) is most likely ours, with nothing of the app's in between.
       conn.run(SEQ_UPSERT);
