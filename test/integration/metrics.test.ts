@@ -4,17 +4,15 @@ import * as path from "node:path";
 import { createDatabase, openApp } from "../helpers/app-db.ts";
 import { startCli, waitFor } from "../helpers/cli.ts";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
+import { metricSample } from "../helpers/proc-usage.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
+/** A sample that must be there: a missing one fails the test with the whole exposition. */
 function sample(text: string, name: string, labels: Record<string, string>): number {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const inner = line.slice(name.length + 1, line.indexOf("}"));
-    if (want.every((w) => inner.split(",").includes(w))) return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  throw new Error(`no sample ${name} ${JSON.stringify(labels)} in:\n${text}`);
+  const value = metricSample(text, name, labels);
+  if (Number.isNaN(value)) throw new Error(`no sample ${name} ${JSON.stringify(labels)} in:\n${text}`);
+  return value;
 }
 
 describe("metrics and health", () => {
