@@ -38,6 +38,7 @@
  * walship runs from --walship-bin, else `dist/walship` when it exists, else from source. Prints a table and
  * one JSON line. Exit codes: 0 success, 1 a run failed or restored the wrong data, 2 usage, 3 out of time.
  */
+
 import { Database } from "bun:sqlite";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -50,6 +51,7 @@ import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { litestreamBinary } from "../helpers/litestream.ts";
 import { clockTicksPerSecond, cpuTicks, rssKiB } from "../helpers/proc-usage.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { itemsDigest } from "./content-digest.ts";
 import type { CommitRecord, WriterResult } from "./load-writer.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dir, "../..");
@@ -539,42 +541,7 @@ function diagnoseUnseen(
 // Databases and their comparison
 // ---------------------------------------------------------------------------------------------------------
 
-/** Row count and sha256 over every row of `items` in id order, each value tagged with its type and length. */
-function itemsDigest(file: string): { rows: number; hash: string } {
-  const db = new Database(file, { readwrite: true, create: false });
-  try {
-    const hasher = new Bun.CryptoHasher("sha256");
-    const enc = new TextEncoder();
-    const stmt = db.query("SELECT id, name, qty, data FROM items WHERE id > ? ORDER BY id LIMIT 5000");
-    const tag = new Uint8Array(9);
-    const view = new DataView(tag.buffer);
-    const feed = (type: number, bytes: Uint8Array): void => {
-      view.setUint8(0, type);
-      view.setFloat64(1, bytes.length);
-      hasher.update(tag);
-      hasher.update(bytes);
-    };
-    let rows = 0;
-    let last = -1;
-    for (;;) {
-      const batch = stmt.values(last);
-      if (batch.length === 0) break;
-      for (const row of batch) {
-        for (const v of row) {
-          if (v === null) feed(0, new Uint8Array(0));
-          else if (v instanceof Uint8Array) feed(1, v);
-          else feed(2, enc.encode(String(v)));
-        }
-        rows++;
-      }
-      last = Number(batch[batch.length - 1]![0]);
-    }
-    stmt.finalize();
-    return { rows, hash: hasher.digest("hex") };
-  } finally {
-    db.close(true);
-  }
-}
+const ITEM_COLUMNS = "id, name, qty, data";
 
 function integrity(file: string): string {
   const db = new Database(file, { readwrite: true, create: false });
@@ -784,8 +751,8 @@ async function stopAndVerify(
   const check = integrity(out);
   if (check !== "ok")
     throw new BenchFailure(`${r.label}: restored database fails integrity_check: ${check}`, 1);
-  const got = itemsDigest(out);
-  const want = itemsDigest(r.db);
+  const got = itemsDigest(out, ITEM_COLUMNS);
+  const want = itemsDigest(r.db, ITEM_COLUMNS);
   if (got.rows !== want.rows || got.hash !== want.hash) {
     throw new BenchFailure(
       `${r.label}: restored content differs from the source: ${got.rows} rows (sha256 ${got.hash.slice(0, 12)}), ` +
@@ -984,7 +951,7 @@ async function stormRun(
         throw new BenchFailure(`${label}: restored ${rows} rows, the writer committed ${w.transactions}`, 1);
       }
     } else {
-      rows = itemsDigest(r.db).rows;
+      rows = itemsDigest(r.db, ITEM_COLUMNS).rows;
     }
     const lags = w.commits.flatMap((c, i) =>
       seen[i] === null || seen[i] === undefined ? [] : [seen[i]! - c.at],

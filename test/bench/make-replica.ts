@@ -10,6 +10,7 @@
  * benchmark runs skip generation. Standalone: `bun test/bench/make-replica.ts [--size-mb 256]
  * [--iterations 1200] [--seed 1] [--min-checkpoint-pages 1000] [--force]`.
  */
+
 import { Database } from "bun:sqlite";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -21,6 +22,7 @@ import { FileStore } from "../../src/storage/file.ts";
 import type { Listing, LocalObject, ObjectStore } from "../../src/storage/object-store.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { S3Store } from "../../src/storage/s3.ts";
+import { itemsDigest } from "./content-digest.ts";
 
 /** Bump when the workload or the cache layout changes, so old caches are not reused. */
 const GENERATOR_VERSION = 2;
@@ -488,42 +490,9 @@ export function fileSha256(file: string): string {
 
 const COLUMNS = "id, account_id, kind, title, body, tags, amount, created_at, updated_at, payload";
 
-/** Row count and sha256 over every row of `items` in id order, each value tagged with its type and length. */
+/** Row count and sha256 of the benchmark's `items` table (see content-digest.ts). */
 export function contentDigest(file: string): { rows: number; hash: string } {
-  const db = new Database(file, { readwrite: true, create: false });
-  try {
-    const hasher = new Bun.CryptoHasher("sha256");
-    const enc = new TextEncoder();
-    const stmt = db.query(`SELECT ${COLUMNS} FROM items WHERE id > ? ORDER BY id LIMIT 2000`);
-    const tag = new Uint8Array(9);
-    const view = new DataView(tag.buffer);
-    const feed = (type: number, bytes: Uint8Array): void => {
-      view.setUint8(0, type);
-      view.setFloat64(1, bytes.length);
-      hasher.update(tag);
-      hasher.update(bytes);
-    };
-    let rows = 0;
-    let last = -1;
-    for (;;) {
-      const batch = stmt.values(last);
-      if (batch.length === 0) break;
-      for (const row of batch) {
-        for (const v of row) {
-          if (v === null) feed(0, new Uint8Array(0));
-          else if (v instanceof Uint8Array) feed(1, v);
-          else if (typeof v === "string") feed(2, enc.encode(v));
-          else feed(3, enc.encode(String(v)));
-        }
-        rows++;
-      }
-      last = Number(batch[batch.length - 1]![0]);
-    }
-    stmt.finalize();
-    return { rows, hash: hasher.digest("hex") };
-  } finally {
-    db.close(true);
-  }
+  return itemsDigest(file, COLUMNS);
 }
 
 // ---------------------------------------------------------------------------------------------------------
