@@ -3,6 +3,11 @@
  * WAL past frames we have not copied, copies committed frames into the shadow WAL, runs checkpoints by
  * policy, and starts a new generation whenever continuity with the previous position cannot be proven.
  * Every method here is synchronous: replicas never observe a half-updated shadow WAL.
+ *
+ * The read transaction moves forward with every capture without ever being let go (two connections
+ * take turns, see `capture`), so the application's own checkpoints keep the WAL small and a write
+ * flood cannot make it grow without bound. (Litestream lets go of its lock to checkpoint; a writer that
+ * restarts the WAL in that moment overwrites frames it has not copied yet.)
  */
 import { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
@@ -17,15 +22,15 @@ import {
 } from "../format/layout.ts";
 import { fileSize, readAt, readFileAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
+import { frameAlign, frameSize, sameWalHeader, WAL_HEADER_SIZE, walSize } from "../sqlite/wal.ts";
 import {
-  frameAlign,
-  frameSize,
-  sameWalHeader,
-  WAL_FRAME_HEADER_SIZE,
-  WAL_HEADER_SIZE,
-  walSize,
-} from "../sqlite/wal.ts";
-import { type CheckpointMode, checkpoint, openConnection } from "./connection.ts";
+  BUSY_TIMEOUT_MS,
+  type CheckpointMode,
+  type CheckpointResult,
+  checkpoint,
+  openConnection,
+} from "./connection.ts";
+import { currentBootId, RunMarker } from "./run-marker.ts";
 import { copyCommittedFrames, initShadowWal, readHeaderBytes } from "./shadow-wal.ts";
 
 export interface DatabaseOptions {
@@ -49,8 +54,12 @@ export interface DatabaseStats {
   checkpoints: Record<CheckpointMode, { count: number; errors: number; seconds: number }>;
 }
 
-/** Pause after a RESTART/TRUNCATE checkpoint that found the database busy (each waits up to a second). */
-const BUSY_CHECKPOINT_BACKOFF_MS = 1000;
+/**
+ * How long a checkpoint waits for the application's write lock to hold writers back while it finishes
+ * (the event loop waits with it), and how long it leaves that alone after it failed to finish.
+ */
+const WRITER_LOCK_TIMEOUT_MS = 100;
+const BLOCKED_CHECKPOINT_BACKOFF_MS = 1000;
 
 /** Litestream 0.3.13's TRUNCATE threshold (pages): a runaway WAL is truncated at about 2 GB. */
 export const DEFAULT_TRUNCATE_PAGE_COUNT = 500_000;
@@ -94,7 +103,9 @@ export class ReplicatedDatabase {
   private conn: Database | undefined;
   /** Holds an exclusive SQLite lock on `<meta>/walship.lock` while this process replicates the database. */
   private processLock: Database | undefined;
-  private lockConn: Database | undefined;
+  /** Two connections that take turns holding our read transaction; `reading` is the one holding it. */
+  private readers: [Database, Database] | undefined;
+  private reading: 0 | 1 = 0;
   /** One long-lived descriptor for reading the database file: closing any descriptor of it would drop SQLite's POSIX locks. */
   private fd: number | undefined;
   pageSize = 0;
@@ -117,7 +128,10 @@ export class ReplicatedDatabase {
     },
   };
   private forcedReason = "";
-  private lastBusyCheckpointAt = 0;
+  private runMarker: RunMarker | undefined;
+  /** Whether each capture is fsynced: only where a lost page cache could not be detected (run-marker.ts). */
+  private fsyncShadow = true;
+  private lastBlockedCheckpointAt = 0;
 
   /** Bumped whenever the shadow WAL or generation changes; replicas wait on it. */
   private version = 0;
@@ -204,14 +218,20 @@ export class ReplicatedDatabase {
       if (mode !== "wal") throw new Error(`cannot enable WAL mode (journal_mode=${String(mode)})`);
       this.conn.run("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER)");
       this.conn.run("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER)");
-      this.lockConn = openConnection(this.path);
+      this.readers = [openConnection(this.path), openConnection(this.path)];
       this.fd = fs.openSync(this.path, "r");
-      this.acquireReadLock();
+      beginRead(this.readers[this.reading]);
       this.pageSize = Number(this.conn.query("PRAGMA page_size").values()[0]?.[0]);
       fs.mkdirSync(this.metaPath, { recursive: true, mode: 0o700 });
       this.removeTmpFiles(this.metaPath);
       this.generation = this.readGenerationFile();
-      if (this.generation) this.checkHeadersAtStartup();
+      const boot = currentBootId();
+      if (boot !== null) {
+        this.runMarker = new RunMarker(path.join(this.metaPath, "walship.run"));
+        if (this.runMarker.begin(boot)) this.forcedReason = "machine restarted while replicating";
+        this.fsyncShadow = false;
+      }
+      if (this.generation && !this.forcedReason) this.checkHeadersAtStartup();
       this.clean();
       this.log.info("initialized db", {
         db: this.path,
@@ -223,15 +243,6 @@ export class ReplicatedDatabase {
       this.close();
       throw err;
     }
-  }
-
-  private acquireReadLock(): void {
-    this.lockConn?.run("BEGIN");
-    this.lockConn?.query("SELECT COUNT(1) FROM _litestream_seq").values();
-  }
-
-  private releaseReadLock(): void {
-    if (this.lockConn?.inTransaction) this.lockConn.run("ROLLBACK");
   }
 
   private readGenerationFile(): string {
@@ -292,26 +303,10 @@ export class ReplicatedDatabase {
   }
 
   private syncOpen(): void {
-    const conn = this.conn!;
     const before = this.pos();
-    const walBytes = fileSize(this.walPath);
-    if (walBytes === null || walBytes < WAL_HEADER_SIZE) conn.run(SEQ_UPSERT);
-
-    const { reason, restart } = this.verify();
-    if (reason) this.createGeneration(reason);
-    else {
-      this.copyShadow();
-      if (restart) this.followRestart();
-    }
-
+    this.capture();
     const mode = this.checkpointMode();
-    // After a RESTART or TRUNCATE that found the database busy, wait before trying again: they block for
-    // the busy timeout, captures run on every WAL change, and retrying each time would starve uploads
-    // during a write flood. PASSIVE never waits.
-    const blocking = mode === "RESTART" || mode === "TRUNCATE";
-    if (mode && (!blocking || Date.now() - this.lastBusyCheckpointAt >= BUSY_CHECKPOINT_BACKOFF_MS)) {
-      this.checkpoint(mode);
-    }
+    if (mode) this.checkpoint(mode);
     this.clean();
 
     const after = this.pos();
@@ -322,6 +317,45 @@ export class ReplicatedDatabase {
       before.offset !== after.offset
     ) {
       this.notify();
+    }
+  }
+
+  /**
+   * Copies what is new into the shadow WAL and moves our read transaction to the WAL's end.
+   *
+   * SQLite restarts the WAL (writes over it from the start) only when no reader holds a WAL read mark,
+   * and a reader starts without one only when every frame of the WAL is already in the database file.
+   * The new read transaction starts before the copy and the old one ends after it, so some transaction
+   * of ours holds a read mark at every moment until we have copied past it; and when a new one starts
+   * without a read mark, the frames the checkpoint could reach were the old one's, all copied. So the WAL
+   * can restart only after we have copied every frame of it, and a restart we see is always complete.
+   * While a snapshot reads the database file the transaction stays where it is (see holdCheckpoints).
+   */
+  private capture(): void {
+    const readers = this.readers!;
+    const move = this.checkpointHolds === 0;
+    const next = this.reading === 0 ? 1 : 0;
+    if (move) beginRead(readers[next]);
+    try {
+      this.captureFrames();
+    } catch (err) {
+      if (move) endRead(readers[next]);
+      throw err;
+    }
+    if (move) {
+      endRead(readers[this.reading]);
+      this.reading = next;
+    }
+  }
+
+  private captureFrames(): void {
+    const walBytes = fileSize(this.walPath);
+    if (walBytes === null || walBytes < WAL_HEADER_SIZE) this.conn!.run(SEQ_UPSERT);
+    const { reason, restart } = this.verify();
+    if (reason) this.createGeneration(reason);
+    else {
+      this.copyShadow();
+      if (restart) this.startNextShadowIndex();
     }
   }
 
@@ -363,16 +397,17 @@ export class ReplicatedDatabase {
     this.shadowSize = shadowSize;
     const walSizeNow = frameAlign(fileSize(this.walPath) ?? 0, ps);
     if (shadowSize < WAL_HEADER_SIZE) return { reason: "short shadow wal", restart: false };
+    // A restart we see while running is always complete in the shadow (see capture).
+    if (!sameWalHeader(readHeaderBytes(shadowPath), readHeaderBytes(this.walPath))) return { restart: true };
     if (shadowSize > walSizeNow) return { reason: "wal truncated by another process", restart: false };
-    const restart = !sameWalHeader(readHeaderBytes(shadowPath), readHeaderBytes(this.walPath));
-    if (shadowSize === WAL_HEADER_SIZE && restart) return { reason: "wal header only, mismatched", restart };
     if (shadowSize > WAL_HEADER_SIZE) {
+      // Frames past SQLite's last commit (a writer killed before it published them) may be rewritten.
       const fs_ = frameSize(ps);
       const a = readFileAt(shadowPath, shadowSize - fs_, fs_);
       const b = readFileAt(this.walPath, shadowSize - fs_, fs_);
-      if (!bytesEqual(a, b)) return { reason: "wal overwritten by another process", restart };
+      if (!bytesEqual(a, b)) return { reason: "wal overwritten by another process", restart: false };
     }
-    return { restart };
+    return { restart: false };
   }
 
   private createGeneration(reason: string): void {
@@ -380,7 +415,7 @@ export class ReplicatedDatabase {
     const dir = path.join(this.metaPath, "generations", generation);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.shadowIndex = 0;
-    this.shadowSize = initShadowWal(this.walPath, this.shadowPath(0, generation));
+    this.shadowSize = initShadowWal(this.walPath, this.shadowPath(0, generation), this.fsyncShadow);
     this.stats.walBytes += this.shadowSize;
     const tmp = path.join(this.metaPath, "generation.tmp");
     fs.writeFileSync(tmp, `${generation}\n`, { mode: 0o600 });
@@ -397,14 +432,14 @@ export class ReplicatedDatabase {
 
   private startNextShadowIndex(): void {
     this.shadowIndex++;
-    this.shadowSize = initShadowWal(this.walPath, this.shadowPath(this.shadowIndex));
+    this.shadowSize = initShadowWal(this.walPath, this.shadowPath(this.shadowIndex), this.fsyncShadow);
     this.stats.walBytes += this.shadowSize;
   }
 
   /** Appends newly committed frames to the current shadow file. */
   private copyShadow(): void {
     const before = this.shadowSize;
-    this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex));
+    this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex), this.fsyncShadow);
     this.stats.walBytes += Math.max(0, this.shadowSize - before);
   }
 
@@ -424,61 +459,60 @@ export class ReplicatedDatabase {
   }
 
   /**
-   * Checkpoints with our read lock released, then follows a WAL restart into the next shadow index.
-   * Frames another process committed between our last copy and its overwrite by the new WAL session
-   * would be lost to the shadow; we detect that from the checkpoint's frame count and start a new
-   * generation instead of shipping a history with a hole in it.
+   * Moves the WAL into the database file so the next write restarts it. First without blocking anyone;
+   * when the application keeps appending (a write flood), the checkpoint never catches up with it, so we
+   * then hold the write lock for a moment, copy the last frames and checkpoint everything. Either way
+   * our read transaction then moves to the end (see capture), where it no longer stands in the way of
+   * the restart. `mode` is Litestream's name for the threshold that triggered it (metrics, logs).
    */
   checkpoint(mode: CheckpointMode): void {
     if (this.checkpointHolds > 0 || !this.conn) return;
-    const conn = this.conn;
-    this.copyShadow();
-    const headerBefore = readHeaderBytes(this.walPath);
-    this.releaseReadLock();
-    let result: { busy: number; log: number; checkpointed: number };
     const stats = this.stats.checkpoints[mode];
     const started = performance.now();
+    let result: CheckpointResult;
     try {
-      result = checkpoint(conn, mode);
+      result = this.checkpointPassive();
+      if (!complete(result) && Date.now() - this.lastBlockedCheckpointAt >= BLOCKED_CHECKPOINT_BACKOFF_MS) {
+        result = this.checkpointHoldingWriters() ?? result;
+        if (!complete(result)) this.lastBlockedCheckpointAt = Date.now();
+      }
+      this.capture();
     } catch (err) {
       stats.errors++;
       throw err;
     } finally {
       stats.count++;
       stats.seconds += (performance.now() - started) / 1000;
-      this.acquireReadLock();
     }
     this.log.debug("checkpoint", { db: this.path, mode, ...result });
-    if (result.busy !== 0 && mode !== "PASSIVE") this.lastBusyCheckpointAt = Date.now();
-    try {
-      // Write at once, so the restart (if any) is most likely ours, with nothing of the app's in between.
-      conn.run(SEQ_UPSERT);
-    } catch (err) {
-      // A busy application may hold the write lock longer than our timeout: the next sync catches up.
-      if (!String((err as { code?: unknown }).code).startsWith("SQLITE_BUSY")) throw err;
-    }
-    this.copyShadow();
-    if (sameWalHeader(headerBefore, readHeaderBytes(this.walPath))) return;
-    // Every frame the checkpoint saw must be in the shadow before we move to the next WAL session.
-    const expected = result.log > 0 ? walSize(this.pageSize, result.log) : this.shadowSize;
-    if (this.shadowSize < expected) this.createGeneration("wal frames overwritten during checkpoint");
-    else this.followRestart();
+  }
+
+  /** A PASSIVE checkpoint on the reader connection that is not holding our read transaction. */
+  private checkpointPassive(): CheckpointResult {
+    return checkpoint(this.readers![this.reading === 0 ? 1 : 0], "PASSIVE");
   }
 
   /**
-   * The WAL restarted: the old session is complete in the shadow (copyShadow ran) unless the new
-   * session has already written over the place where our copy stopped, in which case committed frames
-   * may have been lost there and only a new generation (with a snapshot) is safe.
+   * Takes the write lock (trying for at most WRITER_LOCK_TIMEOUT_MS), so nothing is appended while we
+   * copy the last frames and checkpoint all of them; null when the application held the lock all along.
    */
-  private followRestart(): void {
-    const next = readFileAt(this.walPath, this.shadowSize, WAL_FRAME_HEADER_SIZE);
-    const header = readHeaderBytes(this.walPath);
-    const overwritten =
-      next.length === WAL_FRAME_HEADER_SIZE &&
-      header.length === WAL_HEADER_SIZE &&
-      bytesEqual(next.subarray(8, 16), header.subarray(16, 24));
-    if (overwritten) this.createGeneration("wal restarted past the last copied frame");
-    else this.startNextShadowIndex();
+  private checkpointHoldingWriters(): CheckpointResult | null {
+    const conn = this.conn!;
+    if (!tryBeginImmediate(conn, WRITER_LOCK_TIMEOUT_MS)) return null;
+    try {
+      this.capture();
+      // An application checkpoint still running (it began before we took the lock) makes ours fail
+      // with busy at once; it cannot last, since nothing new can be committed meanwhile.
+      const deadline = performance.now() + WRITER_LOCK_TIMEOUT_MS;
+      let result = this.checkpointPassive();
+      while (result.busy !== 0 && performance.now() < deadline) result = this.checkpointPassive();
+      // Still holding the writers back: move our read transaction past the checkpointed WAL first, or
+      // the next writer would find it in the way and append instead of restarting.
+      this.capture();
+      return result;
+    } finally {
+      conn.run("ROLLBACK");
+    }
   }
 
   /** Makes the next sync start a new generation (a replica found it cannot continue the current one). */
@@ -486,7 +520,10 @@ export class ReplicatedDatabase {
     this.forcedReason = reason;
   }
 
-  /** Blocks our own checkpoints while a snapshot reads the database file; returns the release function. */
+  /**
+   * Blocks our own checkpoints, and keeps our read transaction where it is, while a snapshot reads the
+   * database file: nothing past the shadow's end can reach the file meanwhile. Returns the release function.
+   */
   holdCheckpoints(): () => void {
     this.checkpointHolds++;
     let released = false;
@@ -541,18 +578,65 @@ export class ReplicatedDatabase {
 
   /** Releases the read lock and closes every handle. Safe to call twice. */
   close(): void {
-    try {
-      this.releaseReadLock();
-    } catch {}
-    this.lockConn?.close();
+    for (const reader of this.readers ?? []) {
+      try {
+        endRead(reader);
+      } catch {}
+      reader.close();
+    }
+    this.readers = undefined;
     this.conn?.close();
+    this.runMarker?.end();
+    this.runMarker = undefined;
     this.processLock?.close();
     this.processLock = undefined;
     if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.lockConn = undefined;
     this.conn = undefined;
     this.fd = undefined;
   }
+}
+
+/** Starts a read transaction: the WAL frames it can see stay where they are until it ends. */
+function beginRead(db: Database): void {
+  db.run("BEGIN");
+  try {
+    db.query("SELECT COUNT(1) FROM _litestream_seq").values();
+  } catch (err) {
+    db.run("ROLLBACK");
+    throw err;
+  }
+}
+
+function endRead(db: Database): void {
+  if (db.inTransaction) db.run("ROLLBACK");
+}
+
+/**
+ * BEGIN IMMEDIATE, retried without sleeping until `timeoutMs` has passed. SQLite's busy handler sleeps
+ * between attempts (1, 2, 5, 10 ms...) and so almost never lands in the microseconds between two
+ * commits of an application writing flat out; trying again at once does, usually within a millisecond.
+ */
+function tryBeginImmediate(db: Database, timeoutMs: number): boolean {
+  db.run("PRAGMA busy_timeout = 0");
+  try {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      try {
+        db.run("BEGIN IMMEDIATE");
+        return true;
+      } catch (err) {
+        if (!String((err as { code?: unknown }).code).startsWith("SQLITE_BUSY")) throw err;
+        if (performance.now() >= deadline) return false;
+      }
+    }
+  } finally {
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
+}
+
+/** Whether a checkpoint moved every frame of the WAL into the database file. */
+function complete(r: CheckpointResult): boolean {
+  return r.busy === 0 && r.checkpointed === r.log;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -28,9 +28,10 @@ export function readHeaderBytes(path: string): Uint8Array {
 /**
  * Appends to `shadowPath` every committed frame of the real WAL that follows the shadow's end, and
  * returns the shadow's new size. Stops at the first frame with foreign salts or a broken checksum;
- * frames after the last commit frame stay behind until their commit frame appears.
+ * frames after the last commit frame stay behind until their commit frame appears. `fsync` makes the
+ * copy durable before returning (see run-marker.ts for when that is needed).
  */
-export function copyCommittedFrames(walPath: string, shadowPath: string): number {
+export function copyCommittedFrames(walPath: string, shadowPath: string, fsync: boolean): number {
   const shadowFd = fs.openSync(shadowPath, "r+");
   try {
     const headerBytes = readAt(shadowFd, 0, WAL_HEADER_SIZE);
@@ -46,7 +47,7 @@ export function copyCommittedFrames(walPath: string, shadowPath: string): number
       seed = [last.checksum1, last.checksum2];
     }
     const end = copyFrom(walPath, shadowFd, header, start, seed);
-    if (end > start) fs.fsyncSync(shadowFd);
+    if (fsync && end > start) fs.fsyncSync(shadowFd);
     // Drop any torn tail a crash may have left after the last whole frame.
     if (fs.fstatSync(shadowFd).size !== end) fs.ftruncateSync(shadowFd, end);
     return end;
@@ -101,10 +102,10 @@ function copyFrom(
  * Starts shadow file `shadowPath` for the WAL session now in `walPath`: writes its header (checksum
  * verified) and copies its committed frames. Returns the new shadow size.
  */
-export function initShadowWal(walPath: string, shadowPath: string): number {
+export function initShadowWal(walPath: string, shadowPath: string, fsync: boolean): number {
   const header = readHeaderBytes(walPath);
   decodeWalHeader(header);
   fs.mkdirSync(path.dirname(shadowPath), { recursive: true });
   fs.writeFileSync(shadowPath, header, { mode: 0o600 });
-  return copyCommittedFrames(walPath, shadowPath);
+  return copyCommittedFrames(walPath, shadowPath, fsync);
 }

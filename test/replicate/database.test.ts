@@ -101,4 +101,63 @@ describe("shadow WAL capture", () => {
     app.close();
     db.close();
   });
+
+  test("the application's own checkpoints restart the WAL while walship holds its read transaction", () => {
+    const file = path.join(dir, "app-checkpoint.db");
+    createDatabase(file);
+    const app = new Database(file);
+    app.run("PRAGMA busy_timeout = 0");
+    const { db, lines } = open(file);
+    db.sync();
+    const generation = db.pos()!.generation;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 20; i++) app.run("INSERT INTO items (name, qty) VALUES ('x', ?)", [i]);
+      db.sync();
+      // Backfills everything up to walship's read mark, which is the WAL's end after a capture.
+      const result = app.query("PRAGMA wal_checkpoint(PASSIVE)").get() as {
+        log: number;
+        checkpointed: number;
+      };
+      expect(result.checkpointed).toBe(result.log);
+      // walship moves its read transaction past the checkpointed WAL: the next commit restarts it.
+      db.sync();
+      app.run("INSERT INTO items (name, qty) VALUES ('restart', ?)", [round]);
+      db.sync();
+      expect(db.pos()).toMatchObject({ generation, index: round + 1 });
+    }
+    expect(lines.filter((l) => l.includes("new generation")).length).toBe(1);
+    const real = new Uint8Array(fs.readFileSync(`${file}-wal`));
+    const shadow = new Uint8Array(fs.readFileSync(db.shadowPath(db.pos()!.index)));
+    expect(shadow).toEqual(real.subarray(0, shadow.length));
+    app.close();
+    db.close();
+  });
+
+  test("a session left open by a machine that went down starts a new generation", () => {
+    const file = path.join(dir, "reboot.db");
+    createDatabase(file);
+    const app = new Database(file);
+    app.run("INSERT INTO items (name, qty) VALUES ('a', 1)");
+    const first = open(file);
+    first.db.sync();
+    const generation = first.db.pos()!.generation;
+    const marker = path.join(first.db.metaPath, "walship.run");
+    expect(fs.existsSync(marker)).toBe(true);
+    first.db.close();
+    expect(fs.existsSync(marker)).toBe(false);
+
+    // Closed cleanly: the next run continues the generation.
+    const second = open(file);
+    second.db.sync();
+    expect(second.db.pos()!.generation).toBe(generation);
+    // A marker of another boot: shadow writes that were never fsynced may be gone.
+    second.db.close();
+    fs.writeFileSync(marker, "another-boot\n");
+    const third = open(file);
+    third.db.sync();
+    expect(third.db.pos()!.generation).not.toBe(generation);
+    expect(third.lines.join("\n")).toContain('reason="machine restarted while replicating"');
+    third.db.close();
+    app.close();
+  });
 });
