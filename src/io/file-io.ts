@@ -3,14 +3,18 @@ import * as fs from "node:fs";
 
 /** Reads up to `length` bytes at `position`; shorter only at the end of the file. */
 export function readAt(fd: number, position: number, length: number): Uint8Array {
-  const buf = new Uint8Array(length);
+  return readInto(fd, new Uint8Array(length), position);
+}
+
+/** Fills `buf` from `position` and returns the part read: shorter only at the end of the file. */
+export function readInto(fd: number, buf: Uint8Array, position: number): Uint8Array {
   let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, position + done);
+  while (done < buf.length) {
+    const n = fs.readSync(fd, buf, done, buf.length - done, position + done);
     if (n === 0) break;
     done += n;
   }
-  return done === length ? buf : buf.subarray(0, done);
+  return done === buf.length ? buf : buf.subarray(0, done);
 }
 
 /** Writes all of `data` at `position`. */

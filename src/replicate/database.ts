@@ -59,7 +59,9 @@ export interface DatabaseStats {
  * (the event loop waits with it), and how long it leaves that alone after it failed to finish.
  */
 const WRITER_LOCK_TIMEOUT_MS = 100;
-const BLOCKED_CHECKPOINT_BACKOFF_MS = 1000;
+const BLOCKED_CHECKPOINT_BACKOFF_MS = 250;
+/** How long a checkpoint holding the write lock waits for another connection's checkpoint to end. */
+const CHECKPOINT_LOCK_TIMEOUT_MS = 1000;
 
 /** Litestream 0.3.13's TRUNCATE threshold (pages): a runaway WAL is truncated at about 2 GB. */
 export const DEFAULT_TRUNCATE_PAGE_COUNT = 500_000;
@@ -304,7 +306,10 @@ export class ReplicatedDatabase {
 
   private syncOpen(): void {
     const before = this.pos();
-    this.capture();
+    // Past the checkpoint threshold our read transaction stays put until our checkpoint moves it: each
+    // move lets the application's next commit checkpoint (and fsync) the frames before it, which under a
+    // write flood costs the application a checkpoint every few commits instead of one per thousand.
+    this.capture(this.shadowSize < walSize(this.pageSize, this.opts.minCheckpointPageCount));
     const mode = this.checkpointMode();
     if (mode) this.checkpoint(mode);
     this.clean();
@@ -331,9 +336,9 @@ export class ReplicatedDatabase {
    * can restart only after we have copied every frame of it, and a restart we see is always complete.
    * While a snapshot reads the database file the transaction stays where it is (see holdCheckpoints).
    */
-  private capture(): void {
+  private capture(moveReadLock = true): void {
     const readers = this.readers!;
-    const move = this.checkpointHolds === 0;
+    const move = moveReadLock && this.checkpointHolds === 0;
     const next = this.reading === 0 ? 1 : 0;
     if (move) beginRead(readers[next]);
     try {
@@ -471,8 +476,11 @@ export class ReplicatedDatabase {
     const started = performance.now();
     let result: CheckpointResult;
     try {
+      this.capture();
       result = this.checkpointPassive();
       if (!complete(result) && Date.now() - this.lastBlockedCheckpointAt >= BLOCKED_CHECKPOINT_BACKOFF_MS) {
+        // Copy what arrived during that checkpoint first, so the writers wait for as little as possible.
+        this.capture();
         result = this.checkpointHoldingWriters() ?? result;
         if (!complete(result)) this.lastBlockedCheckpointAt = Date.now();
       }
@@ -501,11 +509,24 @@ export class ReplicatedDatabase {
     if (!tryBeginImmediate(conn, WRITER_LOCK_TIMEOUT_MS)) return null;
     try {
       this.capture();
-      // An application checkpoint still running (it began before we took the lock) makes ours fail
-      // with busy at once; it cannot last, since nothing new can be committed meanwhile.
-      const deadline = performance.now() + WRITER_LOCK_TIMEOUT_MS;
+      const deadline = performance.now() + CHECKPOINT_LOCK_TIMEOUT_MS;
       let result = this.checkpointPassive();
-      while (result.busy !== 0 && performance.now() < deadline) result = this.checkpointPassive();
+      let retried = false;
+      while (!complete(result) && performance.now() < deadline) {
+        if (result.busy !== 0) {
+          // An application checkpoint still running (begun before we took the lock) makes ours fail at
+          // once. Waiting costs the application nothing, its writer is the one running it; its fsync can
+          // take a while on a busy disk.
+          Bun.sleepSync(1);
+        } else if (!retried) {
+          // A reader mark short of the end: ours, when every read-mark slot was taken as it began.
+          retried = true;
+          this.capture();
+        } else {
+          break; // someone else's read transaction: do not keep the writers waiting for it
+        }
+        result = this.checkpointPassive();
+      }
       // Still holding the writers back: move our read transaction past the checkpointed WAL first, or
       // the next writer would find it in the way and append instead of restarting.
       this.capture();

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readAt, readFileAt, writeAt } from "../io/file-io.ts";
+import { readAt, readFileAt, readInto, writeAt } from "../io/file-io.ts";
 import {
   decodeFrameHeader,
   decodeWalHeader,
@@ -18,7 +18,12 @@ import {
 } from "../sqlite/wal.ts";
 
 /** Frames read from the real WAL per step, so a large backlog is copied with bounded memory. */
-const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
+const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * One buffer for every copy (captures are synchronous): a fresh one per read costs more than the copy
+ * itself under a write flood (zeroing and faulting in megabytes each time).
+ */
+let copyBuffer: Uint8Array | undefined;
 
 /** The first 32 bytes of a file (fewer when it is shorter or missing): a WAL header. */
 export function readHeaderBytes(path: string): Uint8Array {
@@ -77,7 +82,8 @@ function copyFrom(
     let scanPos = start;
     let scanSeed = seed;
     while (scanPos < walEnd) {
-      const buf = readAt(walFd, scanPos, Math.min(chunk, walEnd - scanPos));
+      copyBuffer ??= new Uint8Array(COPY_CHUNK_BYTES);
+      const buf = readInto(walFd, copyBuffer.subarray(0, Math.min(chunk, walEnd - scanPos)), scanPos);
       const scan = scanFrames(header, buf, scanPos, scanSeed);
       if (scan.lastCommitEnd > committed) {
         // A transaction that began in an earlier chunk is re-read from the file rather than kept in memory.

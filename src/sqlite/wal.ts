@@ -80,14 +80,51 @@ export function walChecksum(
   off: number,
   len: number,
 ): [number, number] {
-  const view = new DataView(b.buffer, b.byteOffset + off, len);
-  let a = s0 >>> 0;
-  let c = s1 >>> 0;
-  for (let i = 0; i < len; i += 8) {
-    a = (a + view.getUint32(i, littleEndian) + c) >>> 0;
-    c = (c + view.getUint32(i + 4, littleEndian) + a) >>> 0;
+  return new ChecksumReader(b, littleEndian).sum(s0, s1, off, len);
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Computes WAL checksums over one buffer. SQLite writes a WAL in the machine's byte order, so the words
+ * are usually read straight from a Uint32Array; a DataView (one for the whole buffer, not one per
+ * frame) covers the other order and unaligned buffers. This is the hot loop of capture and restore.
+ */
+class ChecksumReader {
+  private readonly words: Int32Array | null;
+  private readonly view: DataView;
+
+  constructor(
+    b: Uint8Array,
+    private readonly littleEndian: boolean,
+  ) {
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.words =
+      littleEndian === HOST_LITTLE_ENDIAN && b.byteOffset % 4 === 0
+        ? new Int32Array(b.buffer, b.byteOffset, b.byteLength >>> 2)
+        : null;
   }
-  return [a, c];
+
+  /** Sums wrap at 2^32; kept as int32 (`| 0`) the JIT adds machine words instead of doubles. */
+  sum(s0: number, s1: number, off: number, len: number): [number, number] {
+    let a = s0 | 0;
+    let c = s1 | 0;
+    const words = this.words;
+    if (words) {
+      for (let i = off >>> 2, end = (off + len) >>> 2; i < end; i += 2) {
+        a = (((a + words[i]!) | 0) + c) | 0;
+        c = (((c + words[i + 1]!) | 0) + a) | 0;
+      }
+    } else {
+      const view = this.view;
+      const le = this.littleEndian;
+      for (let i = off, end = off + len; i < end; i += 8) {
+        a = (((a + view.getInt32(i, le)) | 0) + c) | 0;
+        c = (((c + view.getInt32(i + 4, le)) | 0) + a) | 0;
+      }
+    }
+    return [a >>> 0, c >>> 0];
+  }
 }
 
 /**
@@ -185,7 +222,7 @@ export function scanFrames(
   seed: [number, number],
 ): WalScan {
   const fs = frameSize(header.pageSize);
-  const le = header.magic === WAL_MAGIC_LE;
+  const checksums = new ChecksumReader(bytes, header.magic === WAL_MAGIC_LE);
   let sum: [number, number] = [seed[0], seed[1]];
   const scan: WalScan = {
     validEnd: base,
@@ -198,8 +235,8 @@ export function scanFrames(
     const salt1 = u32(bytes, off + 8);
     const salt2 = u32(bytes, off + 12);
     if (salt1 !== header.salt1 || salt2 !== header.salt2) break;
-    sum = walChecksum(le, sum[0], sum[1], bytes, off, 8);
-    sum = walChecksum(le, sum[0], sum[1], bytes, off + WAL_FRAME_HEADER_SIZE, header.pageSize);
+    sum = checksums.sum(sum[0], sum[1], off, 8);
+    sum = checksums.sum(sum[0], sum[1], off + WAL_FRAME_HEADER_SIZE, header.pageSize);
     if (sum[0] !== u32(bytes, off + 16) || sum[1] !== u32(bytes, off + 20)) break;
     scan.validEnd = base + off + fs;
     scan.checksum = sum;
