@@ -32,7 +32,8 @@
  * same config file) compared with the source database: integrity_check, and the same row count and content
  * hash of `items`. A failed comparison, a failed command or a timeout fails the benchmark. A non-zero exit
  * code after SIGTERM is reported, not fatal (Litestream 0.3.13 exits 1 when its final checkpoint is cut
- * short), as long as the restore is right. Commits never found in any segment ("unseen") are left out of
+ * short), as long as the restore is right; so is Litestream not exiting within 60 s (it is killed and its
+ * restore is checked for integrity only). walship not exiting fails the benchmark. Commits never found in any segment ("unseen") are left out of
  * the lag figures, counted, and explained on stderr and in the JSON (sessions and segments seen).
  *
  * walship runs from --walship-bin, else `dist/walship` when it exists, else from source. Prints a table and
@@ -737,10 +738,10 @@ async function stopAndVerify(
   if (stop.code !== 0)
     b.say(`${r.label}: exit code ${stop.code} after SIGTERM; its last lines:\n${logTail(p.log, 8)}`);
   if (stop.timedOut) {
-    throw new BenchFailure(
-      `${r.label}: did not exit within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM\n${logTail(p.log)}`,
-      1,
-    );
+    const message = `${r.label}: did not exit within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM\n${logTail(p.log)}`;
+    // Litestream 0.3.13 can hang on SIGTERM after a storm: a result to report, not a broken benchmark.
+    if (tool === "walship") throw new BenchFailure(message, 1);
+    b.say(`${message}\n(killed; its restore is checked for integrity only)`);
   }
   const out = path.join(r.dir, "restored.db");
   const cmd =
@@ -753,7 +754,9 @@ async function stopAndVerify(
     throw new BenchFailure(`${r.label}: restored database fails integrity_check: ${check}`, 1);
   const got = itemsDigest(out, ITEM_COLUMNS);
   const want = itemsDigest(r.db, ITEM_COLUMNS);
-  if (got.rows !== want.rows || got.hash !== want.hash) {
+  if (stop.timedOut) {
+    b.say(`${r.label}: restored ${got.rows} of ${want.rows} rows after the kill`);
+  } else if (got.rows !== want.rows || got.hash !== want.hash) {
     throw new BenchFailure(
       `${r.label}: restored content differs from the source: ${got.rows} rows (sha256 ${got.hash.slice(0, 12)}), ` +
         `source ${want.rows} rows (sha256 ${want.hash.slice(0, 12)})`,
@@ -947,7 +950,7 @@ async function stormRun(
       seen = presentAt(w.commits, r.watcher.sessions());
       unseen = diagnoseUnseen(w.commits, seen, r.watcher);
       if (unseen) b.say(`${label}: unseen commits: ${JSON.stringify(unseen)}`);
-      if (rows !== w.transactions) {
+      if (!v.stop.timedOut && rows !== w.transactions) {
         throw new BenchFailure(`${label}: restored ${rows} rows, the writer committed ${w.transactions}`, 1);
       }
     } else {
