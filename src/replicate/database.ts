@@ -60,6 +60,11 @@ export interface DatabaseStats {
  */
 const WRITER_LOCK_TIMEOUT_MS = 100;
 const BLOCKED_CHECKPOINT_BACKOFF_MS = 250;
+/**
+ * At most one checkpoint holding the write lock this often: each costs the application a few
+ * milliseconds of waiting, and a flood fills the checkpoint threshold every few milliseconds.
+ */
+const BLOCKING_CHECKPOINT_GAP_MS = 100;
 /** How long a checkpoint holding the write lock waits for another connection's checkpoint to end. */
 const CHECKPOINT_LOCK_TIMEOUT_MS = 1000;
 
@@ -133,7 +138,7 @@ export class ReplicatedDatabase {
   private runMarker: RunMarker | undefined;
   /** Whether each capture is fsynced: only where a lost page cache could not be detected (run-marker.ts). */
   private fsyncShadow = true;
-  private lastBlockedCheckpointAt = 0;
+  private nextBlockingCheckpointAt = 0;
 
   /** Bumped whenever the shadow WAL or generation changes; replicas wait on it. */
   private version = 0;
@@ -478,11 +483,12 @@ export class ReplicatedDatabase {
     try {
       this.capture();
       result = this.checkpointPassive();
-      if (!complete(result) && Date.now() - this.lastBlockedCheckpointAt >= BLOCKED_CHECKPOINT_BACKOFF_MS) {
+      if (!complete(result) && Date.now() >= this.nextBlockingCheckpointAt) {
         // Copy what arrived during that checkpoint first, so the writers wait for as little as possible.
         this.capture();
         result = this.checkpointHoldingWriters() ?? result;
-        if (!complete(result)) this.lastBlockedCheckpointAt = Date.now();
+        const gap = complete(result) ? BLOCKING_CHECKPOINT_GAP_MS : BLOCKED_CHECKPOINT_BACKOFF_MS;
+        this.nextBlockingCheckpointAt = Date.now() + gap;
       }
       this.capture();
     } catch (err) {
