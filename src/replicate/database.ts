@@ -54,11 +54,9 @@ export interface DatabaseStats {
   checkpoints: Record<CheckpointMode, { count: number; errors: number; seconds: number }>;
 }
 
-/**
- * How long a checkpoint waits for the application's write lock to hold writers back while it finishes
- * (the event loop waits with it), and how long it leaves that alone after it failed to finish.
- */
+/** How long a checkpoint tries to take the application's write lock (the event loop waits with it). */
 const WRITER_LOCK_TIMEOUT_MS = 100;
+/** How long checkpoints leave the write lock alone after one failed to finish with it. */
 const BLOCKED_CHECKPOINT_BACKOFF_MS = 250;
 /**
  * At most one checkpoint holding the write lock this often: each costs the application a few
