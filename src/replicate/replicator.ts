@@ -24,6 +24,15 @@ const MAX_RETRY_DELAY_MS = 5_000;
 const MIN_RETRY_DELAY_MS = 200;
 /** WAL change events closer together than this are captured in one sync (a write storm fires thousands). */
 const MIN_WATCH_SYNC_GAP_MS = 5;
+/**
+ * A capture that copied at least this much means a heavy writer: the next change is captured after
+ * MIN_WATCH_SYNC_GAP_MS, so our checkpoints keep the WAL small. Below it, changes are captured once per
+ * sync interval at most (each replica also captures right before it uploads, so lag is the same):
+ * a capture per commit cost ten times Litestream's CPU at twenty commits a second.
+ */
+const HEAVY_CAPTURE_BYTES = 256 * 1024;
+/** This many change events while a light-gap capture waits means a flood began: capture at once. */
+const FLOOD_EVENTS = 100;
 
 export class Replicator {
   private stopping = false;
@@ -62,7 +71,8 @@ export class Replicator {
     this.syncDb(set.db);
     if (set.monitorIntervalMs > 0) {
       this.timers.push(setInterval(() => this.syncDb(set.db), set.monitorIntervalMs));
-      this.watchWal(set.db);
+      const syncMin = Math.min(...set.replicas.map((r) => r.opts.syncIntervalMs));
+      this.watchWal(set.db, Math.max(MIN_WATCH_SYNC_GAP_MS, Math.min(syncMin, set.monitorIntervalMs)));
     }
     for (const r of set.replicas) {
       this.loops.push(this.replicaLoop(r));
@@ -89,18 +99,31 @@ export class Replicator {
   /**
    * Captures new commits as soon as the `-wal` changes instead of waiting for the next monitor tick;
    * the tick stays as the fallback (and the only mechanism where the filesystem has no change events).
+   * A heavy writer is captured every MIN_WATCH_SYNC_GAP_MS; a light one at most every `lightGapMs` (the
+   * shortest sync interval), as each replica captures before it uploads anyway.
    */
-  private watchWal(db: ReplicatedDatabase): void {
+  private watchWal(db: ReplicatedDatabase, lightGapMs: number): void {
     const name = path.basename(db.walPath);
     let last = 0;
+    let gap = MIN_WATCH_SYNC_GAP_MS;
+    let events = 0;
     let pending: ReturnType<typeof setTimeout> | null = null;
     const trigger = () => {
-      if (pending || this.stopping) return;
-      const wait = Math.max(0, last + MIN_WATCH_SYNC_GAP_MS - Date.now());
+      if (this.stopping) return;
+      events++;
+      if (pending) {
+        if (gap === MIN_WATCH_SYNC_GAP_MS || events < FLOOD_EVENTS) return;
+        clearTimeout(pending);
+        gap = MIN_WATCH_SYNC_GAP_MS;
+      }
+      const wait = Math.max(0, last + gap - Date.now());
       pending = setTimeout(() => {
         pending = null;
+        events = 0;
         last = Date.now();
+        const before = db.stats.walBytes;
         this.syncDb(db);
+        gap = db.stats.walBytes - before >= HEAVY_CAPTURE_BYTES ? MIN_WATCH_SYNC_GAP_MS : lightGapMs;
       }, wait);
     };
     try {
@@ -127,6 +150,8 @@ export class Replicator {
     let seen = -1;
     let failures = 0;
     while (!this.stopping) {
+      // The newest commits, whether or not a change event has had them captured yet (see watchWal).
+      this.syncDb(r.db);
       if (failures === 0) {
         await Promise.race([r.db.waitForChange(seen), this.stopped]);
         if (this.stopping) return;
