@@ -31,8 +31,12 @@ const MIN_WATCH_SYNC_GAP_MS = 5;
  * a capture per commit cost ten times Litestream's CPU at twenty commits a second.
  */
 const HEAVY_CAPTURE_BYTES = 256 * 1024;
-/** This many change events while a light-gap capture waits means a flood began: capture at once. */
-const FLOOD_EVENTS = 100;
+/**
+ * Change events at this rate (per second, at least FLOOD_MIN_EVENTS of them) while a light-gap capture
+ * waits mean a flood began: capture at once. Bun delivers at most about 500 a second for one file.
+ */
+const FLOOD_EVENTS_PER_SECOND = 200;
+const FLOOD_MIN_EVENTS = 10;
 
 export class Replicator {
   private stopping = false;
@@ -107,16 +111,23 @@ export class Replicator {
     let last = 0;
     let gap = MIN_WATCH_SYNC_GAP_MS;
     let events = 0;
+    let waitingSince = 0;
     let pending: ReturnType<typeof setTimeout> | null = null;
     const trigger = () => {
       if (this.stopping) return;
       events++;
+      const now = Date.now();
       if (pending) {
-        if (gap === MIN_WATCH_SYNC_GAP_MS || events < FLOOD_EVENTS) return;
+        const flood =
+          events >= FLOOD_MIN_EVENTS &&
+          events * 1000 >= FLOOD_EVENTS_PER_SECOND * Math.max(1, now - waitingSince);
+        if (gap === MIN_WATCH_SYNC_GAP_MS || !flood) return;
         clearTimeout(pending);
         gap = MIN_WATCH_SYNC_GAP_MS;
+      } else {
+        waitingSince = now;
       }
-      const wait = Math.max(0, last + gap - Date.now());
+      const wait = Math.max(0, last + gap - now);
       pending = setTimeout(() => {
         pending = null;
         events = 0;
