@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { compressBlock } from "lz4js";
+import { concatBytes } from "../../src/format/bytes.ts";
 import { MAIN } from "./cli.ts";
 import { rssKiB } from "./proc-usage.ts";
 
@@ -24,16 +25,6 @@ function u32le(v: number): Uint8Array {
   return b;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Frame magic, descriptor (4 MiB blocks, independent) and header checksum. */
 function frameHeader(opts: { contentSize?: number; contentChecksum?: boolean }): Uint8Array {
   const flg = 0x40 | 0x20 | (opts.contentSize !== undefined ? 0x08 : 0) | (opts.contentChecksum ? 0x04 : 0);
@@ -44,7 +35,7 @@ function frameHeader(opts: { contentSize?: number; contentChecksum?: boolean }):
     descriptor.push(...cs);
   }
   const d = Uint8Array.from(descriptor);
-  return concat([u32le(MAGIC), d, Uint8Array.of((xxh32(d) >>> 8) & 0xff)]);
+  return concatBytes([u32le(MAGIC), d, Uint8Array.of((xxh32(d) >>> 8) & 0xff)]);
 }
 
 /** One compressed LZ4 block holding `data` (at most 4 MiB), with its block header. */
@@ -52,7 +43,7 @@ function compressedBlock(data: Uint8Array): Uint8Array {
   const dst = new Uint8Array(data.length + 1024);
   const n = compressBlock(data, dst, 0, data.length, new Uint32Array(1 << 16));
   if (n <= 0 || n >= data.length) throw new Error("block data is not compressible");
-  return concat([u32le(n), dst.subarray(0, n)]);
+  return concatBytes([u32le(n), dst.subarray(0, n)]);
 }
 
 let zeroBlock: Uint8Array | undefined;
@@ -83,7 +74,7 @@ export function lz4ZeroBomb(
     }
   }
   parts.push(u32le(0));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** A valid frame holding `data` whose content-size field says `declaredSize` (which may be a lie). */
@@ -94,7 +85,7 @@ export function lz4FrameDeclaring(data: Uint8Array, declaredSize: number): Uint8
     parts.push(u32le(0x80000000 | chunk.length), chunk);
   }
   parts.push(u32le(0), u32le(xxh32(data)));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { compressBlock } from "lz4js";
+import { concatBytes } from "../../../src/format/bytes.ts";
 import {
   decodeLz4Frame,
   decodeLz4FrameStream,
@@ -44,16 +45,6 @@ function u32le(v: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, v >>> 0, true);
   return b;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 // ---- corpus ---------------------------------------------------------------------------------------------
@@ -111,7 +102,7 @@ function buildFrame(data: Uint8Array, o: FrameOptions): Uint8Array {
   }
   parts.push(u32le(0));
   if (o.contentChecksum !== false) parts.push(u32le(xxh32(data)));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** A dependent-block frame whose second block copies from the first (a match across the block boundary). */
@@ -120,8 +111,8 @@ function crossBlockFrame(): Sample {
   const d = Uint8Array.of(0x40 | 0x04, 4 << 4); // dependent blocks, content checksum, 64 KiB blocks
   // Block 2: 0 literals + a match of 15+5+4 = 24 bytes at offset 100, then 5 literals.
   const block2 = Uint8Array.of(0x0f, 100, 0, 5, 0x50, 1, 2, 3, 4, 5);
-  const content = concat([first, first.subarray(0, 24), Uint8Array.of(1, 2, 3, 4, 5)]);
-  const frame = concat([
+  const content = concatBytes([first, first.subarray(0, 24), Uint8Array.of(1, 2, 3, 4, 5)]);
+  const frame = concatBytes([
     u32le(MAGIC),
     d,
     Uint8Array.of((xxh32(d) >>> 8) & 0xff),
@@ -369,7 +360,7 @@ function makeInput(rng: Rng, corpus: Corpus): Input {
     const header = buildFrame(new Uint8Array(0), {
       blockSizeIndex: rng.pick([4, 5, 6, 7] as const),
     }).subarray(0, 7);
-    return { bytes: concat([header, rng.bytes(rng.small(400))]) };
+    return { bytes: concatBytes([header, rng.bytes(rng.small(400))]) };
   }
   const sample = rng.pick(corpus.samples);
   if (r < 0.16) return { bytes: sample.frame.slice(), pristine: sample.content };
@@ -403,7 +394,7 @@ function streamed(bytes: Uint8Array, maxOutputBytes: number | undefined, limit: 
     if (err instanceof PropertyError) throw err;
     return { ok: false, err };
   }
-  return { ok: true, out: concat(chunks) };
+  return { ok: true, out: concatBytes(chunks) };
 }
 
 function property(ctx: FuzzCtx, corpus: Corpus): string {
