@@ -303,17 +303,23 @@ function endBlockWithLiterals(
  * in order, to get the frame.
  */
 export class Lz4FrameEncoder {
-  private readonly checksum = new Xxh32();
+  /** Hashes the content as it is pushed, unless the caller already knows its checksum. */
+  private readonly checksum: Xxh32 | null;
   private pending = new Uint8Array(0);
   private pendingLength = 0;
   private headerWritten = false;
   private finished = false;
 
+  /** `contentChecksum`: the xxHash32 of everything that will be pushed, when known up front. */
+  constructor(private readonly contentChecksum?: number) {
+    this.checksum = contentChecksum === undefined ? new Xxh32() : null;
+  }
+
   /** Adds input; returns the encoded pieces for every complete 4 MiB block (often none). */
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.finished) throw new Error("Lz4FrameEncoder: push() after finish()");
     const out: Uint8Array[] = [];
-    this.checksum.update(chunk);
+    this.checksum?.update(chunk);
     let i = 0;
     if (this.pendingLength > 0) {
       i = Math.min(BLOCK_SIZE_4MIB - this.pendingLength, chunk.length);
@@ -338,7 +344,7 @@ export class Lz4FrameEncoder {
     if (this.pendingLength > 0) this.emit(out, encodeBlock(this.pending, 0, this.pendingLength));
     const trailer = new Uint8Array(8);
     writeU32(trailer, 0, END_MARK);
-    writeU32(trailer, 4, this.checksum.digest());
+    writeU32(trailer, 4, this.checksum ? this.checksum.digest() : (this.contentChecksum ?? 0));
     this.emit(out, trailer);
     this.pending = new Uint8Array(0);
     return out;
@@ -367,7 +373,8 @@ export class Lz4FrameEncoder {
 
 /** Encodes `data` as one LZ4 frame, byte-compatible with what Litestream 0.3.13 writes. */
 export function encodeLz4Frame(data: Uint8Array): Uint8Array {
-  const encoder = new Lz4FrameEncoder();
+  // One piece: hash it in one go (natively where the runtime can), not stripe by stripe in JS.
+  const encoder = new Lz4FrameEncoder(xxh32(data));
   return concatBytes([...encoder.push(data), ...encoder.finish()]);
 }
 
