@@ -52,10 +52,10 @@ import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { litestreamBinary } from "../helpers/litestream.ts";
 import { clockTicksPerSecond, cpuTicks, rssKiB } from "../helpers/proc-usage.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { BenchFailure, guardRun, killGroup, live, walshipCommand } from "./bench-process.ts";
 import { itemsDigest } from "./content-digest.ts";
 import type { CommitRecord, WriterResult } from "./load-writer.ts";
 
-const REPO_ROOT = path.resolve(import.meta.dir, "../..");
 const WRITER = path.join(import.meta.dir, "load-writer.ts");
 const S3_BUCKET = "load";
 const S3_OBJECT = "._S3rver_object";
@@ -107,15 +107,6 @@ interface Options {
   synchronous: "default" | "full" | "normal";
   maxMinutes: number;
   walshipBin: string | undefined;
-}
-
-class BenchFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
 }
 
 const USAGE =
@@ -180,17 +171,6 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------------------------------------
-
-/** Process groups we started and have not seen exit: killed on a timeout, an interrupt or the hard stop. */
-const live = new Set<number>();
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -1079,16 +1059,7 @@ async function main(): Promise<number> {
   };
   const ls = litestreamBinary();
   if ("skip" in ls) throw new BenchFailure(`cannot benchmark against litestream: ${ls.skip}`, 1);
-  if (opts.walshipBin && !fs.existsSync(opts.walshipBin)) {
-    throw new BenchFailure(`--walship-bin ${opts.walshipBin} does not exist`, 2);
-  }
-  const compiled = opts.walshipBin ?? path.join(REPO_ROOT, "dist", "walship");
-  const walship = fs.existsSync(compiled)
-    ? { mode: "compiled executable", cmd: [path.resolve(compiled)] }
-    : {
-        mode: "source (bun src/cli/main.ts)",
-        cmd: [process.execPath, path.join(REPO_ROOT, "src/cli/main.ts")],
-      };
+  const walship = walshipCommand(opts.walshipBin);
   const versions = { walship: versionOf(walship.cmd), litestream: versionOf([ls.path]) };
   say(`walship: ${walship.mode}: ${walship.cmd.join(" ")} (${versions.walship})`);
   say(`litestream: ${ls.path} (${versions.litestream})`);
@@ -1096,23 +1067,7 @@ async function main(): Promise<number> {
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "walship-bench-load-"));
   let server: S3Server | null = null;
-  const abort = async (code: number): Promise<never> => {
-    for (const pid of live) killGroup(pid);
-    await Promise.race([server?.stop(), sleep(8_000)]);
-    fs.rmSync(scratch, { recursive: true, force: true });
-    process.exit(code);
-  };
-  const interrupt = (): void => void abort(130);
-  process.on("SIGINT", interrupt);
-  process.on("SIGTERM", interrupt);
-  const hardStop = setTimeout(
-    () => {
-      say(`benchmark exceeded --max-minutes ${opts.maxMinutes}; stopping`);
-      void abort(3);
-    },
-    opts.maxMinutes * 60_000 + 30_000,
-  );
-  hardStop.unref();
+  const endTimeLimit = guardRun({ scratch, server: () => server, maxMinutes: opts.maxMinutes, say });
 
   const lag: LagResult[] = [];
   const storm: StormResult[] = [];
@@ -1157,7 +1112,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
-    clearTimeout(hardStop);
+    endTimeLimit();
     // Only a failure leaves anything running here.
     for (const pid of live) killGroup(pid);
     await server?.stop();

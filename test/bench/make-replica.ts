@@ -22,12 +22,14 @@ import { FileStore } from "../../src/storage/file.ts";
 import type { Listing, LocalObject, ObjectStore } from "../../src/storage/object-store.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { S3Store } from "../../src/storage/s3.ts";
+import { REPO_ROOT } from "./bench-process.ts";
 import { itemsDigest } from "./content-digest.ts";
+
+export { REPO_ROOT };
 
 /** Bump when the workload or the cache layout changes, so old caches are not reused. */
 const GENERATOR_VERSION = 2;
 
-export const REPO_ROOT = path.resolve(import.meta.dir, "../..");
 export const BENCH_DIR = path.join(REPO_ROOT, ".bench");
 
 export interface ReplicaParams {

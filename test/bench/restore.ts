@@ -21,6 +21,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { litestreamBinary, litestreamConfig } from "../helpers/litestream.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { BenchFailure, guardRun, killGroup, live, walshipCommand } from "./bench-process.ts";
 import {
   contentDigest,
   DEFAULT_PARAMS,
@@ -69,15 +70,6 @@ interface ToolResult {
   mbPerS: number;
   medianRssMb: number;
   maxRssMb: number;
-}
-
-class BenchFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
 }
 
 function usage(): never {
@@ -135,17 +127,6 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------------------
 // Measuring one command
 // ---------------------------------------------------------------------------------------------------------
-
-/** Process groups we started and have not seen exit: killed on timeout or interrupt. */
-const live = new Set<number>();
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
-}
 
 interface Measured {
   code: number;
@@ -325,16 +306,7 @@ async function main(): Promise<number> {
 
   const ls = litestreamBinary();
   if ("skip" in ls) throw new BenchFailure(`cannot benchmark against litestream: ${ls.skip}`, 1);
-  const compiled = opts.walshipBin ?? path.join(REPO_ROOT, "dist", "walship");
-  const walship = fs.existsSync(compiled)
-    ? { mode: "compiled executable", cmd: [path.resolve(compiled)] }
-    : {
-        mode: "source (bun src/cli/main.ts)",
-        cmd: [process.execPath, path.join(REPO_ROOT, "src/cli/main.ts")],
-      };
-  if (opts.walshipBin && !fs.existsSync(opts.walshipBin)) {
-    throw new BenchFailure(`--walship-bin ${opts.walshipBin} does not exist`, 2);
-  }
+  const walship = walshipCommand(opts.walshipBin);
   const rssMethod = fs.existsSync(TIME_BIN)
     ? "/usr/bin/time %M"
     : `polling /proc/PID/status every ${RSS_POLL_MS} ms`;
@@ -344,25 +316,7 @@ async function main(): Promise<number> {
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "walship-bench-restore-"));
   let server: S3Server | null = null;
-  /** Kills what we started, stops the S3 server (which also deletes its data), bounded, then exits. */
-  const abort = async (code: number): Promise<never> => {
-    for (const pid of live) killGroup(pid);
-    await Promise.race([server?.stop(), Bun.sleep(8_000)]);
-    fs.rmSync(scratch, { recursive: true, force: true });
-    process.exit(code);
-  };
-  const interrupt = (): void => void abort(130);
-  process.on("SIGINT", interrupt);
-  process.on("SIGTERM", interrupt);
-  // The whole benchmark stops by itself, whatever hangs.
-  const hardStop = setTimeout(
-    () => {
-      say(`benchmark exceeded --max-minutes ${opts.maxMinutes}; stopping`);
-      void abort(3);
-    },
-    opts.maxMinutes * 60_000 + 30_000,
-  );
-  hardStop.unref();
+  const endTimeLimit = guardRun({ scratch, server: () => server, maxMinutes: opts.maxMinutes, say });
 
   try {
     let s3: S3Target | undefined;
@@ -540,7 +494,7 @@ async function main(): Promise<number> {
     console.log(JSON.stringify(json));
     return 0;
   } finally {
-    clearTimeout(hardStop);
+    endTimeLimit();
     await server?.stop();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
