@@ -5,9 +5,10 @@
  * Every method here is synchronous: replicas never observe a half-updated shadow WAL.
  *
  * The read transaction moves forward with every capture without ever being let go (two connections
- * take turns, see `capture`), so the application's own checkpoints keep the WAL small and a write
- * flood cannot make it grow without bound. (Litestream lets go of its lock to checkpoint; a writer that
- * restarts the WAL in that moment overwrites frames it has not copied yet.)
+ * take turns, see `capture`), so checkpoints keep the WAL small and a write flood cannot make it grow
+ * without bound. (Litestream lets go of its lock to checkpoint; a writer that restarts the WAL in that
+ * moment overwrites frames it has not copied yet.) Where SQLite's locks can be taken from outside it,
+ * the checkpoints are ours alone while we run (shm-locks.ts); elsewhere the application's run too.
  */
 import { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
@@ -32,6 +33,7 @@ import {
 } from "./connection.ts";
 import { currentBootId, RunMarker } from "./run-marker.ts";
 import { copyCommittedFrames, initShadowWal, readHeaderBytes } from "./shadow-wal.ts";
+import { ShmLocks } from "./shm-locks.ts";
 
 export interface DatabaseOptions {
   path: string;
@@ -63,6 +65,8 @@ const BLOCKED_CHECKPOINT_BACKOFF_MS = 250;
  * milliseconds of waiting, and a flood fills the checkpoint threshold every few milliseconds.
  */
 const BLOCKING_CHECKPOINT_GAP_MS = 100;
+/** How long we try to take the checkpointer lock back after our own checkpoint. */
+const CHECKPOINT_LOCK_RETAKE_MS = 1;
 /** How long a checkpoint holding the write lock waits for another connection's checkpoint to end. */
 const CHECKPOINT_LOCK_TIMEOUT_MS = 1000;
 
@@ -111,6 +115,12 @@ export class ReplicatedDatabase {
   /** Two connections that take turns holding our read transaction; `reading` is the one holding it. */
   private readers: [Database, Database] | undefined;
   private reading: 0 | 1 = 0;
+  /**
+   * SQLite's checkpointer lock is ours between our own checkpoints, so the application's automatic ones
+   * give up at once instead of working against our read mark; the writer lock stops appends while we
+   * restart the WAL. Null where they cannot be taken from outside SQLite (see shm-locks.ts).
+   */
+  private shmLocks: ShmLocks | null = null;
   /** One long-lived descriptor for reading the database file: closing any descriptor of it would drop SQLite's POSIX locks. */
   private fd: number | undefined;
   pageSize = 0;
@@ -226,6 +236,8 @@ export class ReplicatedDatabase {
       this.readers = [openConnection(this.path), openConnection(this.path)];
       this.fd = fs.openSync(this.path, "r");
       beginRead(this.readers[this.reading]);
+      this.shmLocks = ShmLocks.open(`${this.path}-shm`);
+      this.shmLocks?.take("checkpoint");
       this.pageSize = Number(this.conn.query("PRAGMA page_size").values()[0]?.[0]);
       fs.mkdirSync(this.metaPath, { recursive: true, mode: 0o700 });
       this.removeTmpFiles(this.metaPath);
@@ -481,7 +493,7 @@ export class ReplicatedDatabase {
     try {
       this.capture();
       result = this.checkpointPassive();
-      if (!complete(result) && Date.now() >= this.nextBlockingCheckpointAt) {
+      if (!this.caughtUp(result) && Date.now() >= this.nextBlockingCheckpointAt) {
         // Copy what arrived during that checkpoint first, so the writers wait for as little as possible.
         this.capture();
         result = this.checkpointHoldingWriters() ?? result;
@@ -499,9 +511,24 @@ export class ReplicatedDatabase {
     this.log.debug("checkpoint", { db: this.path, mode, ...result });
   }
 
+  /**
+   * Whether a checkpoint moved the whole WAL into the database file and nothing was appended after our
+   * last capture: then the application's next write restarts the WAL. A flood appends all the time, so a
+   * checkpoint that was complete when it ran is not enough.
+   */
+  private caughtUp(r: CheckpointResult): boolean {
+    return complete(r) && r.log === (this.shadowSize - WAL_HEADER_SIZE) / frameSize(this.pageSize);
+  }
+
   /** A PASSIVE checkpoint on the reader connection that is not holding our read transaction. */
   private checkpointPassive(): CheckpointResult {
-    return checkpoint(this.readers![this.reading === 0 ? 1 : 0], "PASSIVE");
+    try {
+      return checkpoint(this.readers![this.reading === 0 ? 1 : 0], "PASSIVE");
+    } finally {
+      // Ending our checkpoint let go of the lock (shm-locks.ts). An application commit may be trying it
+      // this very moment; with nothing for it to copy, it lets go within microseconds.
+      this.shmLocks?.take("checkpoint", CHECKPOINT_LOCK_RETAKE_MS);
+    }
   }
 
   /**
@@ -509,8 +536,11 @@ export class ReplicatedDatabase {
    * copy the last frames and checkpoint all of them; null when the application held the lock all along.
    */
   private checkpointHoldingWriters(): CheckpointResult | null {
-    const conn = this.conn!;
-    if (!tryBeginImmediate(conn, WRITER_LOCK_TIMEOUT_MS)) return null;
+    const locks = this.shmLocks;
+    const held = locks
+      ? locks.take("write", WRITER_LOCK_TIMEOUT_MS)
+      : tryBeginImmediate(this.conn!, WRITER_LOCK_TIMEOUT_MS);
+    if (!held) return null;
     try {
       this.capture();
       const deadline = performance.now() + CHECKPOINT_LOCK_TIMEOUT_MS;
@@ -536,7 +566,8 @@ export class ReplicatedDatabase {
       this.capture();
       return result;
     } finally {
-      conn.run("ROLLBACK");
+      if (locks) locks.release("write");
+      else this.conn!.run("ROLLBACK");
     }
   }
 
@@ -611,6 +642,9 @@ export class ReplicatedDatabase {
     }
     this.readers = undefined;
     this.conn?.close();
+    // Only now: closing the -shm descriptor drops every POSIX lock of ours on it (see shm-locks.ts).
+    this.shmLocks?.close();
+    this.shmLocks = null;
     this.runMarker?.end();
     this.runMarker = undefined;
     this.processLock?.close();

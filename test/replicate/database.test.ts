@@ -133,6 +133,43 @@ describe("shadow WAL capture", () => {
     db.close();
   });
 
+  test.skipIf(process.platform !== "linux")(
+    "other processes' checkpoints give way to walship's own, which still restart the WAL",
+    () => {
+      const file = path.join(dir, "checkpointer-lock.db");
+      createDatabase(file);
+      // The application in its own process: POSIX locks never conflict within one process.
+      const script = path.join(dir, "app-commit-checkpoint.ts");
+      fs.writeFileSync(
+        script,
+        `import { Database } from "bun:sqlite";
+const db = new Database(process.argv[2]);
+for (let i = 0; i < Number(process.argv[3]); i++) db.run("INSERT INTO items (name, qty) VALUES ('x', ?)", [i]);
+console.log(JSON.stringify(db.query("PRAGMA wal_checkpoint(PASSIVE)").get()));
+db.close();`,
+      );
+      const app = (rows: number) => {
+        const out = Bun.spawnSync([process.execPath, script, file, String(rows)], { stderr: "inherit" });
+        return JSON.parse(out.stdout.toString()) as { busy: number; log: number; checkpointed: number };
+      };
+      // Keeps the WAL alive between the application's runs (the last connection to close deletes it).
+      const keeper = new Database(file);
+      keeper.run("PRAGMA wal_autocheckpoint = 0");
+      const { db } = open(file);
+      db.sync();
+      const { generation, index } = db.pos()!;
+      expect(app(20).busy).toBe(1);
+      db.sync();
+      db.checkpoint("PASSIVE");
+      expect(app(1).busy).toBe(1);
+      db.sync();
+      expect(db.pos()).toMatchObject({ generation, index: index + 1 });
+      db.close();
+      expect(app(1)).toMatchObject({ busy: 0 });
+      keeper.close();
+    },
+  );
+
   test("a session left open by a machine that went down starts a new generation", () => {
     const file = path.join(dir, "reboot.db");
     createDatabase(file);
