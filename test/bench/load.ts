@@ -574,6 +574,14 @@ function table(rows: string[][], textColumns: number): string {
 const f0 = (x: number | null | undefined): string => (x === null || x === undefined ? "-" : x.toFixed(0));
 const f1 = (x: number | null | undefined): string => (x === null || x === undefined ? "-" : x.toFixed(1));
 const f2 = (x: number | null | undefined): string => (x === null || x === undefined ? "-" : x.toFixed(2));
+/** The p50, p99 and max cells of a lag distribution. */
+const lagCells = (d: Dist | null): string[] => [f0(d?.p50), f0(d?.p99), f0(d?.max)];
+/** The CPU, RSS and SIGTERM-to-exit cells of a replicated run. */
+const usageCells = (r: {
+  cpuPercent: number | null;
+  rssMaxMb: number | null;
+  stopS: number | null;
+}): string[] => [f1(r.cpuPercent), f0(r.rssMaxMb), f2(r.stopS)];
 const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
   a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
 
@@ -1172,13 +1180,9 @@ function report(
             mode.name,
             t,
             String(r.commits),
-            f0(r.lagMs?.p50),
-            f0(r.lagMs?.p99),
-            f0(r.lagMs?.max),
+            ...lagCells(r.lagMs),
             String(r.unmatched),
-            f1(r.cpuPercent),
-            f0(r.rssMaxMb),
-            f2(r.stopS),
+            ...usageCells(r),
           ]);
         }
         const w = of("walship");
@@ -1243,13 +1247,9 @@ function report(
           String(r.transactions),
           f0(r.tps),
           f2(r.tpsRatio),
-          f0(r.lagMs?.p50),
-          f0(r.lagMs?.p99),
-          f0(r.lagMs?.max),
+          ...lagCells(r.lagMs),
           f1(r.peakWalMb),
-          f1(r.cpuPercent),
-          f0(r.rssMaxMb),
-          f2(r.stopS),
+          ...usageCells(r),
         ]);
       }
       const w = of("walship");
