@@ -2,12 +2,11 @@
  * Runs replication for a set of databases: a monitor tick per database that captures new commits, a
  * loop per replica that uploads them, and a graceful stop that performs a final sync of everything.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 import type { Replica } from "./replica.ts";
+import { MIN_CAPTURE_GAP_MS, WalWatch } from "./wal-watch.ts";
 
 export interface ReplicatedSet {
   db: ReplicatedDatabase;
@@ -22,26 +21,10 @@ export interface ReplicatedSet {
 const MAX_RETRY_DELAY_MS = 5_000;
 /** With `sync-interval: 0` (ship on commit) a failing replica still waits this long between attempts. */
 const MIN_RETRY_DELAY_MS = 200;
-/** WAL change events closer together than this are captured in one sync (a write storm fires thousands). */
-const MIN_WATCH_SYNC_GAP_MS = 5;
-/**
- * A capture that copied at least this much means a heavy writer: the next change is captured after
- * MIN_WATCH_SYNC_GAP_MS, so our checkpoints keep the WAL small. Below it, changes are captured once per
- * sync interval at most (each replica also captures right before it uploads, so lag is the same):
- * a capture per commit cost ten times Litestream's CPU at twenty commits a second.
- */
-const HEAVY_CAPTURE_BYTES = 256 * 1024;
-/**
- * Change events at this rate (per second, at least FLOOD_MIN_EVENTS of them) while a light-gap capture
- * waits mean a flood began: capture at once. Bun delivers at most about 500 a second for one file.
- */
-const FLOOD_EVENTS_PER_SECOND = 200;
-const FLOOD_MIN_EVENTS = 10;
-
 export class Replicator {
   private stopping = false;
   private timers: ReturnType<typeof setInterval>[] = [];
-  private watchers: fs.FSWatcher[] = [];
+  private watches: WalWatch[] = [];
   private loops: Promise<void>[] = [];
   private resolveStopped!: () => void;
   /** Resolves once stop() begins, to cut every wait short. */
@@ -76,7 +59,11 @@ export class Replicator {
     if (set.monitorIntervalMs > 0) {
       this.timers.push(setInterval(() => this.syncDb(set.db), set.monitorIntervalMs));
       const syncMin = Math.min(...set.replicas.map((r) => r.opts.syncIntervalMs));
-      this.watchWal(set.db, Math.max(MIN_WATCH_SYNC_GAP_MS, Math.min(syncMin, set.monitorIntervalMs)));
+      // New commits are captured as soon as the WAL changes; the tick is the fallback (see wal-watch.ts).
+      const lightGapMs = Math.max(MIN_CAPTURE_GAP_MS, Math.min(syncMin, set.monitorIntervalMs));
+      const watch = new WalWatch(set.db.walPath, lightGapMs, () => this.capture(set.db), this.log);
+      this.watches.push(watch);
+      watch.start();
     }
     for (const r of set.replicas) {
       this.loops.push(this.replicaLoop(r));
@@ -100,52 +87,11 @@ export class Replicator {
     }
   }
 
-  /**
-   * Captures new commits as soon as the `-wal` changes instead of waiting for the next monitor tick;
-   * the tick stays as the fallback (and the only mechanism where the filesystem has no change events).
-   * A heavy writer is captured every MIN_WATCH_SYNC_GAP_MS; a light one at most every `lightGapMs` (the
-   * shortest sync interval), as each replica captures before it uploads anyway.
-   */
-  private watchWal(db: ReplicatedDatabase, lightGapMs: number): void {
-    const name = path.basename(db.walPath);
-    let last = 0;
-    let gap = MIN_WATCH_SYNC_GAP_MS;
-    let events = 0;
-    let waitingSince = 0;
-    let pending: ReturnType<typeof setTimeout> | null = null;
-    const trigger = () => {
-      if (this.stopping) return;
-      events++;
-      const now = Date.now();
-      if (pending) {
-        const flood =
-          events >= FLOOD_MIN_EVENTS &&
-          events * 1000 >= FLOOD_EVENTS_PER_SECOND * Math.max(1, now - waitingSince);
-        if (gap === MIN_WATCH_SYNC_GAP_MS || !flood) return;
-        clearTimeout(pending);
-        gap = MIN_WATCH_SYNC_GAP_MS;
-      } else {
-        waitingSince = now;
-      }
-      const wait = Math.max(0, last + gap - now);
-      pending = setTimeout(() => {
-        pending = null;
-        events = 0;
-        last = Date.now();
-        const before = db.stats.walBytes;
-        this.syncDb(db);
-        gap = db.stats.walBytes - before >= HEAVY_CAPTURE_BYTES ? MIN_WATCH_SYNC_GAP_MS : lightGapMs;
-      }, wait);
-    };
-    try {
-      const watcher = fs.watch(path.dirname(db.walPath), (_event, file) => {
-        if (file === name) trigger();
-      });
-      watcher.on("error", () => watcher.close());
-      this.watchers.push(watcher);
-    } catch (err) {
-      this.log.debug("no change events for the WAL; polling only", { db: db.path, error: errorMessage(err) });
-    }
+  /** Syncs a database; returns how many bytes that added to its shadow WAL. */
+  private capture(db: ReplicatedDatabase): number {
+    const before = db.stats.walBytes;
+    this.syncDb(db);
+    return db.stats.walBytes - before;
   }
 
   private syncDb(db: ReplicatedDatabase): boolean {
@@ -224,7 +170,7 @@ export class Replicator {
   async stop(): Promise<boolean> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
-    for (const w of this.watchers) w.close();
+    for (const w of this.watches) w.close();
     this.resolveStopped();
     await Promise.all(this.loops);
     let ok = true;
