@@ -5,8 +5,8 @@
  */
 // biome-ignore-all lint/style/noNonNullAssertion: byte reads are bounds-checked by the surrounding logic; `!` only undoes noUncheckedIndexedAccess in hot loops.
 
-import { compressBlock } from "lz4js";
 import { concatBytes } from "./bytes.ts";
+import { compressBlock, compressBound, LZ4_HASH_TABLE_SIZE } from "./lz4-block.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Format constants (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md)
@@ -41,10 +41,8 @@ const BLOCK_UNCOMPRESSED = 0x80000000;
 const BLOCK_LENGTH_MASK = 0x7fffffff;
 const END_MARK = 0;
 
-// LZ4 block format rules for the end of a block: the last match must start at least MFLIMIT bytes
-// before the end of the block's output (the reference decoder rejects blocks that break this).
+/** Every LZ4 match is at least this long; the token stores the length minus this. */
 const MIN_MATCH = 4;
-const MFLIMIT = 12;
 
 /** Our FLG: version 01, independent blocks, content checksum; no block checksum, content size or dictID. */
 const ENCODER_FLG = FLG_VERSION_01 | FLG_BLOCK_INDEPENDENCE | FLG_CONTENT_CHECKSUM;
@@ -209,7 +207,7 @@ const FRAME_HEADER = Uint8Array.of(
  * Scratch space shared by all encoders, allocated on first use (processes that only decode never pay for
  * it). Sharing is safe because compression is synchronous and every result is copied out.
  */
-let scratch: { hashTable: Uint32Array; output: Uint8Array } | undefined;
+let scratch: { hashTable: Int32Array; output: Uint8Array } | undefined;
 
 /**
  * Encodes `src[start, start + length)` (length ≤ 4 MiB) as one independent block with its 4-byte header:
@@ -217,15 +215,13 @@ let scratch: { hashTable: Uint32Array; output: Uint8Array } | undefined;
  */
 function encodeBlock(src: Uint8Array, start: number, length: number): Uint8Array {
   scratch ??= {
-    hashTable: new Uint32Array(1 << 16),
-    // compressBound(4 MiB): lz4js never writes more than this
-    output: new Uint8Array(BLOCK_SIZE_4MIB + Math.ceil(BLOCK_SIZE_4MIB / 255) + 16),
+    hashTable: new Int32Array(LZ4_HASH_TABLE_SIZE),
+    output: new Uint8Array(compressBound(BLOCK_SIZE_4MIB)),
   };
   const { hashTable, output } = scratch;
   hashTable.fill(0); // independent blocks: no match may reach into an earlier block
-  let n = compressBlock(src, output, start, length, hashTable);
-  if (n > 0 && n < length) n = endBlockWithLiterals(output, n, src, start, length);
-  if (n <= 0 || n >= length) {
+  const n = compressBlock(src, start, length, output, hashTable);
+  if (n === 0) {
     const block = new Uint8Array(4 + length);
     writeU32(block, 0, (BLOCK_UNCOMPRESSED | length) >>> 0);
     block.set(src.subarray(start, start + length), 4);
@@ -235,65 +231,6 @@ function encodeBlock(src: Uint8Array, start: number, length: number): Uint8Array
   writeU32(block, 0, n);
   block.set(output.subarray(0, n), 4);
   return block;
-}
-
-/**
- * lz4js lets the last match start 10 or 11 bytes before the end of a block, which the LZ4 block format
- * forbids (MFLIMIT = 12) and the reference decoder rejects for full-size blocks. Re-encodes the tail of
- * `dst[0, n)` from the first offending sequence on as one final literal run. Returns the new compressed
- * length, or a length ≥ `length` (the caller then stores the block) when that would not fit.
- */
-function endBlockWithLiterals(
-  dst: Uint8Array,
-  n: number,
-  src: Uint8Array,
-  start: number,
-  length: number,
-): number {
-  const lastMatchStart = length - MFLIMIT;
-  let s = 0;
-  let d = 0;
-  while (s < n) {
-    const tokenAt = s;
-    const token = dst[s++]!;
-    let literals = token >>> 4;
-    if (literals === 15) {
-      let b: number;
-      do {
-        b = dst[s++]!;
-        literals += b;
-      } while (b === 255);
-    }
-    s += literals;
-    if (s >= n) return n; // the final literal run: every match was in bounds
-    if (d + literals > lastMatchStart) {
-      const run = length - d;
-      const runExtraBytes = run >= 15 ? Math.floor((run - 15) / 255) + 1 : 0;
-      const newLength = tokenAt + 1 + runExtraBytes + run;
-      if (newLength >= length) return newLength;
-      let w = tokenAt;
-      dst[w++] = Math.min(run, 15) << 4;
-      if (run >= 15) {
-        let rest = run - 15;
-        for (; rest >= 255; rest -= 255) dst[w++] = 255;
-        dst[w++] = rest;
-      }
-      dst.set(src.subarray(start + d, start + length), w);
-      return newLength;
-    }
-    d += literals;
-    s += 2;
-    let matchLength = token & 15;
-    if (matchLength === 15) {
-      let b: number;
-      do {
-        b = dst[s++]!;
-        matchLength += b;
-      } while (b === 255);
-    }
-    d += matchLength + MIN_MATCH;
-  }
-  return n;
 }
 
 /**
@@ -336,12 +273,24 @@ export class Lz4FrameEncoder {
     return out;
   }
 
-  /** Flushes the last partial block and returns the remaining pieces: EndMark and content checksum. */
-  finish(): Uint8Array[] {
+  /**
+   * Adds `last` (if any), flushes the last partial block and returns the remaining pieces, EndMark and
+   * content checksum included. With nothing pending, `last` is compressed where it is, not copied first.
+   */
+  finish(last: Uint8Array = new Uint8Array(0)): Uint8Array[] {
     if (this.finished) throw new Error("Lz4FrameEncoder: finish() called twice");
+    let out: Uint8Array[] = [];
+    let tail = last;
+    if (this.pendingLength > 0) {
+      out = this.push(last);
+      tail = this.pending.subarray(0, this.pendingLength);
+    } else {
+      this.checksum?.update(last);
+    }
     this.finished = true;
-    const out: Uint8Array[] = [];
-    if (this.pendingLength > 0) this.emit(out, encodeBlock(this.pending, 0, this.pendingLength));
+    for (let i = 0; i < tail.length; i += BLOCK_SIZE_4MIB) {
+      this.emit(out, encodeBlock(tail, i, Math.min(BLOCK_SIZE_4MIB, tail.length - i)));
+    }
     const trailer = new Uint8Array(8);
     writeU32(trailer, 0, END_MARK);
     writeU32(trailer, 4, this.checksum ? this.checksum.digest() : (this.contentChecksum ?? 0));
@@ -375,7 +324,7 @@ export class Lz4FrameEncoder {
 export function encodeLz4Frame(data: Uint8Array): Uint8Array {
   // One piece: hash it in one go (natively where the runtime can), not stripe by stripe in JS.
   const encoder = new Lz4FrameEncoder(xxh32(data));
-  return concatBytes([...encoder.push(data), ...encoder.finish()]);
+  return concatBytes(encoder.finish(data));
 }
 
 // ---------------------------------------------------------------------------------------------------------
