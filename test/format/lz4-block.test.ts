@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { decompressBlock } from "lz4js";
 import { compressBlock, compressBound, LZ4_HASH_TABLE_SIZE } from "../../src/format/lz4-block.ts";
+import { lz4Sequences } from "../helpers/lz4-sequences.ts";
 
 function xorshift(n: number, seed: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
@@ -37,47 +38,6 @@ function floodWal(frames: number, pageSize: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-interface Sequence {
-  /** Output position where the match starts, and its offset and length; absent for the final literals. */
-  at: number;
-  offset?: number;
-  length?: number;
-}
-
-/** Walks a block's sequences independently of both encoder and decoder under test. */
-function sequencesOf(block: Uint8Array): Sequence[] {
-  const out: Sequence[] = [];
-  let s = 0;
-  let d = 0;
-  const length = (nibble: number): number => {
-    let n = nibble;
-    if (nibble === 15) {
-      let b: number;
-      do {
-        b = block[s++]!;
-        n += b;
-      } while (b === 255);
-    }
-    return n;
-  };
-  while (s < block.length) {
-    const token = block[s++]!;
-    const literals = length(token >>> 4);
-    s += literals;
-    d += literals;
-    if (s >= block.length) {
-      out.push({ at: d });
-      break;
-    }
-    const offset = block[s]! | (block[s + 1]! << 8);
-    s += 2;
-    const matchLength = length(token & 15) + 4;
-    out.push({ at: d, offset, length: matchLength });
-    d += matchLength;
-  }
-  return out;
-}
-
 function compress(data: Uint8Array, start = 0, length = data.length): Uint8Array<ArrayBuffer> | null {
   const dst = new Uint8Array(compressBound(length));
   const n = compressBlock(data, start, length, dst, new Int32Array(LZ4_HASH_TABLE_SIZE));
@@ -90,7 +50,7 @@ function expectValidBlock(block: Uint8Array<ArrayBuffer>, original: Uint8Array<A
   const out = new Uint8Array(original.length);
   expect(decompressBlock(block, out, 0, block.length, 0)).toBe(original.length);
   expect(out).toEqual(original);
-  const seqs = sequencesOf(block);
+  const seqs = lz4Sequences(block);
   expect(seqs[seqs.length - 1]!.offset).toBeUndefined(); // the block ends with literals
   for (const q of seqs) {
     if (q.offset === undefined) continue;

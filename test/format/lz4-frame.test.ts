@@ -12,6 +12,7 @@ import {
   Lz4FormatError,
   Lz4FrameEncoder,
 } from "../../src/format/lz4-frame.ts";
+import { lz4Sequences } from "../helpers/lz4-sequences.ts";
 
 const MiB = 1024 * 1024;
 const BLOCK = 4 * MiB;
@@ -125,31 +126,7 @@ function blocksOf(frame: Uint8Array): BlockInfo[] {
  * bytes: it ends with ≥ 5 literals and its last match starts ≥ 12 bytes before the end.
  */
 function lateMatchStart(block: Uint8Array, outputLength: number): number | undefined {
-  let s = 0;
-  let d = 0;
-  let late: number | undefined;
-  const readLength = (base: number): number => {
-    let n = base;
-    if (base === 15) {
-      let b: number;
-      do {
-        b = block[s++]!;
-        n += b;
-      } while (b === 255);
-    }
-    return n;
-  };
-  while (s < block.length) {
-    const token = block[s++]!;
-    const literals = readLength(token >>> 4);
-    s += literals;
-    d += literals;
-    if (s >= block.length) break;
-    if (d > outputLength - 12 && late === undefined) late = d;
-    s += 2;
-    d += readLength(token & 15) + 4;
-  }
-  return late;
+  return lz4Sequences(block).find((q) => q.offset !== undefined && q.at > outputLength - 12)?.at;
 }
 
 function expectFormatError(fn: () => unknown, message?: RegExp): Lz4FormatError {
