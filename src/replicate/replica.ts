@@ -147,7 +147,9 @@ export class Replica {
     const dpos = this.db.pos();
     if (!dpos) return;
     if (this.pos?.generation !== dpos.generation) await this.enterGeneration(dpos.generation);
-    await this.uploadWal();
+    // Only what was there when the sync began: chasing commits that land during a slow upload would turn
+    // one upload per sync interval into one after another.
+    await this.uploadWal(dpos);
   }
 
   /** Finds where the remote copy of `generation` ends, snapshotting first if it has no snapshot. */

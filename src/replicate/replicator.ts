@@ -107,13 +107,14 @@ export class Replicator {
     let seen = -1;
     let failures = 0;
     while (!this.stopping) {
-      // The newest commits, whether or not a change event has had them captured yet (see watchWal).
+      // The newest commits, whether or not a change event has had them captured yet (see wal-watch.ts).
       this.syncDb(r.db);
       if (failures === 0) {
         await Promise.race([r.db.waitForChange(seen), this.stopped]);
         if (this.stopping) return;
       }
       seen = r.db.changeVersion;
+      const started = Date.now();
       try {
         await r.sync();
         if (failures > 0) this.log.info("replica recovered", { db: r.db.path, replica: r.name });
@@ -130,7 +131,9 @@ export class Replicator {
       const base = Math.max(r.opts.syncIntervalMs, MIN_RETRY_DELAY_MS);
       const delay =
         failures === 0
-          ? r.opts.syncIntervalMs
+          ? // Uploads start once per interval, as Litestream's ticker does: waiting a whole interval after
+            // a long upload (a flood's backlog) would add that upload's duration to every commit's lag.
+            Math.max(0, r.opts.syncIntervalMs - (Date.now() - started))
           : Math.min(MAX_RETRY_DELAY_MS, base * 2 ** Math.min(failures - 1, 10)) * (0.5 + Math.random() / 2);
       await Promise.race([sleep(delay), this.stopped]);
     }
