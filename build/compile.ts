@@ -40,7 +40,8 @@ async function gitCommit(): Promise<string> {
 
 export async function compile(opts: CompileOptions): Promise<void> {
   const result = await Bun.build({
-    entrypoints: [path.join(ROOT, "src/cli/main.ts")],
+    // The restore's decode workers are entry points of their own (see src/restore/decode-pool.ts).
+    entrypoints: [path.join(ROOT, "src/cli/main.ts"), path.join(ROOT, "src/restore/decode-worker.ts")],
     minify: true,
     bytecode: true,
     define: {

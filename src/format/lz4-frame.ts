@@ -80,6 +80,11 @@ export class Lz4FormatError extends Error {
   }
 }
 
+/** The frame may be valid, but its content is larger than the caller's `maxOutputBytes`. */
+export class Lz4OutputLimitError extends Lz4FormatError {
+  override name = "Lz4OutputLimitError";
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // xxHash32 (LZ4's checksum, seed 0)
 // ---------------------------------------------------------------------------------------------------------
@@ -533,7 +538,7 @@ export function decodeLz4FrameStream(
     // Exact below 2^53; anything larger is far past any output limit anyway.
     contentSize = u32At(pos + 4) * 2 ** 32 + u32At(pos);
     if (contentSize > maxOutputBytes) {
-      throw new Lz4FormatError(
+      throw new Lz4OutputLimitError(
         `declared content size ${contentSize} exceeds the output limit of ${maxOutputBytes} bytes`,
         pos,
       );
@@ -554,7 +559,7 @@ export function decodeLz4FrameStream(
   const tooMuchOutput = (at: number): Lz4FormatError =>
     contentSize !== undefined
       ? new Lz4FormatError(`decompressed data exceeds the declared content size of ${contentSize} bytes`, at)
-      : new Lz4FormatError(`decompressed data exceeds the output limit of ${maxOutputBytes} bytes`, at);
+      : new Lz4OutputLimitError(`decompressed data exceeds the output limit of ${maxOutputBytes} bytes`, at);
 
   // Working buffer: the back-reference window dependent blocks may use, then room for one block.
   const window = independent ? 0 : DEPENDENT_WINDOW;

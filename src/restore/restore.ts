@@ -14,6 +14,7 @@ import type { Logger } from "../observe/log.ts";
 import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
 import { compressFile, compressionFor } from "./compress.ts";
+import { DecodePool } from "./decode-pool.ts";
 import { ReplicaGapError, type RestorePlan } from "./plan.ts";
 import { type VerifyMode, verifyDatabase } from "./verify.ts";
 
@@ -22,6 +23,11 @@ export const DEFAULT_PARALLELISM = 8;
 const MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024 * 1024;
 /** A segment is at most one WAL file's worth; a 4 GiB cap stops decompression bombs. */
 const MAX_SEGMENT_BYTES = 4 * 1024 * 1024 * 1024 - 1;
+/**
+ * Segments up to this size are decoded whole on the decode pool's threads while earlier ones are applied;
+ * larger ones (Litestream writes them after falling behind) are decoded here as a stream, in bounded memory.
+ */
+const POOLED_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 export interface RestoreOptions {
   /** Output path; a name ending in `.gz` or `.zip` gets the database compressed. */
@@ -86,6 +92,8 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     progress.objectsDone++;
     opts.onProgress?.({ ...progress });
   };
+  // Workers load while the snapshot is decoded.
+  const decodePoolStarting = DecodePool.start();
   try {
     const client = plan.replica.client;
     const { generation, snapshot } = plan;
@@ -131,6 +139,8 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     }
     advance(snapFile.size);
 
+    const decodePool = await decodePoolStarting;
+    opts.log.debug("decoding segments", { worker_threads: decodePool.size });
     const applier = new WalApplier(fd, pageSize);
     let index = -1;
     let expectOffset = 0;
@@ -142,12 +152,14 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
         const key = walSegmentPath("", generation, seg.index, seg.offset);
         const bytes = await client.readWalSegment(generation, seg.index, seg.offset);
         if (!bytes) throw new RestoreIntegrityError(`Cannot restore: WAL segment ${key} disappeared`, key);
-        // Only compressed bytes wait in the download window; they are decoded while being applied.
-        return bytes;
+        const content = await decodePool.decode(bytes, POOLED_SEGMENT_BYTES).catch((err: unknown) => {
+          throw corrupt(key, err);
+        });
+        return { size: bytes.length, bytes: content ? null : bytes, content };
       },
-      (seg, bytes) => {
+      (seg, { size, bytes, content }) => {
         const key = walSegmentPath("", generation, seg.index, seg.offset);
-        bytesDownloaded += bytes.length;
+        bytesDownloaded += size;
         if (seg.index !== index) {
           if (index >= 0) applier.end(lastKey);
           applier.begin();
@@ -160,9 +172,14 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
             key,
           );
         }
-        expectOffset += decodeStream(bytes, key, MAX_SEGMENT_BYTES, (chunk) => applier.push(chunk, key));
+        if (content) {
+          applier.push(content, key);
+          expectOffset += content.length;
+        } else if (bytes) {
+          expectOffset += decodeStream(bytes, key, MAX_SEGMENT_BYTES, (chunk) => applier.push(chunk, key));
+        }
         lastKey = key;
-        advance(bytes.length);
+        advance(size);
       },
     );
     if (index >= 0) applier.end(lastKey);
@@ -207,6 +224,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       elapsedMs: Date.now() - started,
     };
   } finally {
+    (await decodePoolStarting).close();
     if (!closed) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     fs.rmSync(compressedTmp, { force: true });
@@ -223,9 +241,13 @@ function decodeStream(
   try {
     return decodeLz4FrameStream(bytes, sink, { maxOutputBytes: max });
   } catch (err) {
-    if (err instanceof RestoreIntegrityError) throw err;
-    throw new RestoreIntegrityError(`Cannot restore: ${key} is corrupt: ${(err as Error).message}`, key);
+    throw corrupt(key, err);
   }
+}
+
+function corrupt(key: string, err: unknown): RestoreIntegrityError {
+  if (err instanceof RestoreIntegrityError) return err;
+  return new RestoreIntegrityError(`Cannot restore: ${key} is corrupt: ${(err as Error).message}`, key);
 }
 
 /**

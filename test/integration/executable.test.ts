@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { compile } from "../../build/compile.ts";
 import { createDatabase, runWriter } from "../helpers/app-db.ts";
@@ -74,6 +75,18 @@ describe("the compiled executable", () => {
     expect(restore.code).toBe(0);
     expect(readDatabase(out).rows).toEqual(readDatabase(db).rows);
     expect(fs.existsSync(path.join(work, "PRELOADED"))).toBe(false);
+
+    // The decode workers are entry points embedded in the executable: they start, with no source tree.
+    const config = path.join(work, "debug.yml");
+    const replicas = `    replicas:\n      - url: ${url}\n`;
+    fs.writeFileSync(config, `logging:\n  level: debug\ndbs:\n  - path: ${db}\n${replicas}`);
+    const out2 = path.join(work, "restored-2.db");
+    const again = await runCli(["restore", "-config", config, "-o", out2, db], opts);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(
+      os.availableParallelism() >= 2 ? /worker_threads=[1-9]/ : /worker_threads=0/,
+    );
+    expect(readDatabase(out2).rows).toEqual(readDatabase(db).rows);
   });
 });
 
