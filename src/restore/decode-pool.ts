@@ -26,7 +26,7 @@ export const WORKER_READY = "ready";
 /** How long a worker may take to load before the pool does without it. */
 const START_TIMEOUT_MS = 5000;
 
-/** More workers than this gained nothing on the benchmark's machines; each holds a Bun runtime. */
+/** Each worker holds a runtime of its own; on the 2-core benchmark machine a third gained nothing. */
 const MAX_WORKERS = 4;
 
 interface Job {

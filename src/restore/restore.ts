@@ -24,10 +24,11 @@ const MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024 * 1024;
 /** A segment is at most one WAL file's worth; a 4 GiB cap stops decompression bombs. */
 const MAX_SEGMENT_BYTES = 4 * 1024 * 1024 * 1024 - 1;
 /**
- * Segments up to this size are decoded whole on the decode pool's threads while earlier ones are applied;
- * larger ones (Litestream writes them after falling behind) are decoded here as a stream, in bounded memory.
+ * Segments up to this size (walship's largest) are decoded whole on the decode pool's threads while
+ * earlier ones are applied, so the download window holds at most `parallelism` times this much decoded.
+ * Larger ones (Litestream writes them after falling behind) are decoded here as a stream, in bounded memory.
  */
-const POOLED_SEGMENT_BYTES = 64 * 1024 * 1024;
+const POOLED_SEGMENT_BYTES = 16 * 1024 * 1024;
 
 export interface RestoreOptions {
   /** Output path; a name ending in `.gz` or `.zip` gets the database compressed. */
