@@ -2,22 +2,11 @@ import { describe, expect, test } from "bun:test";
 import { decompressBlock } from "lz4js";
 import { compressBlock, compressBound, LZ4_HASH_TABLE_SIZE } from "../../src/format/lz4-block.ts";
 import { lz4Sequences } from "../helpers/lz4-sequences.ts";
-
-function xorshift(n: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { pseudoRandomBytes } from "../helpers/pseudo-random.ts";
 
 function words(n: number, seed: number): Uint8Array<ArrayBuffer> {
   const vocab = ["order ", "customer ", "shipped ", "2026-11-26 ", "qty=", "7 ", "pending "];
-  const pick = xorshift(n, seed);
+  const pick = pseudoRandomBytes(n, seed);
   const text = new TextEncoder().encode(
     Array.from(pick.subarray(0, n), (b) => vocab[b % vocab.length]).join(""),
   );
@@ -32,7 +21,7 @@ function floodWal(frames: number, pageSize: number): Uint8Array<ArrayBuffer> {
   for (let f = 0; f < frames; f++) {
     page[f % pageSize] = f & 0xff;
     page[(f * 31) % pageSize] = (f >>> 8) & 0xff;
-    out.set(xorshift(24, f + 1), f * frameSize);
+    out.set(pseudoRandomBytes(24, f + 1), f * frameSize);
     out.set(page, f * frameSize + 24);
   }
   return out;
@@ -68,7 +57,10 @@ describe("LZ4 block compression", () => {
       ["one byte repeated (offset-1 matches)", new Uint8Array(70_000).fill(0x61)],
       ["words", words(300_000, 3)],
       ["flood WAL", floodWal(300, 4096)],
-      ["period just under 64 KiB", new Uint8Array([...xorshift(65_530, 9), ...xorshift(65_530, 9)])],
+      [
+        "period just under 64 KiB",
+        new Uint8Array([...pseudoRandomBytes(65_530, 9), ...pseudoRandomBytes(65_530, 9)]),
+      ],
     ];
     // 13 bytes is too short: the only possible match would start within MFLIMIT of the end.
     for (let n = 14; n <= 40; n++) cases.push([`${n} zero bytes`, new Uint8Array(n)]);
@@ -77,12 +69,12 @@ describe("LZ4 block compression", () => {
 
   test("matches reach back at most 64 KiB", () => {
     // The same 70 KiB twice: the repeat lies beyond LZ4's window, so it cannot be matched.
-    const chunk = xorshift(70_000, 5);
+    const chunk = pseudoRandomBytes(70_000, 5);
     expect(compress(new Uint8Array([...chunk, ...chunk]))).toBeNull();
   });
 
   test("gives up (returns 0) on data it cannot shrink", () => {
-    expect(compress(xorshift(1 << 20, 11))).toBeNull();
+    expect(compress(pseudoRandomBytes(1 << 20, 11))).toBeNull();
     for (let n = 0; n <= 12; n++) expect(compress(new Uint8Array(n))).toBeNull();
   });
 

@@ -13,6 +13,7 @@ import {
   Lz4FrameEncoder,
 } from "../../src/format/lz4-frame.ts";
 import { lz4Sequences } from "../helpers/lz4-sequences.ts";
+import { pseudoRandomBytes } from "../helpers/pseudo-random.ts";
 
 const MiB = 1024 * 1024;
 const BLOCK = 4 * MiB;
@@ -69,25 +70,12 @@ function storedBlock(data: Uint8Array, blockChecksum = false): Uint8Array {
 
 const END_MARK = u32(0);
 
-/** Deterministic pseudo-random bytes (xorshift32). */
-function randomBytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
 /** Deterministic compressible text: random words from a small vocabulary. */
 function wordSalad(n: number, seed = 1): Uint8Array {
   const words = ["alpha ", "bravo ", "charlie ", "delta ", "echo ", "foxtrot ", "golf "].map((w) =>
     new TextEncoder().encode(w),
   );
-  const choices = randomBytes(n, seed);
+  const choices = pseudoRandomBytes(n, seed);
   const out = new Uint8Array(n);
   let at = 0;
   for (let i = 0; at < n; i++) {
@@ -225,7 +213,7 @@ describe("encodeLz4Frame", () => {
   });
 
   test("stores incompressible data raw (random 5 MiB: a 4 MiB and a 1 MiB stored block)", () => {
-    const data = randomBytes(5 * MiB, 7);
+    const data = pseudoRandomBytes(5 * MiB, 7);
     const frame = encodeLz4Frame(data);
     expect(blocksOf(frame).map((b) => [b.stored, b.size])).toEqual([
       [true, BLOCK],
@@ -253,7 +241,7 @@ describe("encodeLz4Frame", () => {
   });
 
   test("the content checksum is xxh32 of the input for every small length", () => {
-    const data = randomBytes(100, 5);
+    const data = pseudoRandomBytes(100, 5);
     for (let n = 0; n <= data.length; n++) {
       const frame = encodeLz4Frame(data.subarray(0, n));
       const checksum = new DataView(frame.buffer, frame.byteOffset).getUint32(frame.length - 4, true);
@@ -284,7 +272,7 @@ describe("encodeLz4Frame", () => {
 
 describe("Lz4FrameEncoder", () => {
   test("any split of the input gives the same bytes as encodeLz4Frame", () => {
-    const data = concat(wordSalad(6 * MiB, 11), randomBytes(3 * MiB + 5, 12));
+    const data = concat(wordSalad(6 * MiB, 11), pseudoRandomBytes(3 * MiB + 5, 12));
     const whole = encodeLz4Frame(data);
     for (const sizes of [
       [1, 3, 7, 100_000],
@@ -360,7 +348,7 @@ describe("decodeLz4Frame accepts", () => {
       concat(u32(0x184d2a50 + magicLow), u32(payload.length), payload);
     expect(decodeLz4Frame(concat(skippable(0, Uint8Array.of(1, 2, 3)), frame))).toEqual(text);
     expect(
-      decodeLz4Frame(concat(skippable(15, new Uint8Array(0)), skippable(7, randomBytes(99)), frame)),
+      decodeLz4Frame(concat(skippable(15, new Uint8Array(0)), skippable(7, pseudoRandomBytes(99)), frame)),
     ).toEqual(text);
   });
 
@@ -417,7 +405,7 @@ describe("decodeLz4Frame rejects", () => {
   });
 
   test("a flipped bit in the content (content checksum mismatch)", () => {
-    const data = randomBytes(1000, 32); // stored raw, so the flipped bit lands in the content
+    const data = pseudoRandomBytes(1000, 32); // stored raw, so the flipped bit lands in the content
     const frame = encodeLz4Frame(data);
     frame[7 + 4 + 500] = frame[7 + 4 + 500]! ^ 0x10;
     const err = expectFormatError(() => decodeLz4Frame(frame), /content checksum mismatch/);
@@ -493,7 +481,7 @@ describe("decodeLz4Frame rejects", () => {
   });
 
   test("a block longer than the maximum block size", () => {
-    const data = randomBytes(65_537, 33);
+    const data = pseudoRandomBytes(65_537, 33);
     const err = expectFormatError(
       () => decodeLz4Frame(concat(frameHeader(0x64, 0x40), storedBlock(data), END_MARK, u32(xxh32(data)))),
       /block of 65537 bytes exceeds the maximum block size of 65536/,
@@ -591,7 +579,7 @@ describe("decodeLz4Frame rejects", () => {
       compress(text),
       concat(frameHeader(0x7c, 0x40, text.length), compressedBlock(text, true), END_MARK, u32(xxh32(text))),
     ];
-    const noise = randomBytes(4 * 20_000, 99);
+    const noise = pseudoRandomBytes(4 * 20_000, 99);
     for (let i = 0; i < 20_000; i++) {
       const frame = bases[i % bases.length]!.slice();
       const at = (noise[4 * i]! | (noise[4 * i + 1]! << 8)) % frame.length;
@@ -616,7 +604,7 @@ describe.skipIf(!Bun.which("lz4"))("interoperates with the reference lz4 tool", 
     if (r.exitCode !== 0) throw new Error(`lz4 ${args.join(" ")}: ${r.stderr.toString()}`);
     return r.stdout;
   };
-  const data = concat(wordSalad(9 * MiB, 41), randomBytes(MiB, 42));
+  const data = concat(wordSalad(9 * MiB, 41), pseudoRandomBytes(MiB, 42));
 
   test("lz4 -d reads our frames", () => {
     expect(lz4(["-d", "-c"], encodeLz4Frame(data))).toEqual(data);
