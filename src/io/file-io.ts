@@ -29,15 +29,20 @@ export function writeAt(fd: number, data: Uint8Array, position: number): void {
  * when the file does not exist.
  */
 export function readFileAt(path: string, position: number, length: number): Uint8Array {
+  return readFileInto(path, new Uint8Array(length), position);
+}
+
+/** readFileAt into the caller's buffer: returns the part of `buf` that was filled. */
+export function readFileInto(path: string, buf: Uint8Array, position: number): Uint8Array {
   let fd: number;
   try {
     fd = fs.openSync(path, "r");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return new Uint8Array(0);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return buf.subarray(0, 0);
     throw err;
   }
   try {
-    return readAt(fd, position, length);
+    return readInto(fd, buf, position);
   } finally {
     fs.closeSync(fd);
   }

@@ -2,10 +2,9 @@
  * One replica of one database: uploads the shadow WAL as LZ4-framed segments, takes a snapshot when a
  * generation has none, and recovers its position from the remote listing after a restart or an error.
  */
-import * as fs from "node:fs";
 import { formatPos, hex8, type Pos } from "../format/layout.ts";
 import { decodeLz4Frame, encodeLz4Frame, Lz4FrameEncoder } from "../format/lz4-frame.ts";
-import { fileSize, readInto } from "../io/file-io.ts";
+import { fileSize, readFileInto } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { frameAlign } from "../sqlite/wal.ts";
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
@@ -298,13 +297,7 @@ let segmentBuffer = new Uint8Array(0);
 function readShadow(p: string, position: number, length: number): Uint8Array {
   if (segmentBuffer.length < length)
     segmentBuffer = new Uint8Array(Math.min(MAX_SEGMENT_BYTES, Math.max(length, segmentBuffer.length * 2)));
-  const fd = fs.openSync(p, "r");
-  let data: Uint8Array;
-  try {
-    data = readInto(fd, segmentBuffer.subarray(0, length), position);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const data = readFileInto(p, segmentBuffer.subarray(0, length), position);
   if (data.length !== length) throw new Error(`shadow wal ${p} is shorter than expected`);
   return data;
 }

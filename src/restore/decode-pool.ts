@@ -69,9 +69,9 @@ export class DecodePool {
    * frame as a stream instead: it may be valid, and whole it would not fit). The worker gets a copy of
    * `frame`. Rejects with the decoder's message for invalid input.
    */
-  decode(frame: Uint8Array, maxOutputBytes: number): Promise<Uint8Array | null> {
+  async decode(frame: Uint8Array, maxOutputBytes: number): Promise<Uint8Array | null> {
     const target = this.leastBusy();
-    if (!target) return decodeHere(frame, maxOutputBytes);
+    if (!target) return decodeOrNull(frame, maxOutputBytes);
     const request: DecodeRequest = { id: this.nextId++, frame, maxOutputBytes };
     return new Promise((resolve, reject) => {
       target.jobs.set(request.id, { resolve, reject });
@@ -111,10 +111,6 @@ export class DecodePool {
 function defaultSize(): number {
   const cores = os.availableParallelism();
   return cores < 2 ? 0 : Math.min(MAX_WORKERS, cores);
-}
-
-async function decodeHere(frame: Uint8Array, maxOutputBytes: number): Promise<Uint8Array | null> {
-  return decodeOrNull(frame, maxOutputBytes);
 }
 
 /** decodeLz4Frame, with null for content over the limit. */
