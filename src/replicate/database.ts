@@ -435,7 +435,9 @@ export class ReplicatedDatabase {
     const dir = path.join(this.metaPath, "generations", generation);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.shadowIndex = 0;
-    this.shadowSize = initShadowWal(this.walPath, this.shadowPath(0, generation), this.fsyncShadow);
+    this.shadowSize = initShadowWal(this.walPath, this.shadowPath(0, generation), {
+      fsync: this.fsyncShadow,
+    });
     this.stats.walBytes += this.shadowSize;
     const tmp = path.join(this.metaPath, "generation.tmp");
     fs.writeFileSync(tmp, `${generation}\n`, { mode: 0o600 });
@@ -452,14 +454,18 @@ export class ReplicatedDatabase {
 
   private startNextShadowIndex(): void {
     this.shadowIndex++;
-    this.shadowSize = initShadowWal(this.walPath, this.shadowPath(this.shadowIndex), this.fsyncShadow);
+    this.shadowSize = initShadowWal(this.walPath, this.shadowPath(this.shadowIndex), {
+      fsync: this.fsyncShadow,
+    });
     this.stats.walBytes += this.shadowSize;
   }
 
   /** Appends newly committed frames to the current shadow file. */
   private copyShadow(): void {
     const before = this.shadowSize;
-    this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex), this.fsyncShadow);
+    this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex), {
+      fsync: this.fsyncShadow,
+    });
     this.stats.walBytes += Math.max(0, this.shadowSize - before);
   }
 

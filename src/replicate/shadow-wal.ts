@@ -11,19 +11,33 @@ import {
   decodeWalHeader,
   frameAlign,
   frameSize,
-  scanFrames,
   WAL_FRAME_HEADER_SIZE,
   WAL_HEADER_SIZE,
   type WalHeader,
+  WalScanner,
 } from "../sqlite/wal.ts";
 
-/** Frames read from the real WAL per step, so a large backlog is copied with bounded memory. */
-const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Frames read from the real WAL per step, so a large backlog or transaction is copied in bounded memory. */
+export const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
 /**
- * One buffer for every copy (captures are synchronous): a fresh one per read costs more than the copy
- * itself under a write flood (zeroing and faulting in megabytes each time).
+ * Two buffers for every copy (captures are synchronous): the chunk being scanned, and the pieces of a
+ * transaction that began in an earlier chunk, re-read from the WAL. A fresh buffer per read costs more
+ * than the copy itself under a write flood (zeroing and faulting in megabytes each time).
  */
-let copyBuffer: Uint8Array | undefined;
+const buffers: [Uint8Array | undefined, Uint8Array | undefined] = [undefined, undefined];
+
+function buffer(which: 0 | 1, length: number): Uint8Array {
+  let b = buffers[which];
+  if (!b || b.length < length) b = buffers[which] = new Uint8Array(Math.max(length, COPY_CHUNK_BYTES));
+  return b.subarray(0, length);
+}
+
+export interface CopyOptions {
+  /** Make the copy durable before returning (see run-marker.ts for when that is needed). */
+  fsync: boolean;
+  /** Bytes read from the WAL per step; tests set small values to cut transactions at every place. */
+  chunkBytes?: number;
+}
 
 /** The first 32 bytes of a file (fewer when it is shorter or missing): a WAL header. */
 export function readHeaderBytes(path: string): Uint8Array {
@@ -33,27 +47,18 @@ export function readHeaderBytes(path: string): Uint8Array {
 /**
  * Appends to `shadowPath` every committed frame of the real WAL that follows the shadow's end, and
  * returns the shadow's new size. Stops at the first frame with foreign salts or a broken checksum;
- * frames after the last commit frame stay behind until their commit frame appears. `fsync` makes the
- * copy durable before returning (see run-marker.ts for when that is needed).
+ * frames after the last commit frame stay behind until their commit frame appears, however many read
+ * chunks the transaction spans. The shadow's end is always the end of a commit frame (or of the header):
+ * a tail a crash left after the last commit frame is dropped first.
  */
-export function copyCommittedFrames(walPath: string, shadowPath: string, fsync: boolean): number {
+export function copyCommittedFrames(walPath: string, shadowPath: string, opts: CopyOptions): number {
+  const { fsync, chunkBytes = COPY_CHUNK_BYTES } = opts;
   const shadowFd = fs.openSync(shadowPath, "r+");
   try {
-    const headerBytes = readAt(shadowFd, 0, WAL_HEADER_SIZE);
-    const header = decodeWalHeader(headerBytes);
-    const start = frameAlign(fs.fstatSync(shadowFd).size, header.pageSize);
-    // The chain continues from the checksum in the last frame's header (or the WAL header's).
-    let seed: [number, number] = [header.checksum1, header.checksum2];
-    if (start > WAL_HEADER_SIZE) {
-      const last = decodeFrameHeader(
-        readAt(shadowFd, start - frameSize(header.pageSize), WAL_FRAME_HEADER_SIZE),
-        0,
-      );
-      seed = [last.checksum1, last.checksum2];
-    }
-    const end = copyFrom(walPath, shadowFd, header, start, seed);
+    const header = decodeWalHeader(readAt(shadowFd, 0, WAL_HEADER_SIZE));
+    const { end: start, checksum: seed } = committedEnd(shadowFd, header);
+    const end = copyFrom(walPath, shadowFd, header, start, seed, chunkBytes);
     if (fsync && end > start) fs.fsyncSync(shadowFd);
-    // Drop any torn tail a crash may have left after the last whole frame.
     if (fs.fstatSync(shadowFd).size !== end) fs.ftruncateSync(shadowFd, end);
     return end;
   } finally {
@@ -61,12 +66,36 @@ export function copyCommittedFrames(walPath: string, shadowPath: string, fsync: 
   }
 }
 
+/**
+ * Where the shadow's committed part ends, and the checksum there: the end of its last commit frame.
+ * Normally that is its last frame; a process killed in the middle of writing a transaction leaves frames
+ * after it (a short write), which are walked back over, one frame header each.
+ */
+function committedEnd(shadowFd: number, header: WalHeader): { end: number; checksum: [number, number] } {
+  const fs_ = frameSize(header.pageSize);
+  for (
+    let end = frameAlign(fs.fstatSync(shadowFd).size, header.pageSize);
+    end > WAL_HEADER_SIZE;
+    end -= fs_
+  ) {
+    const frame = decodeFrameHeader(readAt(shadowFd, end - fs_, WAL_FRAME_HEADER_SIZE), 0);
+    if (frame.commitSize !== 0) return { end, checksum: [frame.checksum1, frame.checksum2] };
+  }
+  return { end: WAL_HEADER_SIZE, checksum: [header.checksum1, header.checksum2] };
+}
+
+/**
+ * Copies the WAL's committed frames from `start` on, chunk by chunk. One scanner reads the whole range,
+ * so its committed position only moves at a commit frame. A transaction that began in an earlier chunk
+ * is re-read from the file in pieces (see copyPending) rather than held in memory.
+ */
 function copyFrom(
   walPath: string,
   shadowFd: number,
   header: WalHeader,
   start: number,
   seed: [number, number],
+  chunkBytes: number,
 ): number {
   let walFd: number;
   try {
@@ -77,41 +106,63 @@ function copyFrom(
   try {
     const fs_ = frameSize(header.pageSize);
     const walEnd = frameAlign(fs.fstatSync(walFd).size, header.pageSize);
-    const chunk = Math.max(1, Math.floor(COPY_CHUNK_BYTES / fs_)) * fs_;
-    let committed = start;
-    let scanPos = start;
-    let scanSeed = seed;
-    while (scanPos < walEnd) {
-      copyBuffer ??= new Uint8Array(COPY_CHUNK_BYTES);
-      const buf = readInto(walFd, copyBuffer.subarray(0, Math.min(chunk, walEnd - scanPos)), scanPos);
-      const scan = scanFrames(header, buf, scanPos, scanSeed);
-      if (scan.lastCommitEnd > committed) {
-        // A transaction that began in an earlier chunk is re-read from the file rather than kept in memory.
-        const data =
-          committed >= scanPos
-            ? buf.subarray(committed - scanPos, scan.lastCommitEnd - scanPos)
-            : readAt(walFd, committed, scan.lastCommitEnd - committed);
-        writeAt(shadowFd, data, committed);
-        committed = scan.lastCommitEnd;
+    const chunk = Math.max(1, Math.floor(chunkBytes / fs_)) * fs_;
+    const scanner = new WalScanner(header, start, seed);
+    let copied = { end: start, checksum: seed };
+    while (scanner.validEnd < walEnd) {
+      const base = { end: scanner.validEnd, checksum: scanner.checksum };
+      const buf = readInto(walFd, buffer(0, Math.min(chunk, walEnd - base.end)), base.end);
+      const scanned = scanner.push(buf);
+      if (scanner.lastCommitEnd > copied.end) {
+        if (copied.end < base.end && !copyPending(walFd, shadowFd, header, copied, base, chunk)) {
+          return copied.end; // the WAL changed under us; the next capture starts over from here
+        }
+        const from = Math.max(copied.end, base.end);
+        writeAt(shadowFd, buf.subarray(from - base.end, scanner.lastCommitEnd - base.end), from);
+        copied = { end: scanner.lastCommitEnd, checksum: scanner.commitChecksum };
       }
-      if (scan.validEnd < scanPos + buf.length || buf.length === 0) break;
-      scanPos = scan.validEnd;
-      scanSeed = scan.checksum;
+      if (buf.length === 0 || scanned < buf.length) break;
     }
-    return committed;
+    return copied.end;
   } finally {
     fs.closeSync(walFd);
   }
 }
 
 /**
+ * Copies the frames between `from` (a commit's end) and `to` (the start of the chunk in which their
+ * transaction's commit frame was just found), re-read in pieces. They were scanned before, when it was not
+ * yet known whether they would commit; what is written now must be those same frames, so every piece is
+ * scanned again (salts, checksum chain, no commit frame among them) and the chain must arrive at `to` with
+ * the checksum the first scan had there. Returns false if it does not: SQLite rewrote them meanwhile (a
+ * rollback and a new transaction), and the caller copies nothing past `from` this time.
+ */
+function copyPending(
+  walFd: number,
+  shadowFd: number,
+  header: WalHeader,
+  from: { end: number; checksum: [number, number] },
+  to: { end: number; checksum: [number, number] },
+  chunk: number,
+): boolean {
+  const scanner = new WalScanner(header, from.end, from.checksum);
+  while (scanner.validEnd < to.end) {
+    const at = scanner.validEnd;
+    const piece = readInto(walFd, buffer(1, Math.min(chunk, to.end - at)), at);
+    if (piece.length === 0 || scanner.push(piece) !== piece.length || scanner.commitSize !== 0) return false;
+    writeAt(shadowFd, piece, at);
+  }
+  return scanner.checksum[0] === to.checksum[0] && scanner.checksum[1] === to.checksum[1];
+}
+
+/**
  * Starts shadow file `shadowPath` for the WAL session now in `walPath`: writes its header (checksum
  * verified) and copies its committed frames. Returns the new shadow size.
  */
-export function initShadowWal(walPath: string, shadowPath: string, fsync: boolean): number {
+export function initShadowWal(walPath: string, shadowPath: string, opts: CopyOptions): number {
   const header = readHeaderBytes(walPath);
   decodeWalHeader(header);
   fs.mkdirSync(path.dirname(shadowPath), { recursive: true });
   fs.writeFileSync(shadowPath, header, { mode: 0o600 });
-  return copyCommittedFrames(walPath, shadowPath, fsync);
+  return copyCommittedFrames(walPath, shadowPath, opts);
 }

@@ -10,10 +10,9 @@ import {
   decodeFrameHeader,
   decodeWalHeader,
   frameSize,
-  scanFrames,
   WAL_FRAME_HEADER_SIZE,
   WAL_HEADER_SIZE,
-  type WalHeader,
+  WalScanner,
 } from "../sqlite/wal.ts";
 
 /** Restored data does not match its own checksums or layout; carries the object that showed it. */
@@ -28,13 +27,11 @@ export class RestoreIntegrityError extends Error {
 }
 
 export class WalApplier {
-  private header: WalHeader | null = null;
+  /** Checks the current index's frames; null until its header has arrived. */
+  private scanner: WalScanner | null = null;
   private headerBytes: Uint8Array = new Uint8Array(0);
   /** Bytes of an incomplete frame carried over to the next push. */
   private carry: Uint8Array = new Uint8Array(0);
-  private seed: [number, number] = [0, 0];
-  /** File offset (within this WAL index) of the next byte expected. */
-  private offset = 0;
   private pending: { pgno: number; page: Uint8Array }[] = [];
   private lastCommitSize = 0;
   /** Total transactions applied, across indexes. */
@@ -47,10 +44,9 @@ export class WalApplier {
 
   /** Starts a new WAL index (a new WAL session); its first bytes must be the WAL header. */
   begin(): void {
-    this.header = null;
+    this.scanner = null;
     this.headerBytes = new Uint8Array(0);
     this.carry = new Uint8Array(0);
-    this.offset = 0;
     this.pending = [];
     this.lastCommitSize = 0;
   }
@@ -58,34 +54,33 @@ export class WalApplier {
   /** Feeds the next bytes of the current index. `key` names the object they came from, for errors. */
   push(bytes: Uint8Array, key: string): void {
     let data = bytes;
-    if (!this.header) {
+    if (!this.scanner) {
       const need = WAL_HEADER_SIZE - this.headerBytes.length;
       this.headerBytes = concatBytes([this.headerBytes, data.subarray(0, need)]);
       data = data.subarray(need);
       if (this.headerBytes.length < WAL_HEADER_SIZE) return;
+      let header: ReturnType<typeof decodeWalHeader>;
       try {
-        this.header = decodeWalHeader(this.headerBytes);
+        header = decodeWalHeader(this.headerBytes);
       } catch (err) {
         throw new RestoreIntegrityError(`${(err as Error).message} in ${key}`, key);
       }
-      if (this.header.pageSize !== this.pageSize) {
+      if (header.pageSize !== this.pageSize) {
         throw new RestoreIntegrityError(
-          `WAL page size ${this.header.pageSize} does not match the snapshot's ${this.pageSize} in ${key}`,
+          `WAL page size ${header.pageSize} does not match the snapshot's ${this.pageSize} in ${key}`,
           key,
         );
       }
-      this.seed = [this.header.checksum1, this.header.checksum2];
-      this.offset = WAL_HEADER_SIZE;
+      this.scanner = new WalScanner(header);
     }
-    const header = this.header;
+    const scanner = this.scanner;
     const fs_ = frameSize(this.pageSize);
     const buf = this.carry.length > 0 ? concatBytes([this.carry, data]) : data;
     const whole = buf.length - (buf.length % fs_);
     const frames = buf.subarray(0, whole);
-    const scan = scanFrames(header, frames, this.offset, this.seed);
-    if (scan.validEnd !== this.offset + whole) {
+    if (scanner.push(frames) !== whole) {
       throw new RestoreIntegrityError(
-        `WAL frame at offset ${scan.validEnd} fails its salt or checksum check in ${key}`,
+        `WAL frame at offset ${scanner.validEnd} fails its salt or checksum check in ${key}`,
         key,
       );
     }
@@ -107,8 +102,6 @@ export class WalApplier {
         page: frames.slice(f + WAL_FRAME_HEADER_SIZE, f + fs_),
       });
     }
-    this.seed = scan.checksum;
-    this.offset += whole;
     this.carry = buf.slice(whole);
   }
 
@@ -129,11 +122,11 @@ export class WalApplier {
    * database size of the last commit. `key` names the last object read. Returns the bytes consumed.
    */
   end(key: string): number {
-    if (this.carry.length > 0 || (!this.header && this.headerBytes.length > 0)) {
+    if (this.carry.length > 0 || (!this.scanner && this.headerBytes.length > 0)) {
       throw new RestoreIntegrityError(`WAL data ends with a partial frame in ${key}`, key);
     }
     if (this.lastCommitSize > 0) fs.ftruncateSync(this.fd, this.lastCommitSize * this.pageSize);
     this.pending = [];
-    return this.offset;
+    return this.scanner?.validEnd ?? 0;
   }
 }

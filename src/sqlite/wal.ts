@@ -2,7 +2,7 @@
  * SQLite WAL file format: header and frame parsing, the cumulative checksum, frame alignment.
  * Pure: takes and returns bytes, imports nothing from the runtime.
  *
- * The reader verifies salts and the checksum chain while it scans, and reports where the valid prefix
+ * The scanner verifies salts and the checksum chain while it reads, and reports where the valid prefix
  * ends and where its last commit frame ends. It does not decide what to ship: callers use
  * `lastCommitEnd`, never `validEnd`, so frames after the last commit are never replicated or applied.
  */
@@ -198,65 +198,91 @@ export function decodeFrameHeader(b: Uint8Array, off: number): FrameHeader {
 /** Where a scan of WAL bytes stopped, as byte offsets in the WAL file. */
 export interface WalScan {
   /** End of the last frame whose salt and checksum were valid. */
-  validEnd: number;
-  /** End of the last valid commit frame: everything up to here is whole transactions. */
-  lastCommitEnd: number;
+  readonly validEnd: number;
+  /**
+   * End of the committed part: the end of the last valid commit frame, or the position the scan started
+   * from until it sees one. Everything before it is whole transactions; nothing after it may be shipped.
+   */
+  readonly lastCommitEnd: number;
   /** Running checksum after the last valid frame (to continue a scan later). */
-  checksum: [number, number];
-  /** Checksum after the last valid commit frame. */
-  commitChecksum: [number, number];
-  /** Database size in pages after the last valid commit, or 0 if none was seen. */
-  commitSize: number;
+  readonly checksum: [number, number];
+  /** Checksum after the last valid commit frame (the start's seed until one is seen). */
+  readonly commitChecksum: [number, number];
+  /** Database size in pages after the last valid commit, or 0 if this scan has seen none. */
+  readonly commitSize: number;
 }
 
 /**
- * Scans frames of one WAL session. `bytes` holds the WAL file content starting at file offset `base`
- * (which must be frame-aligned, ≥ 32), and `seed` is the checksum of the frame before `base` (or of the
- * header when `base` is 32). The scan stops at the first frame that is short, carries other salts (a
- * leftover from an earlier WAL session), or breaks the checksum chain: SQLite's recovery stops there too.
+ * Scans the frames of one WAL session, fed in pieces of any size: the checksum chain and the committed
+ * position carry from one piece to the next, so a transaction that spans pieces is committed only when
+ * its commit frame is seen, wherever the pieces were cut. The scan stops for good at the first frame
+ * that carries other salts (a leftover of an earlier WAL session) or breaks the checksum chain: SQLite's
+ * recovery stops there too.
+ *
+ * `start` must be the end of a commit frame, or the header's end: the caller vouches that nothing before
+ * it is pending, and `seed` is the checksum chain's value there.
  */
-export function scanFrames(
-  header: WalHeader,
-  bytes: Uint8Array,
-  base: number,
-  seed: [number, number],
-): WalScan {
-  const fs = frameSize(header.pageSize);
-  const checksums = new ChecksumReader(bytes, header.magic === WAL_MAGIC_LE);
-  let sum: [number, number] = [seed[0], seed[1]];
-  const scan: WalScan = {
-    validEnd: base,
-    lastCommitEnd: base,
-    checksum: sum,
-    commitChecksum: sum,
-    commitSize: 0,
-  };
-  for (let off = 0; off + fs <= bytes.length; off += fs) {
-    const salt1 = u32(bytes, off + 8);
-    const salt2 = u32(bytes, off + 12);
-    if (salt1 !== header.salt1 || salt2 !== header.salt2) break;
-    sum = checksums.sum(sum[0], sum[1], off, 8);
-    sum = checksums.sum(sum[0], sum[1], off + WAL_FRAME_HEADER_SIZE, header.pageSize);
-    if (sum[0] !== u32(bytes, off + 16) || sum[1] !== u32(bytes, off + 20)) break;
-    scan.validEnd = base + off + fs;
-    scan.checksum = sum;
-    const commitSize = u32(bytes, off + 4);
-    if (commitSize !== 0) {
-      scan.lastCommitEnd = scan.validEnd;
-      scan.commitChecksum = sum;
-      scan.commitSize = commitSize;
+export class WalScanner implements WalScan {
+  validEnd: number;
+  lastCommitEnd: number;
+  checksum: [number, number];
+  commitChecksum: [number, number];
+  commitSize = 0;
+  /** A frame failed its checks: nothing at or after `validEnd` belongs to this session. */
+  stopped = false;
+  private readonly frameBytes: number;
+
+  constructor(
+    readonly header: WalHeader,
+    start = WAL_HEADER_SIZE,
+    seed: [number, number] = [header.checksum1, header.checksum2],
+  ) {
+    if (start < WAL_HEADER_SIZE || (start - WAL_HEADER_SIZE) % frameSize(header.pageSize) !== 0) {
+      throw new WalFormatError(`WAL scan cannot start at ${start}: not a frame boundary`, start);
     }
+    this.frameBytes = frameSize(header.pageSize);
+    this.validEnd = start;
+    this.lastCommitEnd = start;
+    this.checksum = seed;
+    this.commitChecksum = seed;
   }
-  return scan;
+
+  /**
+   * Scans `bytes`, the file's content from `validEnd` on, and returns how many of them were whole valid
+   * frames. Fewer than the whole frames in `bytes` means the scan stopped; bytes of a trailing partial
+   * frame are left for the next piece, which starts at `validEnd` again.
+   */
+  push(bytes: Uint8Array): number {
+    if (this.stopped) return 0;
+    const header = this.header;
+    const fs = this.frameBytes;
+    const checksums = new ChecksumReader(bytes, header.magic === WAL_MAGIC_LE);
+    let sum = this.checksum;
+    let off = 0;
+    for (; off + fs <= bytes.length; off += fs) {
+      if (u32(bytes, off + 8) !== header.salt1 || u32(bytes, off + 12) !== header.salt2) break;
+      sum = checksums.sum(sum[0], sum[1], off, 8);
+      sum = checksums.sum(sum[0], sum[1], off + WAL_FRAME_HEADER_SIZE, header.pageSize);
+      if (sum[0] !== u32(bytes, off + 16) || sum[1] !== u32(bytes, off + 20)) break;
+      this.checksum = sum;
+      const commitSize = u32(bytes, off + 4);
+      if (commitSize !== 0) {
+        this.lastCommitEnd = this.validEnd + off + fs;
+        this.commitChecksum = sum;
+        this.commitSize = commitSize;
+      }
+    }
+    this.validEnd += off;
+    if (off + fs <= bytes.length) this.stopped = true;
+    return off;
+  }
 }
 
 /** Scans a whole WAL file image (header included). */
 export function scanWal(wal: Uint8Array): { header: WalHeader; scan: WalScan } {
   const header = decodeWalHeader(wal);
-  const scan = scanFrames(header, wal.subarray(WAL_HEADER_SIZE), WAL_HEADER_SIZE, [
-    header.checksum1,
-    header.checksum2,
-  ]);
+  const scan = new WalScanner(header);
+  scan.push(wal.subarray(WAL_HEADER_SIZE));
   return { header, scan };
 }
 

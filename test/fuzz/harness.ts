@@ -11,7 +11,7 @@
  * longer than the target's bound (a hang in synchronous code cannot be interrupted any other way) and
  * reports that case.
  *
- * Case budget at the default scale (WALSHIP_FUZZ_SCALE=1), 220,000 cases in all, ~10 s on 2 cores:
+ * Case budget at the default scale (WALSHIP_FUZZ_SCALE=1), 221,500 cases in all, ~25 s on 2 cores:
  *
  * | target    | cases  | code under test                                                  |
  * |-----------|--------|------------------------------------------------------------------|
@@ -21,6 +21,7 @@
  * | config    | 20,000 | src/config/config.ts: parseConfig                                 |
  * | url       | 50,000 | src/config/replica-url.ts: parseReplicaUrl                        |
  * | db-header | 30,000 | src/sqlite/db-header.ts: decodeDbHeader                           |
+ * | capture   |  1,500 | src/replicate/shadow-wal.ts: copyCommittedFrames over WAL histories |
  *
  * Environment:
  * - WALSHIP_FUZZ_SCALE=N   multiplies every budget (e.g. 10 for a longer run; 0.1 for a quick one)
@@ -38,6 +39,7 @@ export const TARGETS = {
   config: { cases: 20_000, maxCaseMs: 2_000 },
   url: { cases: 50_000, maxCaseMs: 1_000 },
   "db-header": { cases: 30_000, maxCaseMs: 1_000 },
+  capture: { cases: 1_500, maxCaseMs: 10_000 },
 } as const satisfies Record<string, { cases: number; maxCaseMs: number }>;
 
 export type TargetName = keyof typeof TARGETS;

@@ -4,8 +4,8 @@
  * (header and frame checksums recomputed after the mutation, so the scan goes deep into the frames), and
  * pure random bytes. The reader may only return a frame-aligned scan with
  * 32 ≤ lastCommitEnd ≤ validEnd ≤ input length, or throw WalFormatError. Each result is also checked against
- * an independent oracle (a plain re-implementation of SQLite's WAL recovery rules), and a scan resumed at a
- * frame boundary with the running checksum must agree with the whole scan.
+ * an independent oracle (a plain re-implementation of SQLite's WAL recovery rules); the scanner fed the same
+ * bytes in pieces cut anywhere, and a scan resumed at a commit boundary, must agree with the whole scan.
  */
 import { Database } from "bun:sqlite";
 import * as fs from "node:fs";
@@ -14,7 +14,6 @@ import * as path from "node:path";
 import {
   decodeWalHeader,
   encodeWalHeader,
-  scanFrames,
   scanWal,
   WAL_FORMAT_VERSION,
   WAL_MAGIC_BE,
@@ -22,6 +21,7 @@ import {
   WalFormatError,
   type WalHeader,
   type WalScan,
+  WalScanner,
 } from "../../../src/sqlite/wal.ts";
 import { buildWal } from "../../helpers/wal-builder.ts";
 import { check, type FuzzCtx, type FuzzTarget, type Rng } from "../harness.ts";
@@ -103,8 +103,8 @@ interface OracleScan {
   checksum: [number, number];
   commitChecksum: [number, number];
   commitSize: number;
-  /** Running checksum after each valid frame (index k = after k frames; [0] is the header's). */
-  sums: [number, number][];
+  /** Where each transaction ends (the header's end first), with the checksum there. */
+  commitEnds: { end: number; sum: [number, number] }[];
 }
 
 function oracleChecksum(
@@ -152,7 +152,7 @@ function oracle(b: Uint8Array): OracleScan | null {
     checksum: sum,
     commitChecksum: sum,
     commitSize: 0,
-    sums: [sum],
+    commitEnds: [{ end: 32, sum }],
   };
   for (let at = 32; at + frame <= b.length; at += frame) {
     if (v.getUint32(at + 8) !== header.salt1 || v.getUint32(at + 12) !== header.salt2) break;
@@ -161,12 +161,12 @@ function oracle(b: Uint8Array): OracleScan | null {
     if (sum[0] !== v.getUint32(at + 16) || sum[1] !== v.getUint32(at + 20)) break;
     result.validEnd = at + frame;
     result.checksum = sum;
-    result.sums.push(sum);
     const commit = v.getUint32(at + 4);
     if (commit !== 0) {
       result.lastCommitEnd = at + frame;
       result.commitChecksum = sum;
       result.commitSize = commit;
+      result.commitEnds.push({ end: at + frame, sum });
     }
   }
   return result;
@@ -240,7 +240,7 @@ function sameSum(a: readonly number[], b: readonly number[]): boolean {
   return a[0] === b[0] && a[1] === b[1];
 }
 
-function compareScan(what: string, got: WalScan, want: Omit<WalScan, never>): void {
+function compareScan(what: string, got: WalScan, want: WalScan): void {
   check(got.validEnd === want.validEnd, `${what}: validEnd ${got.validEnd}, oracle ${want.validEnd}`);
   check(
     got.lastCommitEnd === want.lastCommitEnd,
@@ -301,19 +301,27 @@ function property(ctx: FuzzCtx, corpus: Corpus): string {
   );
   compareScan("scanWal", scan, want);
 
-  // Resuming at a frame boundary, with the checksum so far, must reach the same end.
-  const frames = (scan.validEnd - 32) / fs;
-  const k = rng.int(frames + 1);
-  const base = 32 + k * fs;
-  const seed = want.sums[k]!;
-  const resumed = scanFrames(header, input.subarray(base), base, [seed[0], seed[1]]);
-  const commitAfterBase = want.lastCommitEnd > base;
-  compareScan(`scanFrames from ${base}`, resumed, {
+  // Fed in pieces cut anywhere (frames split across pieces, empty pieces), the scanner must agree with
+  // the whole scan exactly: in particular a piece without a commit frame never moves lastCommitEnd.
+  const pieces = new WalScanner(header);
+  for (let step = 0; step < 4 * (input.length / fs) && !pieces.stopped; step++) {
+    pieces.push(input.subarray(pieces.validEnd, pieces.validEnd + rng.int(3 * fs + 1)));
+  }
+  pieces.push(input.subarray(pieces.validEnd));
+  compareScan("scanner fed in pieces", pieces, want);
+
+  // Resumed at a commit boundary with the checksum there, it reaches the same end.
+  const commits = want.commitEnds;
+  const k = rng.int(commits.length);
+  const resumeAt = commits[k]!;
+  const resumed = new WalScanner(header, resumeAt.end, resumeAt.sum);
+  resumed.push(input.subarray(resumeAt.end));
+  compareScan(`scanner resumed at ${resumeAt.end}`, resumed, {
     validEnd: want.validEnd,
-    lastCommitEnd: commitAfterBase ? want.lastCommitEnd : base,
-    commitSize: commitAfterBase ? want.commitSize : 0,
+    lastCommitEnd: want.lastCommitEnd,
+    commitSize: want.lastCommitEnd > resumeAt.end ? want.commitSize : 0,
     checksum: want.checksum,
-    commitChecksum: commitAfterBase ? want.commitChecksum : seed,
+    commitChecksum: want.commitChecksum,
   });
 
   if (scan.validEnd === 32) return "no-valid-frames";
