@@ -126,6 +126,8 @@ interface PlanSummary {
   bytesToDownload: number;
   restoresStateOf: string;
   gaps: { message: string; key: string }[];
+  /** What the plan was checked against: only the listing (names, sizes, times), never the contents. */
+  checked: "listing";
 }
 
 function describePlan(plan: RestorePlan): PlanSummary {
@@ -144,6 +146,7 @@ function describePlan(plan: RestorePlan): PlanSummary {
     bytesToDownload: plan.bytes,
     restoresStateOf: plan.updatedAt.toISOString(),
     gaps: plan.gaps.map((g) => ({ message: g.message, key: g.key })),
+    checked: "listing",
   };
 }
 
@@ -164,6 +167,11 @@ function formatPlan(p: PlanSummary): string {
     ["download", `${formatBytes(p.bytesToDownload)} in ${p.segments + 1} object(s)`],
     ["state as of", `${p.restoresStateOf} (the newest object used)`],
     ["gaps", p.gaps.length === 0 ? "none" : p.gaps.map((g) => `${g.message} (${g.key})`).join("; ")],
+    // LZ4 frames carry no content size: only a restore that decodes them can vouch for their contents.
+    [
+      "checked",
+      "the listing only: no object was downloaded; a restore checks every frame's checksum and commits",
+    ],
   ];
   return `${rows.map(([k, v]) => `${k.padEnd(12)} ${v}`).join("\n")}\n`;
 }

@@ -6,11 +6,14 @@ import { formatPos, hex8, type Pos } from "../format/layout.ts";
 import { decodeLz4Frame, encodeLz4Frame, Lz4FrameEncoder } from "../format/lz4-frame.ts";
 import { fileSize, readFileInto } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
-import { frameAlign } from "../sqlite/wal.ts";
+import { frameAlign, frameSize, lastTransactionEnd } from "../sqlite/wal.ts";
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 
-/** Largest uncompressed WAL segment we upload; a bigger backlog goes up as several segments. */
+/**
+ * Largest uncompressed WAL segment we upload; a bigger backlog goes up as several segments, each ending on
+ * a commit frame. Only a single transaction larger than this makes a larger segment.
+ */
 export const MAX_SEGMENT_BYTES = 16 * 1024 * 1024;
 /** Snapshot read size; each chunk is compressed as one 4 MiB LZ4 block. */
 const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -269,21 +272,69 @@ export class Replica {
         this.pos = { generation: pos.generation, index: pos.index + 1, offset: 0 };
         continue;
       }
-      let stop = Math.min(available, pos.offset + MAX_SEGMENT_BYTES);
-      if (stop < available) stop = frameAlign(stop, this.db.pageSize);
-      const data = readShadow(shadowPath, pos.offset, stop - pos.offset);
       const started = Date.now();
-      const lz4 = encodeLz4Frame(data);
-      await this.client.writeWalSegment(pos, lz4);
-      this.pos = { ...pos, offset: pos.offset + data.length };
-      this.stats.walBytes += data.length;
-      this.stats.bytesUploaded += lz4.length;
+      const { size, stored } = await this.uploadSegment(pos, shadowPath, available);
+      this.pos = { ...pos, offset: pos.offset + size };
+      this.stats.walBytes += size;
+      this.stats.bytesUploaded += stored;
       this.log.debug("wal segment written", {
         position: formatPos(pos),
-        size: data.length,
+        size,
         elapsed_ms: Date.now() - started,
       });
     }
+  }
+
+  /**
+   * Uploads one segment of shadow index `pos.index` from `pos.offset`, and returns its content's size and
+   * its stored size. A segment ends where a transaction does: at the last commit frame within
+   * MAX_SEGMENT_BYTES, or, when one transaction is larger, at its own commit frame (that segment is read and
+   * compressed piece by piece). Objects are written whole, so the replica never ends inside a transaction,
+   * wherever an upload stops, and a restore that reads to the end of an index can insist on a commit.
+   */
+  private async uploadSegment(
+    pos: Pos,
+    shadowPath: string,
+    available: number,
+  ): Promise<{ size: number; stored: number }> {
+    const data = readShadow(shadowPath, pos.offset, Math.min(available - pos.offset, MAX_SEGMENT_BYTES));
+    const end = lastTransactionEnd(data, pos.offset, this.db.pageSize);
+    if (end !== null) {
+      const lz4 = encodeLz4Frame(data.subarray(0, end - pos.offset));
+      await this.client.writeWalSegment(pos, lz4);
+      return { size: end - pos.offset, stored: lz4.length };
+    }
+    const long = { end: pos.offset };
+    const info = await this.client.writeWalSegmentStream(
+      pos,
+      this.longTransaction(shadowPath, pos.offset, available, long),
+    );
+    return { size: long.end - pos.offset, stored: info.size };
+  }
+
+  /** A transaction larger than a segment, from `from` to its commit frame, compressed as it is read. */
+  private async *longTransaction(
+    shadowPath: string,
+    from: number,
+    available: number,
+    done: { end: number },
+  ): AsyncGenerator<Uint8Array> {
+    const fs = frameSize(this.db.pageSize);
+    const pieceBytes = Math.max(1, Math.floor(SNAPSHOT_CHUNK_BYTES / fs)) * fs;
+    const encoder = new Lz4FrameEncoder();
+    for (let at = from; at < available; ) {
+      const piece = readShadow(shadowPath, at, Math.min(pieceBytes, available - at));
+      const end = lastTransactionEnd(piece, at, this.db.pageSize);
+      if (end !== null) {
+        yield* encoder.finish(piece.subarray(0, end - at));
+        done.end = end;
+        return;
+      }
+      // The encoder keeps its own copy of a partial block, so the shared read buffer may be reused.
+      yield* encoder.push(piece);
+      at += piece.length;
+    }
+    throw new Error(`shadow wal ${shadowPath} has no commit frame between ${from} and ${available}`);
   }
 }
 

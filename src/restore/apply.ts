@@ -21,6 +21,7 @@ export class RestoreIntegrityError extends Error {
   constructor(
     message: string,
     readonly key?: string,
+    readonly hint?: string,
   ) {
     super(message);
   }
@@ -118,12 +119,25 @@ export class WalApplier {
   }
 
   /**
-   * Ends the current index: frames of an unfinished transaction are dropped, and the file is cut to the
-   * database size of the last commit. `key` names the last object read. Returns the bytes consumed.
+   * Ends the current index, and cuts the file to the database size of its last commit. `key` names the
+   * last object read. Returns the bytes consumed.
+   *
+   * Replicators upload only whole transactions, so the last object of an index ends with a commit frame;
+   * frames after it mean the replica holds something that never committed (or lost the rest of an upload),
+   * and a restore that went on would call a state restorable that may be missing commits. So they are an
+   * error, unless `openTransactionAllowed`: the restore stops inside this index on purpose (a point in
+   * time), and the transaction completes in an object it does not read.
    */
-  end(key: string): number {
+  end(key: string, openTransactionAllowed = false): number {
     if (this.carry.length > 0 || (!this.scanner && this.headerBytes.length > 0)) {
       throw new RestoreIntegrityError(`WAL data ends with a partial frame in ${key}`, key);
+    }
+    if (this.pending.length > 0 && !openTransactionAllowed) {
+      throw new RestoreIntegrityError(
+        `Cannot restore: ${key} ends inside a transaction (${this.pending.length} frame(s) after the last commit of its WAL index), so the replica is missing data after that commit`,
+        key,
+        "the replica holds frames that never committed, or an upload was cut short; restore an earlier point in time (-timestamp or -index) or another generation (-generation)",
+      );
     }
     if (this.lastCommitSize > 0) fs.ftruncateSync(this.fd, this.lastCommitSize * this.pageSize);
     this.pending = [];

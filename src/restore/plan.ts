@@ -31,6 +31,11 @@ export interface RestorePlan {
   bytes: number;
   /** Holes the listing shows (missing WAL index or first segment); a plan with gaps cannot be restored. */
   gaps: ReplicaGapError[];
+  /**
+   * The plan stops before the last listed segment of its last WAL index (a point in time inside that
+   * index): a transaction its last segment begins may complete only in a segment it leaves out.
+   */
+  endsInsideIndex: boolean;
 }
 
 /** Nothing on the replicas matches the request. */
@@ -119,13 +124,21 @@ function planGeneration(
   if (!snapshot) return null;
 
   const chosen: WalSegmentInfo[] = [];
+  let next: WalSegmentInfo | undefined;
   for (const seg of segments) {
     if (seg.index < snapshot.index) continue;
     // Stop at the first segment past the target so the chosen segments stay a contiguous prefix.
-    if (t !== undefined && seg.createdAt.getTime() > t) break;
-    if (maxIndex !== undefined && seg.index > maxIndex) break;
+    if (
+      (t !== undefined && seg.createdAt.getTime() > t) ||
+      (maxIndex !== undefined && seg.index > maxIndex)
+    ) {
+      next = seg;
+      break;
+    }
     chosen.push(seg);
   }
+  const last = chosen[chosen.length - 1];
+  const endsInsideIndex = last !== undefined && next?.index === last.index;
   const gaps = findGaps(replica, generation, snapshot.index, chosen);
 
   let updatedAt = snapshot.createdAt;
@@ -134,7 +147,7 @@ function planGeneration(
     if (s.createdAt > updatedAt) updatedAt = s.createdAt;
     bytes += s.size;
   }
-  return { replica, generation, snapshot, segments: chosen, updatedAt, bytes, gaps };
+  return { replica, generation, snapshot, segments: chosen, updatedAt, bytes, gaps, endsInsideIndex };
 }
 
 /** Each WAL index from the snapshot's on must be present, in order, and start at offset 0. */

@@ -183,7 +183,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
         advance(size);
       },
     );
-    if (index >= 0) applier.end(lastKey);
+    if (index >= 0) applier.end(lastKey, plan.endsInsideIndex);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     closed = true;

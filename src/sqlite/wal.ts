@@ -286,6 +286,21 @@ export function scanWal(wal: Uint8Array): { header: WalHeader; scan: WalScan } {
   return { header, scan };
 }
 
+/**
+ * Where the last whole transaction within `bytes` ends: they hold a WAL's content from file offset
+ * `offset` (0, or a frame boundary) on, and the answer is the end of their last commit frame, or the
+ * header's end when they start with the header and hold no commit frame; null when neither is in them.
+ * Reads only the frames' commit fields: for bytes already verified, such as a shadow WAL's.
+ */
+export function lastTransactionEnd(bytes: Uint8Array, offset: number, pageSize: number): number | null {
+  const fs = frameSize(pageSize);
+  const first = offset === 0 ? WAL_HEADER_SIZE : 0;
+  for (let k = Math.floor((bytes.length - first) / fs) - 1; k >= 0; k--) {
+    if (u32(bytes, first + k * fs + 4) !== 0) return offset + first + (k + 1) * fs;
+  }
+  return first > 0 && bytes.length >= first ? WAL_HEADER_SIZE : null;
+}
+
 /** Whether two 32-byte WAL headers are identical, i.e. belong to the same WAL session. */
 export function sameWalHeader(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length < WAL_HEADER_SIZE || b.length < WAL_HEADER_SIZE) return false;

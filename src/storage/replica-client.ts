@@ -98,6 +98,15 @@ export class ReplicaClient {
     return { ...pos, size: lz4.length, createdAt };
   }
 
+  /** Writes a WAL segment from compressed pieces (one transaction larger than a segment, read as it goes). */
+  async writeWalSegmentStream(pos: Pos, lz4: AsyncIterable<Uint8Array>): Promise<WalSegmentInfo> {
+    const { createdAt, size } = await this.store.putStream(
+      walSegmentPath("", pos.generation, pos.index, pos.offset),
+      lz4,
+    );
+    return { ...pos, size, createdAt };
+  }
+
   /** The compressed snapshot as a local file (see ObjectStore.getFile), or null if it does not exist. */
   snapshotFile(generation: string, index: number, tempDir: string): Promise<LocalObject | null> {
     return this.store.getFile(snapshotPath("", generation, index), tempDir);

@@ -124,6 +124,8 @@ describe("restoring from a damaged replica", () => {
     const dry = await runCli(["restore", "--dry-run", "-o", path.join(dir, "dry.db"), `file://${noIndex}`]);
     expect(dry.code).toBe(1);
     expect(dry.stdout).toMatch(/gaps\s+WAL index/);
+    // It says what it did not look at: the objects' contents.
+    expect(dry.stdout).toMatch(/checked\s+the listing only/);
 
     // An index with later segments: without its first one, the hole shows in the listing.
     const withTail = indexes.filter(
@@ -141,9 +143,91 @@ describe("restoring from a damaged replica", () => {
       `file://${noFirst}`,
     ]);
     expect(dryJson.code).toBe(1);
-    expect((JSON.parse(dryJson.stdout) as { gaps: { key: string }[] }).gaps[0]?.key).toContain(
-      firstOfLast.name,
-    );
+    const plan = JSON.parse(dryJson.stdout) as { gaps: { key: string }[]; checked: string };
+    expect(plan.gaps[0]?.key).toContain(firstOfLast.name);
+    expect(plan.checked).toBe("listing");
+  });
+
+  describe("a WAL index whose last object ends inside a transaction", () => {
+    const FRAME = 24 + 4096;
+    const contentOf = (replica: string, name: string) =>
+      decodeLz4Frame(new Uint8Array(fs.readFileSync(path.join(replica, walDir, name))));
+    /** Frame starts within a segment's content (its first bytes are the WAL header at offset 0). */
+    const frameStarts = (seg: { offset: number }, content: Uint8Array) => {
+      const first = seg.offset === 0 ? 32 : 0;
+      return Array.from({ length: (content.length - first) / FRAME }, (_, k) => first + k * FRAME);
+    };
+    const isCommit = (content: Uint8Array, at: number) =>
+      new DataView(content.buffer, content.byteOffset).getUint32(at + 4) !== 0;
+
+    /**
+     * The last segment of an index whose last transaction has several frames, cut in two inside that
+     * transaction: what an upload of one transaction in two objects leaves when it stops halfway.
+     */
+    function splitInsideTransaction(replica: string, seg: (typeof segments)[number]) {
+      const content = contentOf(replica, seg.name);
+      const starts = frameStarts(seg, content);
+      const cut = starts[starts.length - 1]!;
+      fs.writeFileSync(path.join(replica, walDir, seg.name), encodeLz4Frame(content.subarray(0, cut)));
+      const tail = `${seg.index.toString(16).padStart(8, "0")}_${(seg.offset + cut).toString(16).padStart(8, "0")}.wal.lz4`;
+      fs.writeFileSync(path.join(replica, walDir, tail), encodeLz4Frame(content.subarray(cut)));
+      return { head: seg.name, tail };
+    }
+
+    /** Last segments of their index whose next-to-last frame is not a commit (a transaction of 2+ frames). */
+    const candidates = () => {
+      const lastOfIndex = segments.filter(
+        (s, i) => segments[i + 1]?.index !== s.index && contentOf(pristine, s.name).length > 2 * FRAME,
+      );
+      return lastOfIndex.filter((s) => {
+        const content = contentOf(pristine, s.name);
+        const starts = frameStarts(s, content);
+        return !isCommit(content, starts[starts.length - 2]!);
+      });
+    };
+
+    test("fails naming the object, whether a later index follows it or it is the newest", async () => {
+      const found = candidates();
+      expect(found.length).toBeGreaterThan(0);
+      for (const seg of [found[0]!, found[found.length - 1]!]) {
+        const replica = damaged(`open-txn-${seg.index}`, (r) => {
+          const { tail } = splitInsideTransaction(r, seg);
+          fs.rmSync(path.join(r, walDir, tail));
+        });
+        await expectFailure(replica, [
+          new RegExp(seg.name.replace(/\./g, "\\.")),
+          /ends inside a transaction/,
+        ]);
+      }
+    });
+
+    test("restores when both parts are there, and to a point in time between them", async () => {
+      const seg = candidates()[0]!;
+      let parts = { head: "", tail: "" };
+      const replica = damaged(`split-${seg.index}`, (r) => {
+        parts = splitInsideTransaction(r, seg);
+        // Everything up to the head is an hour old; the tail and all after it were written now.
+        const old = new Date(Date.now() - 3_600_000);
+        for (const s of segments) {
+          if (s.index < seg.index || s.name === seg.name)
+            fs.utimesSync(path.join(r, walDir, s.name), old, old);
+        }
+        for (const snap of fs.readdirSync(path.join(r, walDir, "..", "snapshots"))) {
+          fs.utimesSync(path.join(r, walDir, "..", "snapshots", snap), old, old);
+        }
+      });
+      const whole = path.join(dir, "split-whole.db");
+      expect((await runCli(["restore", "-o", whole, `file://${replica}`])).code).toBe(0);
+      expect(readDatabase(whole).rows).toEqual(readDatabase(db).rows);
+      // A point in time between the two parts ends inside the index on purpose: the open transaction is
+      // left out, not an error.
+      const earlier = path.join(dir, "split-earlier.db");
+      const at = new Date(Date.now() - 1_800_000).toISOString();
+      const r = await runCli(["restore", "-timestamp", at, "-o", earlier, `file://${replica}`]);
+      expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(readDatabase(earlier).integrity).toBe("ok");
+      expect(readDatabase(earlier).rows.length).toBeLessThan(readDatabase(db).rows.length);
+    });
   });
 
   test("--force replaces an existing database atomically and removes its stale -wal and -shm", async () => {
