@@ -2,7 +2,8 @@
  * Crash harness: cycles of SIGKILL to walship at random moments while the application commits and runs
  * its own PASSIVE, RESTART and TRUNCATE checkpoints, and now and then SIGKILL to the application too.
  * After each kill the replica is restored: it must pass integrity_check, hold a prefix of the committed
- * sequence, and hold at least everything the previous restore held (no upload is ever lost).
+ * sequence, and hold at least everything the previous restore held (no upload is ever lost). At the end
+ * every generation on the replica is restored and checked the same way.
  * CI runs WALSHIP_CRASH_CYCLES (default 30); `npm run torture` runs 500.
  */
 import { afterAll, expect, test } from "bun:test";
@@ -30,11 +31,15 @@ function startWriter(db: string): ReturnType<typeof Bun.spawn> {
   });
 }
 
-/** Restores the replica and checks it: integrity ok, rows are exactly 1..k. Returns k. */
-async function restoreAndCheck(replica: string, cycle: number): Promise<number> {
+/**
+ * Restores the replica (its newest state, or `generation`'s) and checks it: integrity ok, rows are
+ * exactly 1..k. Returns k.
+ */
+async function restoreAndCheck(replica: string, cycle: number, generation?: string): Promise<number> {
   const out = path.join(dir, `restore-${cycle}.db`);
-  const r = await runCli(["restore", "--verify", "full", "-o", out, `file://${replica}`]);
-  if (r.code !== 0) throw new Error(`cycle ${cycle}: restore failed: ${r.stderr}`);
+  const pick = generation ? ["-generation", generation] : [];
+  const r = await runCli(["restore", "--verify", "full", ...pick, "-o", out, `file://${replica}`]);
+  if (r.code !== 0) throw new Error(`cycle ${cycle}: restore ${generation ?? ""} failed: ${r.stderr}`);
   const { integrity, rows } = readDatabase(out, "seq");
   fs.rmSync(out, { force: true });
   expect({ cycle, integrity }).toEqual({ cycle, integrity: "ok" });
@@ -104,8 +109,16 @@ test(
     expect({ code: last.code, stderr: last.code === 0 ? "" : last.stderr }).toEqual({ code: 0, stderr: "" });
     const final = await restoreAndCheck(replica, CYCLES + 1);
     expect(final).toBe(readDatabase(db, "seq").rows.length);
+    // Every generation walship left with a snapshot is a backup it called good: each must restore too. (A
+    // kill between a new generation's first WAL upload and its snapshot leaves one without.)
+    const generations = fs
+      .readdirSync(path.join(replica, "generations"))
+      .filter((g) =>
+        fs.readdirSync(path.join(replica, "generations", g, "snapshots")).some((f) => f.endsWith(".lz4")),
+      );
+    for (const generation of generations) await restoreAndCheck(replica, CYCLES + 2, generation);
     console.log(
-      `crash harness: ${CYCLES} cycles (${writerKills} writer kills) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${final} rows at the end`,
+      `crash harness: ${CYCLES} cycles (${writerKills} writer kills) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${final} rows at the end; ${generations.length} generations, each restored`,
     );
   },
   30 * 60_000,
