@@ -171,7 +171,7 @@ describe("restoring from a damaged replica", () => {
       fs.writeFileSync(path.join(replica, walDir, seg.name), encodeLz4Frame(content.subarray(0, cut)));
       const tail = `${seg.index.toString(16).padStart(8, "0")}_${(seg.offset + cut).toString(16).padStart(8, "0")}.wal.lz4`;
       fs.writeFileSync(path.join(replica, walDir, tail), encodeLz4Frame(content.subarray(cut)));
-      return { head: seg.name, tail };
+      return tail;
     }
 
     /** Last segments of their index whose next-to-last frame is not a commit (a transaction of 2+ frames). */
@@ -191,8 +191,7 @@ describe("restoring from a damaged replica", () => {
       expect(found.length).toBeGreaterThan(0);
       for (const seg of [found[0]!, found[found.length - 1]!]) {
         const replica = damaged(`open-txn-${seg.index}`, (r) => {
-          const { tail } = splitInsideTransaction(r, seg);
-          fs.rmSync(path.join(r, walDir, tail));
+          fs.rmSync(path.join(r, walDir, splitInsideTransaction(r, seg)));
         });
         await expectFailure(replica, [
           new RegExp(seg.name.replace(/\./g, "\\.")),
@@ -203,9 +202,8 @@ describe("restoring from a damaged replica", () => {
 
     test("restores when both parts are there, and to a point in time between them", async () => {
       const seg = candidates()[0]!;
-      let parts = { head: "", tail: "" };
       const replica = damaged(`split-${seg.index}`, (r) => {
-        parts = splitInsideTransaction(r, seg);
+        splitInsideTransaction(r, seg);
         // Everything up to the head is an hour old; the tail and all after it were written now.
         const old = new Date(Date.now() - 3_600_000);
         for (const s of segments) {
