@@ -22,6 +22,7 @@ import {
   shadowWalName,
 } from "../format/layout.ts";
 import { fileSize, readAt, readFileAt } from "../io/file-io.ts";
+import { errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
 import { frameAlign, frameSize, sameWalHeader, WAL_HEADER_SIZE, walSize } from "../sqlite/wal.ts";
 import {
@@ -218,6 +219,48 @@ export class ReplicatedDatabase {
     this.processLock = lock;
   }
 
+  /**
+   * The path may name another file than the one we have open: the application deleted the database (and
+   * perhaps created it anew), or renamed another file over it (VACUUM INTO, then mv). Our connections
+   * would go on replicating the old file and keep its WAL and shared memory alive beside the new one,
+   * where the next SQLite to open the new file would read the old frames as if they were its own. So:
+   * empty that WAL through our old connection (a TRUNCATE checkpoint, into the old file, which also
+   * resets the shared index), let go of everything, and start a new generation from whatever file the
+   * path names now (once one exists).
+   */
+  private letGoIfReplaced(): void {
+    const reason = this.replacedReason();
+    if (!reason) return;
+    this.log.warn("database file replaced; starting over with the file its path names now", {
+      db: this.path,
+      reason,
+    });
+    try {
+      for (const reader of this.readers ?? []) endRead(reader);
+      const result = checkpoint(this.conn!, "TRUNCATE");
+      if (result.busy !== 0) {
+        this.log.warn("the replaced database's WAL is still in use and was not emptied", { db: this.path });
+      }
+    } catch (err) {
+      this.log.warn("cannot empty the replaced database's WAL", { db: this.path, error: errorMessage(err) });
+    }
+    this.closeDatabase();
+    this.forcedReason = reason;
+  }
+
+  /** Why the path no longer names the file we have open, or null while it does. */
+  private replacedReason(): string | null {
+    if (this.fd === undefined) return null;
+    const open = fs.fstatSync(this.fd);
+    let now: fs.Stats;
+    try {
+      now = fs.statSync(this.path);
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === "ENOENT" ? "database file deleted" : null;
+    }
+    return now.ino !== open.ino || now.dev !== open.dev ? "database file replaced by another file" : null;
+  }
+
   /** Opens the database if it exists and is not open yet. Returns whether it is open. */
   private init(): boolean {
     if (this.conn) return true;
@@ -243,7 +286,7 @@ export class ReplicatedDatabase {
       this.removeTmpFiles(this.metaPath);
       this.generation = this.readGenerationFile();
       const boot = currentBootId();
-      if (boot !== null) {
+      if (boot !== null && !this.runMarker) {
         this.runMarker = new RunMarker(path.join(this.metaPath, "walship.run"));
         if (this.runMarker.begin(boot)) this.forcedReason = "machine restarted while replicating";
         this.fsyncShadow = false;
@@ -305,6 +348,7 @@ export class ReplicatedDatabase {
    * policy, and wake the replicas when anything changed. Returns false while the database is missing.
    */
   sync(): boolean {
+    this.letGoIfReplaced();
     if (!this.init()) return false;
     const started = performance.now();
     try {
@@ -638,8 +682,17 @@ export class ReplicatedDatabase {
     }
   }
 
-  /** Releases the read lock and closes every handle. Safe to call twice. */
+  /** Releases the read lock, closes every handle and lets go of the process lock. Safe to call twice. */
   close(): void {
+    this.closeDatabase();
+    this.runMarker?.end();
+    this.runMarker = undefined;
+    this.processLock?.close();
+    this.processLock = undefined;
+  }
+
+  /** Closes our connections and descriptors of the database file; the meta directory stays ours. */
+  private closeDatabase(): void {
     for (const reader of this.readers ?? []) {
       try {
         endRead(reader);
@@ -647,17 +700,15 @@ export class ReplicatedDatabase {
       reader.close();
     }
     this.readers = undefined;
+    this.reading = 0;
     this.conn?.close();
+    this.conn = undefined;
     // Only now: closing the -shm descriptor drops every POSIX lock of ours on it (see shm-locks.ts).
     this.shmLocks?.close();
     this.shmLocks = null;
-    this.runMarker?.end();
-    this.runMarker = undefined;
-    this.processLock?.close();
-    this.processLock = undefined;
     if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.conn = undefined;
     this.fd = undefined;
+    this.missingLogged = false;
   }
 }
 

@@ -61,7 +61,7 @@ export class Replicator {
       const syncMin = Math.min(...set.replicas.map((r) => r.opts.syncIntervalMs));
       // New commits are captured as soon as the WAL changes; the tick is the fallback (see wal-watch.ts).
       const lightGapMs = Math.max(MIN_CAPTURE_GAP_MS, Math.min(syncMin, set.monitorIntervalMs));
-      const watch = new WalWatch(set.db.walPath, lightGapMs, () => this.capture(set.db), this.log);
+      const watch = new WalWatch(set.db.path, lightGapMs, () => this.capture(set.db), this.log);
       this.watches.push(watch);
       watch.start();
     }

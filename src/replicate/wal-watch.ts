@@ -43,10 +43,13 @@ export class WalWatch {
 
   /**
    * `capture` copies what is new and returns how many bytes that was. `lightGapMs` is the longest a light
-   * writer's change waits (the shortest sync interval).
+   * writer's change waits (the shortest sync interval). A rename or deletion of the database file itself
+   * is captured at once: the capture notices that the path names another file, and the sooner it lets go
+   * of the old one, the smaller the window in which the application could open the new file beside the
+   * old WAL.
    */
   constructor(
-    private readonly walPath: string,
+    private readonly dbPath: string,
     private readonly lightGapMs: number,
     private readonly capture: () => number,
     private readonly log: Logger,
@@ -71,10 +74,12 @@ export class WalWatch {
 
   private open(): void {
     if (!this.watchable || this.watcher) return;
-    const name = path.basename(this.walPath);
+    const dbName = path.basename(this.dbPath);
+    const walName = `${dbName}-wal`;
     try {
-      const watcher = fs.watch(path.dirname(this.walPath), (_event, file) => {
-        if (file === name) this.changed();
+      const watcher = fs.watch(path.dirname(this.dbPath), (event, file) => {
+        if (file === walName) this.changed();
+        else if (file === dbName && event === "rename") this.replaced();
       });
       watcher.on("error", () => {
         watcher.close();
@@ -84,7 +89,7 @@ export class WalWatch {
     } catch (err) {
       this.watchable = false;
       this.log.debug("no change events for the WAL; polling only", {
-        wal: this.walPath,
+        db: this.dbPath,
         error: errorMessage(err),
       });
     }
@@ -105,6 +110,12 @@ export class WalWatch {
       this.waitingSince = now;
     }
     this.schedule(Math.max(0, this.lastCapture + this.gap - now));
+  }
+
+  private replaced(): void {
+    if (this.closed) return;
+    if (this.pending) clearTimeout(this.pending);
+    this.schedule(0);
   }
 
   private schedule(waitMs: number): void {

@@ -3,7 +3,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
+import { Replica } from "../../src/replicate/replica.ts";
+import { planRestore } from "../../src/restore/plan.ts";
+import { executeRestore } from "../../src/restore/restore.ts";
 import { scanWal } from "../../src/sqlite/wal.ts";
+import { FileStore } from "../../src/storage/file.ts";
+import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { createDatabase } from "../helpers/app-db.ts";
 import { memoryLogger } from "../helpers/quiet-log.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
@@ -196,5 +201,103 @@ db.close();`,
     expect(third.lines.join("\n")).toContain('reason="machine restarted while replicating"');
     third.db.close();
     app.close();
+  });
+});
+
+describe("a database file deleted or replaced while walship runs", () => {
+  const dir = makeTempDir();
+  afterAll(() => removeDir(dir));
+
+  /** Runs SQL in a separate process, as the application: POSIX locks and shared memory are per process. */
+  function appRun(file: string, sql: string): unknown[][] {
+    const out = Bun.spawnSync(
+      [
+        process.execPath,
+        "-e",
+        `import { Database } from "bun:sqlite";
+const db = new Database(process.argv[1]);
+db.run("PRAGMA busy_timeout = 5000");
+db.run("PRAGMA wal_autocheckpoint = 0");
+let rows = [];
+for (const s of process.argv[2].split(";").filter((x) => x.trim())) rows = db.query(s).values();
+console.log(JSON.stringify(rows));
+db.close();`,
+        file,
+        sql,
+      ],
+      { stderr: "pipe" },
+    );
+    if (out.exitCode !== 0) throw new Error(`app failed: ${out.stderr.toString()}`);
+    return JSON.parse(out.stdout.toString()) as unknown[][];
+  }
+
+  async function restoreRows(client: ReplicaClient, out: string): Promise<string[]> {
+    const plan = await planRestore([{ name: "file", client }], {});
+    await executeRestore(plan, { output: out, log: memoryLogger().log });
+    const restored = new Database(out, { readonly: true });
+    const names = restored
+      .query("SELECT name FROM items ORDER BY id")
+      .values()
+      .map((r) => String(r[0]));
+    restored.close();
+    return names;
+  }
+
+  test("a file renamed over the database (VACUUM INTO, then mv) gets a new generation, and the old WAL is not replayed into it", async () => {
+    const file = path.join(dir, "renamed.db");
+    createDatabase(file);
+    const { db, lines } = open(file);
+    const client = new ReplicaClient(new FileStore(path.join(dir, "renamed-replica")));
+    const replica = new Replica(db, { name: "file", client, syncIntervalMs: 100, log: memoryLogger().log });
+    db.sync();
+    // Committed while walship holds the database, so they stay in its WAL: no last connection closes.
+    appRun(
+      file,
+      "INSERT INTO items (name, qty) VALUES ('old', 1); INSERT INTO items (name, qty) VALUES ('old', 2)",
+    );
+    db.sync();
+    await replica.sync();
+    const before = db.pos()!.generation;
+
+    // The application compacts into a new file, changes it there, and renames it over the database.
+    const fresh = path.join(dir, "fresh.db");
+    appRun(file, `VACUUM INTO '${fresh}'`);
+    appRun(fresh, "UPDATE items SET name = 'new'");
+    fs.renameSync(fresh, file);
+
+    db.sync();
+    expect(lines.join("\n")).toContain('reason="database file replaced by another file"');
+    expect(db.pos()!.generation).not.toBe(before);
+    // What the application sees when it opens the database now is the new file's content, not the old WAL's.
+    expect(appRun(file, "SELECT name FROM items ORDER BY id")).toEqual([["new"], ["new"]]);
+    await replica.sync();
+    expect(await restoreRows(client, path.join(dir, "renamed-restored.db"))).toEqual(["new", "new"]);
+    db.close();
+  });
+
+  test("a database deleted and created anew gets a new generation once it exists, with no error meanwhile", async () => {
+    const file = path.join(dir, "deleted.db");
+    createDatabase(file);
+    appRun(file, "INSERT INTO items (name, qty) VALUES ('first life', 1)");
+    const { db, lines } = open(file);
+    const client = new ReplicaClient(new FileStore(path.join(dir, "deleted-replica")));
+    const replica = new Replica(db, { name: "file", client, syncIntervalMs: 100, log: memoryLogger().log });
+    db.sync();
+    await replica.sync();
+    const before = db.pos()!.generation;
+
+    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${file}${suffix}`);
+    expect(db.sync()).toBe(false);
+    expect(db.sync()).toBe(false);
+    expect(lines.join("\n")).toContain('reason="database file deleted"');
+
+    createDatabase(file);
+    appRun(file, "INSERT INTO items (name, qty) VALUES ('second life', 1)");
+    expect(db.sync()).toBe(true);
+    expect(db.pos()!.generation).not.toBe(before);
+    await replica.sync();
+    expect(await restoreRows(client, path.join(dir, "deleted-restored.db"))).toEqual(["second life"]);
+    expect(lines.filter((l) => l.includes("level=ERROR"))).toEqual([]);
+    db.close();
   });
 });

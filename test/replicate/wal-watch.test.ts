@@ -16,12 +16,13 @@ async function until(cond: () => boolean, ms = 2000): Promise<boolean> {
 }
 
 test("captures on change events while light, polls without a watch while heavy, and watches again after", async () => {
-  const wal = path.join(dir, "app.db-wal");
+  const db = path.join(dir, "app.db");
+  const wal = `${db}-wal`;
   fs.writeFileSync(wal, "");
   let captures = 0;
   let captureBytes = 0;
   const watch = new WalWatch(
-    wal,
+    db,
     20,
     () => {
       captures++;
@@ -62,4 +63,34 @@ test("captures on change events while light, polls without a watch while heavy, 
   fs.appendFileSync(wal, "x");
   await Bun.sleep(100);
   expect(captures).toBe(closedAt);
+});
+
+test("a file renamed over the database, or the database deleted, is captured at once; writes to it are not", async () => {
+  const db = path.join(dir, "renamed.db");
+  fs.writeFileSync(db, "old");
+  fs.writeFileSync(`${db}-wal`, "");
+  let captures = 0;
+  // A light gap far longer than the test: only the rename can have caused a capture.
+  const watch = new WalWatch(
+    db,
+    60_000,
+    () => {
+      captures++;
+      return 0;
+    },
+    memoryLogger().log,
+  );
+  watch.start();
+  try {
+    fs.appendFileSync(db, "a page written by a checkpoint");
+    await Bun.sleep(100);
+    expect(captures).toBe(0);
+    fs.writeFileSync(path.join(dir, "new.db"), "new");
+    fs.renameSync(path.join(dir, "new.db"), db);
+    expect(await until(() => captures === 1)).toBe(true);
+    fs.rmSync(db);
+    expect(await until(() => captures === 2)).toBe(true);
+  } finally {
+    watch.close();
+  }
 });
