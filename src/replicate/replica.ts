@@ -2,8 +2,14 @@
  * One replica of one database: uploads the shadow WAL as LZ4-framed segments, takes a snapshot when a
  * generation has none, and recovers its position from the remote listing after a restart or an error.
  */
-import { formatPos, hex8, type Pos } from "../format/layout.ts";
-import { decodeLz4Frame, encodeLz4Frame, Lz4FrameEncoder } from "../format/lz4-frame.ts";
+import { isAgeFile } from "../format/age.ts";
+import { formatPos, hex8, type Pos, walSegmentPath } from "../format/layout.ts";
+import {
+  decodeLz4FrameStream,
+  encodeLz4Frame,
+  Lz4FormatError,
+  Lz4FrameEncoder,
+} from "../format/lz4-frame.ts";
 import { fileSize, readFileInto } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { frameAlign, frameSize, lastTransactionEnd } from "../sqlite/wal.ts";
@@ -15,6 +21,8 @@ import type { ReplicatedDatabase } from "./database.ts";
  * a commit frame. Only a single transaction larger than this makes a larger segment.
  */
 export const MAX_SEGMENT_BYTES = 16 * 1024 * 1024;
+/** A WAL segment is at most one WAL file's worth: a larger content is a decompression bomb. */
+const MAX_SEGMENT_CONTENT_BYTES = 4 * 1024 * 1024 * 1024 - 1;
 /** Snapshot read size; each chunk is compressed as one 4 MiB LZ4 block. */
 const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -29,6 +37,17 @@ export interface ReplicaOptions {
   /** Take a snapshot this often; 0 means only when needed. */
   snapshotIntervalMs?: number;
   log: Logger;
+}
+
+/** The replica cannot go on from where it is; says why and what happens next. */
+export class ReplicaStateError extends Error {
+  override name = "ReplicaStateError";
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
 }
 
 export class Replica {
@@ -230,14 +249,62 @@ export class Replica {
     yield* encoder.finish();
   }
 
-  /** The end of the last uploaded segment of a generation (downloads it to learn its length), or null. */
+  /**
+   * The end of the last uploaded segment of a generation (downloads it to learn its length), or null.
+   * A download that fails is retried by the next sync; an object that downloads but does not decode is
+   * damage (a store that filled its disk left it truncated), and see unreadableNewest for what then.
+   */
   private async remoteEnd(generation: string, segments: WalSegmentInfo[]): Promise<Pos | null> {
     const last = segments[segments.length - 1];
     if (!last) return null;
+    const key = walSegmentPath("", generation, last.index, last.offset);
     const bytes = await this.client.readWalSegment(generation, last.index, last.offset);
-    if (!bytes)
-      throw new Error(`wal segment ${generation}/${last.index}:${last.offset} vanished while reading`);
-    return { generation, index: last.index, offset: last.offset + decodeLz4Frame(bytes).length };
+    if (!bytes) throw new Error(`wal segment ${key} vanished while reading`);
+    if (isAgeFile(bytes)) {
+      throw new ReplicaStateError(
+        `Cannot continue replica ${this.name}: its newest object ${key} is encrypted (age), and this replica is configured without encryption`,
+        "configure the replica's age identities and recipients as they were, or replicate to another path",
+      );
+    }
+    let length: number;
+    try {
+      // Counted, not kept: memory stays at one block whatever the segment's size.
+      length = decodeLz4FrameStream(bytes, () => {}, { maxOutputBytes: MAX_SEGMENT_CONTENT_BYTES });
+    } catch (err) {
+      if (!(err instanceof Lz4FormatError)) throw err;
+      return this.unreadableNewest(last, key, err);
+    }
+    return { generation, index: last.index, offset: last.offset + length };
+  }
+
+  /**
+   * The replica's newest WAL segment cannot be decoded: uploading after it would build on damage, and
+   * finding our place needs its length. Where the shadow WAL still holds its range, it is uploaded again
+   * from there (the same key, so it replaces the damaged object); otherwise the database starts a new
+   * generation, and this sync fails saying why. (The older generation still restores up to its last
+   * good object with -timestamp.)
+   */
+  private unreadableNewest(seg: WalSegmentInfo, key: string, err: Error): Pos {
+    const local = this.db.pos();
+    const shadow = fileSize(this.db.shadowPath(seg.index, seg.generation));
+    const held =
+      local?.generation === seg.generation &&
+      shadow !== null &&
+      frameAlign(shadow, this.db.pageSize) > seg.offset &&
+      (seg.index < local.index || (seg.index === local.index && seg.offset < local.offset));
+    if (held) {
+      this.log.warn("newest wal segment is unreadable; uploading it again from the shadow wal", {
+        key,
+        error: err.message,
+      });
+      return { generation: seg.generation, index: seg.index, offset: seg.offset };
+    }
+    const reason = `the newest wal segment ${key} is unreadable and the shadow wal no longer holds it`;
+    this.db.requestNewGeneration(reason);
+    throw new ReplicaStateError(
+      `Cannot continue generation ${seg.generation} on replica ${this.name}: ${reason} (${err.message}); starting a new generation`,
+      "nothing to do: the next sync starts a new generation with a fresh snapshot",
+    );
   }
 
   /** A remote that is ahead of the local shadow WAL (local state rolled back) cannot be continued. */
