@@ -621,6 +621,36 @@ export class ReplicatedDatabase {
     }
   }
 
+  /**
+   * Makes the WAL start over in a new shadow index, so that a snapshot taken now gets an index of its own:
+   * snapshots are named by index, and a second one at the same index would replace the first (and with it
+   * the older end of the restorable window). Copies everything, checkpoints it all while holding the
+   * application's writers back for a moment (as a flood's checkpoint does), then writes to the database
+   * so the WAL restarts. Returns false when the index could not move on: a snapshot is reading the file
+   * (our checkpoints are held), the application kept the write lock, or one of its readers still uses
+   * the WAL.
+   */
+  startNewIndex(): boolean {
+    if (!this.conn || this.checkpointHolds > 0 || !this.generation) return false;
+    const { generation, index } = { generation: this.generation, index: this.shadowIndex };
+    const started = performance.now();
+    this.capture();
+    const result = this.checkpointHoldingWriters();
+    if (!result || !complete(result)) return false;
+    // The first write after a complete checkpoint restarts the WAL (unless the application's came first).
+    this.conn.run(SEQ_UPSERT);
+    this.capture();
+    this.notify();
+    const moved = this.generation === generation && this.shadowIndex > index;
+    this.log.debug("new wal index for a snapshot", {
+      db: this.path,
+      index: this.shadowIndex,
+      moved,
+      elapsed_ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+    return moved;
+  }
+
   /** Makes the next sync start a new generation (a replica found it cannot continue the current one). */
   requestNewGeneration(reason: string): void {
     this.forcedReason = reason;

@@ -203,6 +203,7 @@ export class Replica {
    * any point in time at or after the snapshot's creation has every frame the snapshot may contain.
    */
   private async snapshot(remoteEnd: Pos | null = null): Promise<SnapshotInfo> {
+    await this.ownIndexForSnapshot();
     const release = this.db.holdCheckpoints();
     try {
       const at = this.db.pos();
@@ -235,6 +236,25 @@ export class Replica {
       return info;
     } finally {
       release();
+    }
+  }
+
+  /**
+   * A snapshot is named by its WAL index: when this replica already holds one at the database's current
+   * index, the WAL is made to start a new index first, or the new snapshot would replace the old one and
+   * retention would keep less than it promises.
+   */
+  private async ownIndexForSnapshot(): Promise<void> {
+    const at = this.db.pos();
+    if (!at) return;
+    const taken = await this.client.snapshots(at.generation);
+    const now = this.db.pos();
+    if (!now || !taken.some((s) => s.generation === now.generation && s.index === now.index)) return;
+    if (!this.db.startNewIndex()) {
+      throw new ReplicaStateError(
+        `Cannot take a snapshot on replica ${this.name} now: it already holds one at WAL index ${hex8(now.index)}, and the WAL could not start a new index (another snapshot is being read, or the application holds the WAL)`,
+        "nothing to do: the snapshot is taken at the next attempt",
+      );
     }
   }
 
