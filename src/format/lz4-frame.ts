@@ -5,8 +5,9 @@
  */
 // biome-ignore-all lint/style/noNonNullAssertion: byte reads are bounds-checked by the surrounding logic; `!` only undoes noUncheckedIndexedAccess in hot loops.
 
-import { concatBytes } from "./bytes.ts";
+import { concatBytes, readU32LE, writeU32LE } from "./bytes.ts";
 import { compressBlock, compressBound, LZ4_HASH_TABLE_SIZE } from "./lz4-block.ts";
+import { Xxh32, xxh32 } from "./xxhash32.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Format constants (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md)
@@ -85,110 +86,6 @@ export class Lz4OutputLimitError extends Lz4FormatError {
   override name = "Lz4OutputLimitError";
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// xxHash32 (LZ4's checksum, seed 0)
-// ---------------------------------------------------------------------------------------------------------
-
-const PRIME32_1 = 0x9e3779b1;
-const PRIME32_2 = 0x85ebca77;
-const PRIME32_3 = 0xc2b2ae3d;
-const PRIME32_4 = 0x27d4eb2f;
-const PRIME32_5 = 0x165667b1;
-const XXH32_STRIPE = 16;
-
-function rotl32(x: number, r: number): number {
-  return (x << r) | (x >>> (32 - r));
-}
-
-function readU32(b: Uint8Array, i: number): number {
-  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
-}
-
-function writeU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v & 0xff;
-  b[i + 1] = (v >>> 8) & 0xff;
-  b[i + 2] = (v >>> 16) & 0xff;
-  b[i + 3] = (v >>> 24) & 0xff;
-}
-
-/** Streaming xxHash32 with seed 0, for the encoder, which sees its input in pieces. */
-class Xxh32 {
-  private v1 = (PRIME32_1 + PRIME32_2) | 0;
-  private v2 = PRIME32_2 | 0;
-  private v3 = 0;
-  private v4 = -PRIME32_1 | 0;
-  private total = 0;
-  private readonly buffer = new Uint8Array(XXH32_STRIPE);
-  private buffered = 0;
-
-  update(data: Uint8Array): this {
-    const n = data.length;
-    let i = 0;
-    this.total += n;
-    if (this.buffered > 0) {
-      i = Math.min(XXH32_STRIPE - this.buffered, n);
-      this.buffer.set(data.subarray(0, i), this.buffered);
-      this.buffered += i;
-      if (this.buffered < XXH32_STRIPE) return this;
-      this.stripes(this.buffer, 0, XXH32_STRIPE);
-      this.buffered = 0;
-    }
-    const end = n - ((n - i) % XXH32_STRIPE);
-    if (end > i) this.stripes(data, i, end);
-    this.buffer.set(data.subarray(end), 0);
-    this.buffered = n - end;
-    return this;
-  }
-
-  digest(): number {
-    let h =
-      this.total >= XXH32_STRIPE
-        ? rotl32(this.v1, 1) + rotl32(this.v2, 7) + rotl32(this.v3, 12) + rotl32(this.v4, 18)
-        : PRIME32_5;
-    h = (h + this.total) | 0;
-    const b = this.buffer;
-    let i = 0;
-    for (; i + 4 <= this.buffered; i += 4) {
-      h = Math.imul(rotl32((h + Math.imul(readU32(b, i), PRIME32_3)) | 0, 17), PRIME32_4);
-    }
-    for (; i < this.buffered; i++) {
-      h = Math.imul(rotl32((h + Math.imul(b[i]!, PRIME32_5)) | 0, 11), PRIME32_1);
-    }
-    h = Math.imul(h ^ (h >>> 15), PRIME32_2);
-    h = Math.imul(h ^ (h >>> 13), PRIME32_3);
-    return (h ^ (h >>> 16)) >>> 0;
-  }
-
-  /** Consumes whole 16-byte stripes of `b[start, end)`. */
-  private stripes(b: Uint8Array, start: number, end: number): void {
-    let { v1, v2, v3, v4 } = this;
-    for (let i = start; i < end; i += XXH32_STRIPE) {
-      v1 = Math.imul(rotl32((v1 + Math.imul(readU32(b, i), PRIME32_2)) | 0, 13), PRIME32_1);
-      v2 = Math.imul(rotl32((v2 + Math.imul(readU32(b, i + 4), PRIME32_2)) | 0, 13), PRIME32_1);
-      v3 = Math.imul(rotl32((v3 + Math.imul(readU32(b, i + 8), PRIME32_2)) | 0, 13), PRIME32_1);
-      v4 = Math.imul(rotl32((v4 + Math.imul(readU32(b, i + 12), PRIME32_2)) | 0, 13), PRIME32_1);
-    }
-    this.v1 = v1;
-    this.v2 = v2;
-    this.v3 = v3;
-    this.v4 = v4;
-  }
-}
-
-type Xxh32Function = (data: Uint8Array) => number;
-
-/**
- * One-shot xxHash32 (seed 0). Bun's native `Bun.hash.xxHash32` computes the same value ~3x faster than the
- * JS version; it is found through globalThis so this module imports nothing from the runtime.
- */
-const xxh32: Xxh32Function = (() => {
-  const native = (
-    globalThis as { Bun?: { hash?: { xxHash32?: (data: Uint8Array, seed?: number) => number } } }
-  ).Bun?.hash?.xxHash32;
-  if (typeof native === "function") return (data) => native(data, 0) >>> 0;
-  return (data) => new Xxh32().update(data).digest();
-})();
-
 /** Header checksum byte: second byte of xxh32 over the descriptor (FLG up to, not including, HC). */
 function headerChecksum(descriptor: Uint8Array): number {
   return (new Xxh32().update(descriptor).digest() >>> 8) & 0xff;
@@ -228,12 +125,12 @@ function encodeBlock(src: Uint8Array, start: number, length: number): Uint8Array
   const n = compressBlock(src, start, length, output, hashTable);
   if (n === 0) {
     const block = new Uint8Array(4 + length);
-    writeU32(block, 0, (BLOCK_UNCOMPRESSED | length) >>> 0);
+    writeU32LE(block, 0, (BLOCK_UNCOMPRESSED | length) >>> 0);
     block.set(src.subarray(start, start + length), 4);
     return block;
   }
   const block = new Uint8Array(4 + n);
-  writeU32(block, 0, n);
+  writeU32LE(block, 0, n);
   block.set(output.subarray(0, n), 4);
   return block;
 }
@@ -297,8 +194,8 @@ export class Lz4FrameEncoder {
       this.emit(out, encodeBlock(tail, i, Math.min(BLOCK_SIZE_4MIB, tail.length - i)));
     }
     const trailer = new Uint8Array(8);
-    writeU32(trailer, 0, END_MARK);
-    writeU32(trailer, 4, this.checksum ? this.checksum.digest() : (this.contentChecksum ?? 0));
+    writeU32LE(trailer, 0, END_MARK);
+    writeU32LE(trailer, 4, this.checksum ? this.checksum.digest() : (this.contentChecksum ?? 0));
     this.emit(out, trailer);
     this.pending = new Uint8Array(0);
     return out;
@@ -480,7 +377,7 @@ export function decodeLz4FrameStream(
 ): number {
   const frame: FrameSource = input instanceof Uint8Array ? arraySource(input) : input;
   const byteAt = (at: number): number => frame.bytes(at, at + 1)[0]!;
-  const u32At = (at: number): number => readU32(frame.bytes(at, at + 4), 0);
+  const u32At = (at: number): number => readU32LE(frame.bytes(at, at + 4), 0);
   const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   checkLimitOption("maxOutputBytes", maxOutputBytes);
 
