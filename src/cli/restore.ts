@@ -111,8 +111,16 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
     segments: result.segments,
     bytes: result.bytesDownloaded,
     transactions: result.commits,
+    timestamp: result.pointInTime?.timestamp,
+    stopped_by: result.pointInTime?.stoppedBy,
     elapsed_ms: result.elapsedMs,
   });
+  if (result.pointInTime?.stoppedBy === "object times") {
+    log.warn(
+      "the replica records no capture times after the requested time (Litestream writes none; neither does walship for commits captured before it restarted): restored the state of the objects uploaded by then, so commits made up to one upload before that time may be missing",
+      { timestamp: result.pointInTime.timestamp },
+    );
+  }
   if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   return EXIT_OK;
 }
@@ -122,6 +130,8 @@ interface PlanSummary {
   generation: string;
   snapshot: { index: string; createdAt: string; bytes: number };
   segments: number;
+  /** With -timestamp: segments uploaded after the time, read while their capture times are at or before it. */
+  candidatesAfter: number;
   walIndexes: { first: string; last: string } | null;
   bytesToDownload: number;
   restoresStateOf: string;
@@ -142,6 +152,7 @@ function describePlan(plan: RestorePlan): PlanSummary {
       bytes: plan.snapshot.size,
     },
     segments: plan.segments.length,
+    candidatesAfter: plan.after.length,
     walIndexes: first && last ? { first: hex8(first.index), last: hex8(last.index) } : null,
     bytesToDownload: plan.bytes,
     restoresStateOf: plan.updatedAt.toISOString(),
@@ -165,6 +176,14 @@ function formatPlan(p: PlanSummary): string {
         : "none (snapshot only)",
     ],
     ["download", `${formatBytes(p.bytesToDownload)} in ${p.segments + 1} object(s)`],
+    ...(p.candidatesAfter > 0
+      ? ([
+          [
+            "after",
+            `up to ${p.candidatesAfter} more segment(s) uploaded after the time, read while their capture times are at or before it`,
+          ],
+        ] as [string, string][])
+      : []),
     ["state as of", `${p.restoresStateOf} (the newest object used)`],
     ["gaps", p.gaps.length === 0 ? "none" : p.gaps.map((g) => `${g.message} (${g.key})`).join("; ")],
     // LZ4 frames carry no content size: only a restore that decodes them can vouch for their contents.

@@ -14,6 +14,7 @@ import { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { CaptureTime } from "../format/capture-times.ts";
 import {
   MAX_WAL_INDEX,
   newGenerationName,
@@ -25,6 +26,7 @@ import { fileSize, readAt, readFileAt } from "../io/file-io.ts";
 import { errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
 import { frameAlign, frameSize, sameWalHeader, WAL_HEADER_SIZE, walSize } from "../sqlite/wal.ts";
+import { CaptureLog } from "./capture-log.ts";
 import {
   BUSY_TIMEOUT_MS,
   type CheckpointMode,
@@ -152,8 +154,13 @@ export class ReplicatedDatabase {
   /** Bumped whenever the shadow WAL or generation changes; replicas wait on it. */
   private version = 0;
   private waiters: (() => void)[] = [];
-  /** Lowest shadow index any replica still needs; set by the replicas, used to delete old shadow files. */
-  replicaIndexFloor: () => { generation: string; index: number } | null = () => null;
+  /**
+   * The position of the replica furthest behind (null while one has none); set by the replicator, used
+   * to delete shadow files and capture times no replica needs any more.
+   */
+  replicaFloor: () => Pos | null = () => null;
+  /** When each capture happened, until every replica has uploaded it. */
+  private readonly captures = new CaptureLog();
 
   constructor(readonly opts: DatabaseOptions) {
     this.path = path.resolve(opts.path);
@@ -479,10 +486,11 @@ export class ReplicatedDatabase {
     const dir = path.join(this.metaPath, "generations", generation);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.shadowIndex = 0;
+    this.captures.clear();
     this.shadowSize = initShadowWal(this.walPath, this.shadowPath(0, generation), {
       fsync: this.fsyncShadow,
     });
-    this.stats.walBytes += this.shadowSize;
+    this.captured(0);
     const tmp = path.join(this.metaPath, "generation.tmp");
     fs.writeFileSync(tmp, `${generation}\n`, { mode: 0o600 });
     fs.renameSync(tmp, path.join(this.metaPath, "generation"));
@@ -501,7 +509,7 @@ export class ReplicatedDatabase {
     this.shadowSize = initShadowWal(this.walPath, this.shadowPath(this.shadowIndex), {
       fsync: this.fsyncShadow,
     });
-    this.stats.walBytes += this.shadowSize;
+    this.captured(0);
   }
 
   /** Appends newly committed frames to the current shadow file. */
@@ -510,7 +518,23 @@ export class ReplicatedDatabase {
     this.shadowSize = copyCommittedFrames(this.walPath, this.shadowPath(this.shadowIndex), {
       fsync: this.fsyncShadow,
     });
-    this.stats.walBytes += Math.max(0, this.shadowSize - before);
+    this.captured(before);
+  }
+
+  /** Accounts for the frames a capture added to the current shadow index: metrics and capture times. */
+  private captured(before: number): void {
+    if (this.shadowSize <= before) return;
+    this.stats.walBytes += this.shadowSize - before;
+    if (this.shadowSize > WAL_HEADER_SIZE)
+      this.captures.record(this.shadowIndex, this.shadowSize, Date.now());
+  }
+
+  /**
+   * When the commits of shadow index `index` in (from, to] were captured, as offsets from `from`: what a
+   * replica writes into the segment holding them (empty for frames captured before a restart).
+   */
+  captureTimes(index: number, from: number, to: number): CaptureTime[] {
+    return this.captures.between(index, from, to);
   }
 
   private checkpointMode(): CheckpointMode | null {
@@ -690,8 +714,10 @@ export class ReplicatedDatabase {
     for (const g of gens) {
       if (g !== this.generation) fs.rmSync(path.join(gensDir, g), { recursive: true, force: true });
     }
-    const floor = this.replicaIndexFloor();
-    if (!floor || floor.generation !== this.generation || floor.index <= 1) return;
+    const floor = this.replicaFloor();
+    if (!floor || floor.generation !== this.generation) return;
+    this.captures.forget(floor.index, floor.offset);
+    if (floor.index <= 1) return;
     const walDir = path.join(gensDir, this.generation, "wal");
     let names: string[] = [];
     try {

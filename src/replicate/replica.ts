@@ -2,7 +2,10 @@
  * One replica of one database: uploads the shadow WAL as LZ4-framed segments, takes a snapshot when a
  * generation has none, and recovers its position from the remote listing after a restart or an error.
  */
+
 import { isAgeFile } from "../format/age.ts";
+import { concatBytes } from "../format/bytes.ts";
+import { encodeCaptureTimes } from "../format/capture-times.ts";
 import { formatPos, hex8, type Pos, walSegmentPath } from "../format/layout.ts";
 import {
   decodeLz4FrameStream,
@@ -378,51 +381,75 @@ export class Replica {
    * MAX_SEGMENT_BYTES, or, when one transaction is larger, at its own commit frame (that segment is read and
    * compressed piece by piece). Objects are written whole, so the replica never ends inside a transaction,
    * wherever an upload stops, and a restore that reads to the end of an index can insist on a commit.
+   * The times its commits were captured go in front (format/capture-times.ts), for point-in-time restores.
    */
   private async uploadSegment(
     pos: Pos,
     shadowPath: string,
     available: number,
   ): Promise<{ size: number; stored: number }> {
+    const pageSize = this.db.pageSize;
     const data = readShadow(shadowPath, pos.offset, Math.min(available - pos.offset, MAX_SEGMENT_BYTES));
-    const end = lastTransactionEnd(data, pos.offset, this.db.pageSize);
+    const end = lastTransactionEnd(data, pos.offset, pageSize);
     if (end !== null) {
       const lz4 = encodeLz4Frame(data.subarray(0, end - pos.offset));
-      await this.client.writeWalSegment(pos, lz4);
-      return { size: end - pos.offset, stored: lz4.length };
+      const times = this.captureTimes(pos, end);
+      const body = times ? concatBytes([times, lz4]) : lz4;
+      await this.client.writeWalSegment(pos, body);
+      return { size: end - pos.offset, stored: body.length };
     }
-    const long = { end: pos.offset };
+    const longEnd = transactionEndAfter(shadowPath, pos.offset, available, pageSize);
     const info = await this.client.writeWalSegmentStream(
       pos,
-      this.longTransaction(shadowPath, pos.offset, available, long),
+      compressedShadow(shadowPath, pos.offset, longEnd, pageSize, this.captureTimes(pos, longEnd)),
     );
-    return { size: long.end - pos.offset, stored: info.size };
+    return { size: longEnd - pos.offset, stored: info.size };
   }
 
-  /** A transaction larger than a segment, from `from` to its commit frame, compressed as it is read. */
-  private async *longTransaction(
-    shadowPath: string,
-    from: number,
-    available: number,
-    done: { end: number },
-  ): AsyncGenerator<Uint8Array> {
-    const fs = frameSize(this.db.pageSize);
-    const pieceBytes = Math.max(1, Math.floor(SNAPSHOT_CHUNK_BYTES / fs)) * fs;
-    const encoder = new Lz4FrameEncoder();
-    for (let at = from; at < available; ) {
-      const piece = readShadow(shadowPath, at, Math.min(pieceBytes, available - at));
-      const end = lastTransactionEnd(piece, at, this.db.pageSize);
-      if (end !== null) {
-        yield* encoder.finish(piece.subarray(0, end - at));
-        done.end = end;
-        return;
-      }
-      // The encoder keeps its own copy of a partial block, so the shared read buffer may be reused.
-      yield* encoder.push(piece);
-      at += piece.length;
-    }
-    throw new Error(`shadow wal ${shadowPath} has no commit frame between ${from} and ${available}`);
+  /** The capture-time records of the segment [pos.offset, end), or null when none are known. */
+  private captureTimes(pos: Pos, end: number): Uint8Array | null {
+    const times = this.db.captureTimes(pos.index, pos.offset, end);
+    return times.length > 0 ? encodeCaptureTimes(times) : null;
   }
+}
+
+/** Pieces a transaction larger than a segment is read in (whole frames, about one LZ4 block). */
+function pieceBytes(pageSize: number): number {
+  const fs = frameSize(pageSize);
+  return Math.max(1, Math.floor(SNAPSHOT_CHUNK_BYTES / fs)) * fs;
+}
+
+/**
+ * Where the transaction that begins at `from` (a commit's end) ends, reading the shadow WAL in pieces: the
+ * last commit frame in the first piece that holds one.
+ */
+function transactionEndAfter(shadowPath: string, from: number, available: number, pageSize: number): number {
+  for (let at = from; at < available; ) {
+    const piece = readShadow(shadowPath, at, Math.min(pieceBytes(pageSize), available - at));
+    const end = lastTransactionEnd(piece, at, pageSize);
+    if (end !== null) return end;
+    at += piece.length;
+  }
+  throw new Error(`shadow wal ${shadowPath} has no commit frame between ${from} and ${available}`);
+}
+
+/** Shadow WAL bytes [from, end) as an LZ4 frame, read and compressed piece by piece, after `prefix`. */
+async function* compressedShadow(
+  shadowPath: string,
+  from: number,
+  end: number,
+  pageSize: number,
+  prefix: Uint8Array | null,
+): AsyncGenerator<Uint8Array> {
+  if (prefix) yield prefix;
+  const encoder = new Lz4FrameEncoder();
+  for (let at = from; at < end; ) {
+    const piece = readShadow(shadowPath, at, Math.min(pieceBytes(pageSize), end - at));
+    // The encoder keeps its own copy of a partial block, so the shared read buffer may be reused.
+    yield* encoder.push(piece);
+    at += piece.length;
+  }
+  yield* encoder.finish();
 }
 
 /**

@@ -2,6 +2,7 @@
  * Runs replication for a set of databases: a monitor tick per database that captures new commits, a
  * loop per replica that uploads them, and a graceful stop that performs a final sync of everything.
  */
+import { compareIndexOffset, type Pos } from "../format/layout.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
 import type { ReplicatedDatabase } from "./database.ts";
@@ -193,13 +194,13 @@ export class Replicator {
   }
 }
 
-/** Shadow files below the slowest replica's index are no longer needed locally. */
-function wireFloor({ db, replicas }: ReplicatedSet): void {
-  db.replicaIndexFloor = () => {
-    let floor: { generation: string; index: number } | null = null;
+/** Shadow files and capture times below the slowest replica's position are no longer needed locally. */
+export function wireFloor({ db, replicas }: Pick<ReplicatedSet, "db" | "replicas">): void {
+  db.replicaFloor = () => {
+    let floor: Pos | null = null;
     for (const r of replicas) {
       if (!r.pos || r.pos.generation !== db.generation) return null;
-      if (!floor || r.pos.index < floor.index) floor = { generation: r.pos.generation, index: r.pos.index };
+      if (!floor || compareIndexOffset(r.pos, floor) < 0) floor = r.pos;
     }
     return floor;
   };

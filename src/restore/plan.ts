@@ -25,17 +25,29 @@ export interface RestorePlan {
   snapshot: SnapshotInfo;
   /** Segments to apply after the snapshot, in (index, offset) order, starting at the snapshot's index. */
   segments: WalSegmentInfo[];
+  /**
+   * With a timestamp: the segments that follow `segments`, uploaded after the requested time but perhaps
+   * holding commits captured before it (an upload comes up to a sync interval after its commits). The
+   * restore reads them in order while their capture-time records allow (format/capture-times.ts).
+   */
+  after: WalSegmentInfo[];
+  /** The requested point in time, if any. */
+  timestamp: Date | undefined;
   /** Time of the newest object used. */
   updatedAt: Date;
   /** Compressed bytes to download. */
   bytes: number;
   /** Holes the listing shows (missing WAL index or first segment); a plan with gaps cannot be restored. */
   gaps: ReplicaGapError[];
-  /**
-   * The plan stops before the last listed segment of its last WAL index (a point in time inside that
-   * index): a transaction its last segment begins may complete only in a segment it leaves out.
-   */
-  endsInsideIndex: boolean;
+}
+
+/**
+ * The latest moment an object time can stand for. Some stores keep whole seconds (S3's LastModified):
+ * such a time may mean any moment of its second, so a point-in-time restore counts it as the last one, and
+ * never takes in an object that may have been written after the requested time.
+ */
+export function latestMoment(createdAt: Date): number {
+  return createdAt.getTime() + (createdAt.getMilliseconds() === 0 ? 999 : 0);
 }
 
 /** Nothing on the replicas matches the request. */
@@ -78,9 +90,10 @@ export async function planRestore(replicas: NamedReplica[], target: RestoreTarge
   // Every replica failed: the first failure (with its hint) explains more than "no backups".
   if (failures.length > 0 && failures.length === replicas.length) throw failures[0];
   if (target.timestamp && earliest) {
+    const first = new Date(latestMoment(earliest)).toISOString();
     throw new NoBackupError(
-      `no backup at or before ${target.timestamp.toISOString()}: the earliest restorable time is ${earliest.toISOString()}`,
-      `use -timestamp ${earliest.toISOString()} or later, or drop -timestamp for the latest state`,
+      `no backup at or before ${target.timestamp.toISOString()}: the earliest restorable time is ${first}`,
+      `use -timestamp ${first} or later, or drop -timestamp for the latest state`,
     );
   }
   throw new NoBackupError("no matching backups found");
@@ -118,27 +131,22 @@ function planGeneration(
   const t = target.timestamp?.getTime();
   const maxIndex = target.index;
   const usable = snapshots.filter(
-    (s) => (t === undefined || s.createdAt.getTime() <= t) && (maxIndex === undefined || s.index <= maxIndex),
+    (s) =>
+      (t === undefined || latestMoment(s.createdAt) <= t) && (maxIndex === undefined || s.index <= maxIndex),
   );
   const snapshot = usable.reduce<SnapshotInfo | null>((a, s) => (!a || s.index > a.index ? s : a), null);
   if (!snapshot) return null;
 
-  const chosen: WalSegmentInfo[] = [];
-  let next: WalSegmentInfo | undefined;
-  for (const seg of segments) {
-    if (seg.index < snapshot.index) continue;
-    // Stop at the first segment past the target so the chosen segments stay a contiguous prefix.
-    if (
-      (t !== undefined && seg.createdAt.getTime() > t) ||
-      (maxIndex !== undefined && seg.index > maxIndex)
-    ) {
-      next = seg;
-      break;
-    }
-    chosen.push(seg);
-  }
-  const last = chosen[chosen.length - 1];
-  const endsInsideIndex = last !== undefined && next?.index === last.index;
+  const fromSnapshot = segments.filter((seg) => seg.index >= snapshot.index);
+  // The chosen segments are a contiguous prefix: up to the first one past the index or the time.
+  let cut = fromSnapshot.findIndex(
+    (seg) =>
+      (maxIndex !== undefined && seg.index > maxIndex) ||
+      (t !== undefined && latestMoment(seg.createdAt) > t),
+  );
+  if (cut < 0) cut = fromSnapshot.length;
+  const chosen = fromSnapshot.slice(0, cut);
+  const after = t === undefined ? [] : fromSnapshot.slice(cut);
   const gaps = findGaps(replica, generation, snapshot.index, chosen);
 
   let updatedAt = snapshot.createdAt;
@@ -147,7 +155,17 @@ function planGeneration(
     if (s.createdAt > updatedAt) updatedAt = s.createdAt;
     bytes += s.size;
   }
-  return { replica, generation, snapshot, segments: chosen, updatedAt, bytes, gaps, endsInsideIndex };
+  return {
+    replica,
+    generation,
+    snapshot,
+    segments: chosen,
+    after,
+    timestamp: target.timestamp,
+    updatedAt,
+    bytes,
+    gaps,
+  };
 }
 
 /** Each WAL index from the snapshot's on must be present, in order, and start at offset 0. */

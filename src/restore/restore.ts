@@ -8,21 +8,21 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { concatBytes } from "../format/bytes.ts";
 import { snapshotPath, walSegmentPath } from "../format/layout.ts";
-import { decodeLz4FrameStream, type FrameSource } from "../format/lz4-frame.ts";
 import { fileSource, syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
+import type { WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
 import { compressFile, compressionFor } from "./compress.ts";
 import { DecodePool } from "./decode-pool.ts";
 import { ReplicaGapError, type RestorePlan } from "./plan.ts";
+import { type PointInTimeSummary, replayAfter } from "./point-in-time.ts";
+import { corrupt, decodeStream, type SegmentData, SegmentReplay } from "./segment-replay.ts";
 import { type VerifyMode, verifyDatabase } from "./verify.ts";
 
 export const DEFAULT_PARALLELISM = 8;
 /** Largest decompressed snapshot we accept: far beyond any SQLite file we expect, far below a bomb. */
 const MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024 * 1024;
-/** A segment is at most one WAL file's worth; a 4 GiB cap stops decompression bombs. */
-const MAX_SEGMENT_BYTES = 4 * 1024 * 1024 * 1024 - 1;
 /**
  * Segments up to this size (walship's largest) are decoded whole on the decode pool's threads while
  * earlier ones are applied, so the download window holds at most `parallelism` times this much decoded.
@@ -57,6 +57,8 @@ export interface RestoreResult {
   segments: number;
   bytesDownloaded: number;
   commits: number;
+  /** With a timestamp: what decided where the restore stopped. */
+  pointInTime?: PointInTimeSummary;
   elapsedMs: number;
 }
 
@@ -110,24 +112,29 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     let head: Uint8Array = new Uint8Array(0);
     let pageSize = 0;
     try {
-      decodeStream(fileSource(snapFd, snapFile.size), snapKey, MAX_SNAPSHOT_BYTES, (chunk) => {
-        // Check the database header as soon as it is there, before writing gigabytes of garbage.
-        if (pageSize === 0) {
-          head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
-          if (head.length >= DB_HEADER_SIZE) {
-            try {
-              pageSize = decodeDbHeader(head).pageSize;
-            } catch (err) {
-              throw new RestoreIntegrityError(
-                `Cannot restore: ${(err as Error).message} in ${snapKey}`,
-                snapKey,
-              );
+      decodeStream(
+        fileSource(snapFd, snapFile.size),
+        snapKey,
+        (chunk) => {
+          // Check the database header as soon as it is there, before writing gigabytes of garbage.
+          if (pageSize === 0) {
+            head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
+            if (head.length >= DB_HEADER_SIZE) {
+              try {
+                pageSize = decodeDbHeader(head).pageSize;
+              } catch (err) {
+                throw new RestoreIntegrityError(
+                  `Cannot restore: ${(err as Error).message} in ${snapKey}`,
+                  snapKey,
+                );
+              }
             }
           }
-        }
-        writeAt(fd, chunk, written);
-        written += chunk.length;
-      });
+          writeAt(fd, chunk, written);
+          written += chunk.length;
+        },
+        MAX_SNAPSHOT_BYTES,
+      );
     } finally {
       fs.closeSync(snapFd);
       snapFile.release();
@@ -142,53 +149,45 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
 
     const decodePool = await decodePoolStarting;
     opts.log.debug("decoding segments", { worker_threads: decodePool.size });
-    const applier = new WalApplier(fd, pageSize);
-    let index = -1;
-    let expectOffset = 0;
-    let lastKey = snapKey;
+    const replay = new SegmentReplay(new WalApplier(fd, pageSize), generation, snapshot.index, snapKey);
+    const fetch = async (seg: WalSegmentInfo): Promise<Uint8Array> => {
+      const bytes = await client.readWalSegment(generation, seg.index, seg.offset);
+      if (bytes) return bytes;
+      const key = walSegmentPath("", generation, seg.index, seg.offset);
+      throw new RestoreIntegrityError(`Cannot restore: WAL segment ${key} disappeared`, key);
+    };
+    const decode = async (bytes: Uint8Array, key: string): Promise<SegmentData> => {
+      const content = await decodePool.decode(bytes, POOLED_SEGMENT_BYTES).catch((err: unknown) => {
+        throw corrupt(key, err);
+      });
+      return content ? { content } : { frame: bytes };
+    };
+    const download = async (seg: WalSegmentInfo) => {
+      const bytes = await fetch(seg);
+      return { bytes, data: await decode(bytes, walSegmentPath("", generation, seg.index, seg.offset)) };
+    };
     await forEachInOrder(
       plan.segments,
       opts.parallelism ?? DEFAULT_PARALLELISM,
-      async (seg) => {
-        const key = walSegmentPath("", generation, seg.index, seg.offset);
-        const bytes = await client.readWalSegment(generation, seg.index, seg.offset);
-        if (!bytes) throw new RestoreIntegrityError(`Cannot restore: WAL segment ${key} disappeared`, key);
-        const content = await decodePool.decode(bytes, POOLED_SEGMENT_BYTES).catch((err: unknown) => {
-          throw corrupt(key, err);
-        });
-        return { size: bytes.length, bytes: content ? null : bytes, content };
-      },
-      (seg, { size, bytes, content }) => {
-        const key = walSegmentPath("", generation, seg.index, seg.offset);
-        bytesDownloaded += size;
-        if (seg.index !== index) {
-          if (index >= 0) applier.end(lastKey);
-          applier.begin();
-          index = seg.index;
-          expectOffset = 0;
-        }
-        if (seg.offset !== expectOffset) {
-          throw new RestoreIntegrityError(
-            `Cannot restore: WAL segment ${key} starts at offset ${seg.offset}, but the previous segment ends at ${expectOffset}`,
-            key,
-          );
-        }
-        if (content) {
-          applier.push(content, key);
-          expectOffset += content.length;
-        } else if (bytes) {
-          expectOffset += decodeStream(bytes, key, MAX_SEGMENT_BYTES, (chunk) => applier.push(chunk, key));
-        }
-        lastKey = key;
-        advance(size);
+      download,
+      (seg, { bytes, data }) => {
+        bytesDownloaded += bytes.length;
+        replay.apply(seg, data);
+        advance(bytes.length);
       },
     );
-    if (index >= 0) applier.end(lastKey, plan.endsInsideIndex);
+    const pointInTime = await replayAfter(plan, replay, { fetch, decode, log: opts.log }, (n) => {
+      bytesDownloaded += n;
+      progress.bytesTotal += n;
+      progress.objectsTotal++;
+      advance(n);
+    });
+    replay.finish(pointInTime?.stoppedInsideIndex ?? false);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     closed = true;
 
-    await verifyDatabase(tmp, opts.verify ?? "quick", lastKey);
+    await verifyDatabase(tmp, opts.verify ?? "quick", replay.lastKey);
     let ready = tmp;
     const compression = compressionFor(output);
     if (compression) {
@@ -221,7 +220,8 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       snapshotIndex: snapshot.index,
       segments: plan.segments.length,
       bytesDownloaded,
-      commits: applier.commits,
+      commits: replay.commits,
+      ...(pointInTime ? { pointInTime: pointInTime.summary } : {}),
       elapsedMs: Date.now() - started,
     };
   } finally {
@@ -230,25 +230,6 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     fs.rmSync(tmp, { force: true });
     fs.rmSync(compressedTmp, { force: true });
   }
-}
-
-/** Decodes an object block by block into `sink`; a format error names the object. */
-function decodeStream(
-  bytes: Uint8Array | FrameSource,
-  key: string,
-  max: number,
-  sink: (chunk: Uint8Array) => void,
-): number {
-  try {
-    return decodeLz4FrameStream(bytes, sink, { maxOutputBytes: max });
-  } catch (err) {
-    throw corrupt(key, err);
-  }
-}
-
-function corrupt(key: string, err: unknown): RestoreIntegrityError {
-  if (err instanceof RestoreIntegrityError) return err;
-  return new RestoreIntegrityError(`Cannot restore: ${key} is corrupt: ${(err as Error).message}`, key);
 }
 
 /**

@@ -18,6 +18,7 @@ import { decodeLz4Frame } from "../../src/format/lz4-frame.ts";
 import { Logger } from "../../src/observe/log.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { Replica } from "../../src/replicate/replica.ts";
+import { wireFloor } from "../../src/replicate/replicator.ts";
 import { FileStore } from "../../src/storage/file.ts";
 import type { Listing, LocalObject, ObjectStore } from "../../src/storage/object-store.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
@@ -295,14 +296,7 @@ async function generate(params: ReplicaParams, o: GenerateOptions): Promise<Repl
     : null;
   const replicas = s3Replica ? [dirReplica, s3Replica] : [dirReplica];
   // As the Replicator does: shadow WAL files below the slowest replica's index may be deleted.
-  db.replicaIndexFloor = () => {
-    let floor: { generation: string; index: number } | null = null;
-    for (const r of replicas) {
-      if (!r.pos || r.pos.generation !== db.generation) return null;
-      if (!floor || r.pos.index < floor.index) floor = { generation: r.pos.generation, index: r.pos.index };
-    }
-    return floor;
-  };
+  wireFloor({ db, replicas });
 
   const phases: PhaseTimes = { appWritesS: 0, captureS: 0, uploadDirS: 0, uploadS3S: 0 };
   const timed = async (key: keyof PhaseTimes, fn: () => unknown): Promise<void> => {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readCaptureTimes } from "../../src/format/capture-times.ts";
 import { createDatabase, runWriter } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
@@ -77,6 +78,13 @@ describe.skipIf("skip" in litestream)("Litestream 0.3.13 interop", () => {
       litestreamConfig(db, [{ dir: replicaDir }, s3Replica("w2l")], ["monitor-interval: 100ms"]),
     );
     await replicateWith(["walship", "replicate", "-config", config], db, replicaDir, 7);
+    // walship's segments carry capture times in front of their LZ4 frame: Litestream must read past them.
+    const [generation] = fs.readdirSync(path.join(replicaDir, "generations"));
+    const segDir = path.join(replicaDir, "generations", generation!, "wal");
+    const withTimes = fs
+      .readdirSync(segDir)
+      .filter((n) => readCaptureTimes(new Uint8Array(fs.readFileSync(path.join(segDir, n)))) !== null);
+    expect(withTimes.length).toBeGreaterThan(0);
 
     const fromDir = path.join(work, "from-dir.db");
     await litestreamRestore(["-o", fromDir, `file://${replicaDir}`]);

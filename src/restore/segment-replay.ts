@@ -1,0 +1,108 @@
+/**
+ * Replays WAL segments in order onto the restored file: checks that each WAL index follows the one
+ * before (from the snapshot's on) and starts at offset 0, that each segment starts where the previous one
+ * ended, and feeds their content to the WAL applier, all of it or only up to a point in time.
+ */
+import { hex8, walSegmentPath } from "../format/layout.ts";
+import { decodeLz4FrameStream } from "../format/lz4-frame.ts";
+import type { WalSegmentInfo } from "../storage/replica-client.ts";
+import { RestoreIntegrityError, type WalApplier } from "./apply.ts";
+
+/** A segment is at most one WAL file's worth; a 4 GiB cap stops decompression bombs. */
+export const MAX_SEGMENT_BYTES = 4 * 1024 * 1024 * 1024 - 1;
+
+/** A downloaded segment: its content when already decoded (on a worker), else its LZ4 bytes. */
+export type SegmentData = { content: Uint8Array } | { frame: Uint8Array };
+
+export class SegmentReplay {
+  private index = -1;
+  private expectOffset = 0;
+  /** The last object read (the snapshot's key until a segment is). */
+  lastKey: string;
+
+  constructor(
+    private readonly applier: WalApplier,
+    private readonly generation: string,
+    private readonly snapshotIndex: number,
+    snapshotKey: string,
+  ) {
+    this.lastKey = snapshotKey;
+  }
+
+  /** Transactions applied so far. */
+  get commits(): number {
+    return this.applier.commits;
+  }
+
+  /** The WAL index being replayed (-1 before the first segment). */
+  get currentIndex(): number {
+    return this.index;
+  }
+
+  /**
+   * Applies a segment's content, or only its first `limit` bytes (a commit's end), and returns the
+   * content's whole length.
+   */
+  apply(seg: WalSegmentInfo, data: SegmentData, limit = Number.POSITIVE_INFINITY): number {
+    const key = walSegmentPath("", this.generation, seg.index, seg.offset);
+    if (seg.index !== this.index) {
+      const expected = this.index < 0 ? this.snapshotIndex : this.index + 1;
+      if (seg.index !== expected) {
+        throw new RestoreIntegrityError(
+          `Cannot restore: WAL index ${hex8(expected)} of generation ${this.generation} is missing before ${key}`,
+          key,
+        );
+      }
+      if (this.index >= 0) this.applier.end(this.lastKey);
+      this.applier.begin();
+      this.index = seg.index;
+      this.expectOffset = 0;
+    }
+    if (seg.offset !== this.expectOffset) {
+      throw new RestoreIntegrityError(
+        `Cannot restore: WAL segment ${key} starts at offset ${seg.offset}, but the previous segment ends at ${this.expectOffset}`,
+        key,
+      );
+    }
+    let length: number;
+    if ("content" in data) {
+      this.applier.push(data.content.subarray(0, Math.min(limit, data.content.length)), key);
+      length = data.content.length;
+    } else {
+      let done = 0;
+      length = decodeStream(data.frame, key, (chunk) => {
+        const take = Math.max(0, Math.min(chunk.length, limit - done));
+        if (take > 0) this.applier.push(chunk.subarray(0, take), key);
+        done += chunk.length;
+      });
+    }
+    this.expectOffset += length;
+    this.lastKey = key;
+    return length;
+  }
+
+  /** Ends the last index; `stoppedInsideIndex` as for WalApplier.end. */
+  finish(stoppedInsideIndex: boolean): void {
+    if (this.index >= 0) this.applier.end(this.lastKey, stoppedInsideIndex);
+  }
+}
+
+/** Decodes an object block by block into `sink`; a format error names the object. */
+export function decodeStream(
+  bytes: Uint8Array | Parameters<typeof decodeLz4FrameStream>[0],
+  key: string,
+  sink: (chunk: Uint8Array) => void,
+  max = MAX_SEGMENT_BYTES,
+): number {
+  try {
+    return decodeLz4FrameStream(bytes, sink, { maxOutputBytes: max });
+  } catch (err) {
+    throw corrupt(key, err);
+  }
+}
+
+/** An object that does not decode, as the error a restore reports. */
+export function corrupt(key: string, err: unknown): RestoreIntegrityError {
+  if (err instanceof RestoreIntegrityError) return err;
+  return new RestoreIntegrityError(`Cannot restore: ${key} is corrupt: ${(err as Error).message}`, key);
+}
