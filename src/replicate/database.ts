@@ -34,6 +34,8 @@ import {
   checkpoint,
   openConnection,
 } from "./connection.ts";
+import { GenerationFile } from "./generation-file.ts";
+import { findLitestream, OtherReplicatorError } from "./other-replicator.ts";
 import { currentBootId, RunMarker } from "./run-marker.ts";
 import { copyCommittedFrames, initShadowWal, readHeaderBytes } from "./shadow-wal.ts";
 import { ShmLocks } from "./shm-locks.ts";
@@ -111,6 +113,7 @@ export class ReplicatedDatabase {
   readonly walPath: string;
   readonly metaPath: string;
   private readonly log: Logger;
+  private readonly generationFile: GenerationFile;
 
   private conn: Database | undefined;
   /** Holds an exclusive SQLite lock on `<meta>/walship.lock` while this process replicates the database. */
@@ -130,6 +133,8 @@ export class ReplicatedDatabase {
   generation = "";
   private shadowIndex = 0;
   private shadowSize = 0;
+  /** Whether shadowIndex and shadowSize are what our own last capture left (not yet after an open). */
+  private shadowKnown = false;
   /** While > 0 (a snapshot is being read), our own checkpoints are skipped. */
   private checkpointHolds = 0;
   private missingLogged = false;
@@ -166,6 +171,7 @@ export class ReplicatedDatabase {
     this.path = path.resolve(opts.path);
     this.walPath = `${this.path}-wal`;
     this.metaPath = opts.metaPath ?? defaultMetaPath(this.path);
+    this.generationFile = new GenerationFile(this.metaPath);
     this.log = opts.log;
   }
 
@@ -268,6 +274,31 @@ export class ReplicatedDatabase {
     return now.ino !== open.ino || now.dev !== open.dev ? "database file replaced by another file" : null;
   }
 
+  /**
+   * Refuses a database that Litestream replicates too (other-replicator.ts): the two would overwrite each
+   * other's state in the meta directory they share. Where Litestream cannot be seen (another user's
+   * process, another system), a generation file changed by someone else tells later (see syncOpen).
+   */
+  refuseSharedMetaDirectory(): void {
+    const pid = findLitestream(this.path);
+    if (pid === null) return;
+    throw new OtherReplicatorError(
+      `Cannot replicate ${this.path}: Litestream (pid ${pid}) replicates it too, and the two would overwrite each other's state in ${this.metaPath}`,
+    );
+  }
+
+  /**
+   * Something else writes our meta directory (Litestream started on the same database while we run: it
+   * takes over our generation and appends to our shadow WAL, or starts its own). Say so; sync() lets go
+   * of the database at once: each would delete or overwrite the other's state.
+   */
+  private refuseOtherWriter(what: string): never {
+    const pid = findLitestream(this.path);
+    throw new OtherReplicatorError(
+      `Cannot go on replicating ${this.path}: another process${pid === null ? "" : ` (Litestream, pid ${pid})`} ${what}, so it replicates this database too`,
+    );
+  }
+
   /** Opens the database if it exists and is not open yet. Returns whether it is open. */
   private init(): boolean {
     if (this.conn) return true;
@@ -278,6 +309,7 @@ export class ReplicatedDatabase {
     }
     try {
       this.lockProcess();
+      this.refuseSharedMetaDirectory();
       this.conn = openConnection(this.path);
       const mode = this.conn.query("PRAGMA journal_mode = wal").values()[0]?.[0];
       if (mode !== "wal") throw new Error(`cannot enable WAL mode (journal_mode=${String(mode)})`);
@@ -291,7 +323,7 @@ export class ReplicatedDatabase {
       this.pageSize = Number(this.conn.query("PRAGMA page_size").values()[0]?.[0]);
       fs.mkdirSync(this.metaPath, { recursive: true, mode: 0o700 });
       this.removeTmpFiles(this.metaPath);
-      this.generation = this.readGenerationFile();
+      this.generation = this.generationFile.read();
       const boot = currentBootId();
       if (boot !== null && !this.runMarker) {
         this.runMarker = new RunMarker(path.join(this.metaPath, "walship.run"));
@@ -312,15 +344,6 @@ export class ReplicatedDatabase {
     }
   }
 
-  private readGenerationFile(): string {
-    try {
-      const g = fs.readFileSync(path.join(this.metaPath, "generation"), "utf8").trim();
-      return g.length === 16 ? g : "";
-    } catch {
-      return "";
-    }
-  }
-
   /** On startup, continue the generation only if the real WAL still is the session we last copied. */
   private checkHeadersAtStartup(): void {
     const index = this.highestShadowIndex(this.generation);
@@ -330,7 +353,7 @@ export class ReplicatedDatabase {
         db: this.path,
         previous_generation: this.generation,
       });
-      fs.rmSync(path.join(this.metaPath, "generation"), { force: true });
+      this.generationFile.remove();
       this.generation = "";
     }
   }
@@ -363,6 +386,7 @@ export class ReplicatedDatabase {
       return true;
     } catch (err) {
       this.stats.syncErrorCount++;
+      if (err instanceof OtherReplicatorError) this.closeDatabase();
       throw this.explain(err);
     } finally {
       this.stats.syncCount++;
@@ -371,6 +395,7 @@ export class ReplicatedDatabase {
   }
 
   private syncOpen(): void {
+    if (this.generationFile.changedByOthers()) this.refuseOtherWriter(`changed ${this.generationFile.path}`);
     const before = this.pos();
     // Past the checkpoint threshold our read transaction stays put until our checkpoint moves it: each
     // move lets the application's next commit checkpoint (and fsync) the frames before it, which under a
@@ -461,10 +486,14 @@ export class ReplicatedDatabase {
     const index = this.highestShadowIndex(this.generation);
     if (index === null) return { reason: "no shadow wal", restart: false };
     if (index >= MAX_WAL_INDEX) return { reason: "max index exceeded", restart: false };
-    this.shadowIndex = index;
     const shadowPath = this.shadowPath(index);
     const ps = this.pageSize;
     const shadowSize = frameAlign(fileSize(shadowPath) ?? 0, ps);
+    // Between our own captures nothing else writes the shadow WAL.
+    if (this.shadowKnown && (index !== this.shadowIndex || shadowSize !== this.shadowSize)) {
+      this.refuseOtherWriter(`wrote the shadow wal ${shadowPath}`);
+    }
+    this.shadowIndex = index;
     this.shadowSize = shadowSize;
     const walSizeNow = frameAlign(fileSize(this.walPath) ?? 0, ps);
     if (shadowSize < WAL_HEADER_SIZE) return { reason: "short shadow wal", restart: false };
@@ -491,9 +520,7 @@ export class ReplicatedDatabase {
       fsync: this.fsyncShadow,
     });
     this.captured(0);
-    const tmp = path.join(this.metaPath, "generation.tmp");
-    fs.writeFileSync(tmp, `${generation}\n`, { mode: 0o600 });
-    fs.renameSync(tmp, path.join(this.metaPath, "generation"));
+    this.generationFile.write(generation);
     const previous = this.generation;
     this.generation = generation;
     this.log.info("new generation", {
@@ -523,6 +550,7 @@ export class ReplicatedDatabase {
 
   /** Accounts for the frames a capture added to the current shadow index: metrics and capture times. */
   private captured(before: number): void {
+    this.shadowKnown = true;
     if (this.shadowSize <= before) return;
     this.stats.walBytes += this.shadowSize - before;
     if (this.shadowSize > WAL_HEADER_SIZE)
@@ -765,6 +793,7 @@ export class ReplicatedDatabase {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
     this.missingLogged = false;
+    this.shadowKnown = false;
   }
 }
 

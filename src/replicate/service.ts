@@ -63,9 +63,11 @@ export class ReplicationService {
         }
       }
     }
-    // A database whose directory does not exist yet is locked when it appears.
+    // A database whose directory does not exist yet is locked (and checked) when it appears.
     for (const set of service.replicator.sets) {
-      if (fs.existsSync(path.dirname(set.db.path))) set.db.lockProcess();
+      if (!fs.existsSync(path.dirname(set.db.path))) continue;
+      set.db.lockProcess();
+      set.db.refuseSharedMetaDirectory();
     }
     return service;
   }
