@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { parseSnapshotName, snapshotsPath } from "../../src/format/layout.ts";
 import { createDatabase, openApp } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { writeConfig } from "../helpers/config.ts";
 import { readDatabase } from "../helpers/db-content.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
@@ -20,24 +21,22 @@ test("snapshots at a short interval each get their own index, and the restorable
   const db = path.join(dir, "app.db");
   const replica = path.join(dir, "replica");
   createDatabase(db);
-  const config = path.join(dir, "walship.yml");
-  fs.writeFileSync(
-    config,
+  // No WAL restart of its own (no size threshold): only snapshots can move the index on.
+  const config = writeConfig(
+    dir,
+    db,
+    { "monitor-interval": "50ms", "min-checkpoint-page-count": "100000", "max-checkpoint-page-count": "0" },
     [
-      "dbs:",
-      `  - path: ${db}`,
-      "    monitor-interval: 50ms",
-      // No WAL restart of its own: only snapshots can move the index on.
-      "    min-checkpoint-page-count: 100000",
-      "    max-checkpoint-page-count: 0",
-      "    replicas:",
-      `      - url: file://${replica}`,
-      "        sync-interval: 100ms",
-      "        snapshot-interval: 1s",
-      "        retention: 4s",
-      "        retention-check-interval: 1s",
-      "",
-    ].join("\n"),
+      {
+        url: `file://${replica}`,
+        keys: {
+          "sync-interval": "100ms",
+          "snapshot-interval": "1s",
+          retention: "4s",
+          "retention-check-interval": "1s",
+        },
+      },
+    ],
   );
   const walship = startCli(["replicate", "-config", config]);
   await waitFor(() => walship.stderr().includes("snapshot written"), 20_000, "the first snapshot");

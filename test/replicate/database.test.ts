@@ -2,7 +2,6 @@ import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { Replica } from "../../src/replicate/replica.ts";
 import { planRestore } from "../../src/restore/plan.ts";
 import { executeRestore } from "../../src/restore/restore.ts";
@@ -11,20 +10,10 @@ import { FileStore } from "../../src/storage/file.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { createDatabase } from "../helpers/app-db.ts";
 import { memoryLogger } from "../helpers/quiet-log.ts";
+import { openReplicatedDb } from "../helpers/replicated-db.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
-function open(file: string) {
-  const { log, lines } = memoryLogger();
-  const db = new ReplicatedDatabase({
-    path: file,
-    checkpointIntervalMs: 0,
-    minCheckpointPageCount: 100_000,
-    maxCheckpointPageCount: 0,
-    truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
-    log,
-  });
-  return { db, lines };
-}
+const open = (file: string) => openReplicatedDb(file);
 
 /** A process that holds a write transaction whose pages SQLite has spilled into the WAL uncommitted. */
 const HOLDER = `

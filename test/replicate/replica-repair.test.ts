@@ -9,7 +9,6 @@ import { afterAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseWalSegmentName, snapshotsPath, walPath } from "../../src/format/layout.ts";
-import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { Replica } from "../../src/replicate/replica.ts";
 import { planRestore, type RestoreTarget } from "../../src/restore/plan.ts";
 import { executeRestore } from "../../src/restore/restore.ts";
@@ -18,7 +17,7 @@ import type { ObjectStore } from "../../src/storage/object-store.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { createDatabase } from "../helpers/app-db.ts";
 import { readDatabase } from "../helpers/db-content.ts";
-import { memoryLogger } from "../helpers/quiet-log.ts";
+import { openReplicatedDb } from "../helpers/replicated-db.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const dir = makeTempDir();
@@ -30,15 +29,7 @@ function setUp(name: string, store?: (root: string) => ObjectStore) {
   const root = path.join(dir, `${name}-replica`);
   createDatabase(file);
   const app = new Database(file);
-  const { log, lines } = memoryLogger();
-  const db = new ReplicatedDatabase({
-    path: file,
-    checkpointIntervalMs: 0,
-    minCheckpointPageCount: 100_000,
-    maxCheckpointPageCount: 0,
-    truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
-    log,
-  });
+  const { db, log, lines } = openReplicatedDb(file);
   const client = new ReplicaClient(store ? store(root) : new FileStore(root));
   /** A replica object as after a restart of walship: it knows no position yet. */
   const replica = () => new Replica(db, { name: "file", client, syncIntervalMs: 100, log });
@@ -59,7 +50,15 @@ function setUp(name: string, store?: (root: string) => ObjectStore) {
     app.close();
     db.close();
   };
-  return { file, root, db, lines, replica, write, newest, restore, close };
+  /** A snapshot and two uploads of ten rows each, by replica objects as after restarts. */
+  const twoUploads = async () => {
+    for (let round = 0; round < 2; round++) {
+      write(10);
+      await replica().sync();
+    }
+    return db.pos()!;
+  };
+  return { file, root, db, lines, replica, write, newest, restore, close, twoUploads };
 }
 
 function truncateHalf(file: string): void {
@@ -68,12 +67,7 @@ function truncateHalf(file: string): void {
 
 test("a truncated newest segment is uploaded again from the shadow WAL", async () => {
   const t = setUp("reupload");
-  t.write(10);
-  await t.replica().sync();
-  t.write(10);
-  const first = t.replica();
-  await first.sync();
-  const generation = t.db.pos()!.generation;
+  const { generation } = await t.twoUploads();
   truncateHalf(t.newest());
 
   t.write(10);
@@ -88,11 +82,7 @@ test("a truncated newest segment is uploaded again from the shadow WAL", async (
 
 test("when the shadow WAL no longer holds it, a new generation starts; the old one restores up to the damage", async () => {
   const t = setUp("newgen");
-  t.write(10);
-  await t.replica().sync();
-  t.write(10);
-  await t.replica().sync();
-  const old = t.db.pos()!;
+  const old = await t.twoUploads();
   // The WAL restarts into index 1; the replica never uploads it, and index 0's shadow file is gone.
   t.db.checkpoint("RESTART");
   t.write(5);
@@ -144,11 +134,7 @@ test("a download that fails is retried, never taken for damage", async () => {
     store = new FlakyStore(root);
     return store;
   });
-  t.write(10);
-  await t.replica().sync();
-  t.write(10);
-  await t.replica().sync();
-  const generation = t.db.pos()!.generation;
+  const { generation } = await t.twoUploads();
   const newest = t.newest();
   const before = new Uint8Array(fs.readFileSync(newest));
 
@@ -165,11 +151,7 @@ test("a download that fails is retried, never taken for damage", async () => {
 
 test("an encrypted newest object is an error to fix in the configuration, not damage", async () => {
   const t = setUp("encrypted");
-  t.write(10);
-  await t.replica().sync();
-  t.write(10);
-  await t.replica().sync();
-  const generation = t.db.pos()!.generation;
+  const { generation } = await t.twoUploads();
   const newest = t.newest();
   const age = new TextEncoder().encode("age-encryption.org/v1\n-> X25519 stanza\n--- mac\n\x00\x01binary");
   fs.writeFileSync(newest, age);

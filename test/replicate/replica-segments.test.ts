@@ -9,14 +9,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseWalSegmentName, walPath } from "../../src/format/layout.ts";
 import { decodeLz4Frame } from "../../src/format/lz4-frame.ts";
-import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { MAX_SEGMENT_BYTES, Replica } from "../../src/replicate/replica.ts";
 import { planRestore } from "../../src/restore/plan.ts";
 import { executeRestore } from "../../src/restore/restore.ts";
 import { FileStore } from "../../src/storage/file.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { readDatabase } from "../helpers/db-content.ts";
-import { memoryLogger } from "../helpers/quiet-log.ts";
+import { openReplicatedDb } from "../helpers/replicated-db.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const dir = makeTempDir();
@@ -29,15 +28,7 @@ test("segments end on commit frames; a transaction larger than a segment is one 
   app.run("PRAGMA journal_mode = wal");
   app.run("PRAGMA wal_autocheckpoint = 0");
   app.run("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER, data BLOB)");
-  const { log } = memoryLogger();
-  const db = new ReplicatedDatabase({
-    path: file,
-    checkpointIntervalMs: 0,
-    minCheckpointPageCount: 1_000_000,
-    maxCheckpointPageCount: 0,
-    truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
-    log,
-  });
+  const { db, log } = openReplicatedDb(file, { minCheckpointPageCount: 1_000_000 });
   const replica = new Replica(db, {
     name: "file",
     client: new ReplicaClient(new FileStore(replicaDir)),

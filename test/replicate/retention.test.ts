@@ -8,7 +8,6 @@ import { afterAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { snapshotPath } from "../../src/format/layout.ts";
-import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { Replica } from "../../src/replicate/replica.ts";
 import { planRestore } from "../../src/restore/plan.ts";
 import { executeRestore } from "../../src/restore/restore.ts";
@@ -16,7 +15,7 @@ import { FileStore } from "../../src/storage/file.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { createDatabase } from "../helpers/app-db.ts";
 import { readDatabase } from "../helpers/db-content.ts";
-import { memoryLogger } from "../helpers/quiet-log.ts";
+import { openReplicatedDb } from "../helpers/replicated-db.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const dir = makeTempDir();
@@ -32,15 +31,7 @@ test("retention keeps what restores need and deletes the rest", async () => {
   const file = path.join(dir, "app.db");
   const replicaDir = path.join(dir, "replica");
   createDatabase(file);
-  const { log, lines } = memoryLogger();
-  const db = new ReplicatedDatabase({
-    path: file,
-    checkpointIntervalMs: 0,
-    minCheckpointPageCount: 100_000,
-    maxCheckpointPageCount: 0,
-    truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
-    log,
-  });
+  const { db, log, lines } = openReplicatedDb(file);
   const client = new ReplicaClient(new FileStore(replicaDir));
   const replica = new Replica(db, { name: "file", client, syncIntervalMs: 100, log });
   const app = new Database(file);

@@ -11,7 +11,6 @@ import * as path from "node:path";
 import { readCaptureTimes } from "../../src/format/capture-times.ts";
 import { parseWalSegmentName, snapshotsPath, walPath } from "../../src/format/layout.ts";
 import { decodeLz4Frame, encodeLz4Frame } from "../../src/format/lz4-frame.ts";
-import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { Replica } from "../../src/replicate/replica.ts";
 import { planRestore } from "../../src/restore/plan.ts";
 import { executeRestore } from "../../src/restore/restore.ts";
@@ -19,8 +18,9 @@ import { FileStore } from "../../src/storage/file.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { createDatabase } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { writeConfig } from "../helpers/config.ts";
 import { readDatabase } from "../helpers/db-content.ts";
-import { memoryLogger } from "../helpers/quiet-log.ts";
+import { openReplicatedDb } from "../helpers/replicated-db.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const dir = makeTempDir();
@@ -49,19 +49,9 @@ test("a commit made after the requested time is not restored, though its object 
   const db = path.join(dir, "app.db");
   const replica = path.join(dir, "replica");
   createDatabase(db);
-  const config = path.join(dir, "walship.yml");
-  fs.writeFileSync(
-    config,
-    [
-      "dbs:",
-      `  - path: ${db}`,
-      "    monitor-interval: 50ms",
-      "    replicas:",
-      `      - url: file://${replica}`,
-      "        sync-interval: 100ms",
-      "",
-    ].join("\n"),
-  );
+  const config = writeConfig(dir, db, { "monitor-interval": "50ms" }, [
+    { url: `file://${replica}`, keys: { "sync-interval": "100ms" } },
+  ]);
   const walship = startCli(["replicate", "-config", config]);
   await waitFor(() => walship.stderr().includes("snapshot written"), 20_000, "the first snapshot");
   const app = new Database(db);
@@ -104,15 +94,7 @@ test("a commit captured before the requested time is restored, though its segmen
   const root = path.join(dir, "late-replica");
   createDatabase(file);
   const app = new Database(file);
-  const { log } = memoryLogger();
-  const db = new ReplicatedDatabase({
-    path: file,
-    checkpointIntervalMs: 0,
-    minCheckpointPageCount: 100_000,
-    maxCheckpointPageCount: 0,
-    truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
-    log,
-  });
+  const { db, log } = openReplicatedDb(file);
   const client = new ReplicaClient(new FileStore(root));
   const replica = new Replica(db, { name: "file", client, syncIntervalMs: 100, log });
   const insert = (name: string) => {
