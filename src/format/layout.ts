@@ -6,6 +6,11 @@
 
 /** Largest WAL index Litestream allows; reaching it starts a new generation. */
 export const MAX_WAL_INDEX = 0x7fffffff;
+/**
+ * Most content a WAL segment can hold: offsets within an index are named with 8 hex digits, so an index
+ * holds less than 4 GiB. A segment that decodes to more is a decompression bomb.
+ */
+export const MAX_SEGMENT_CONTENT_BYTES = 2 ** 32 - 1;
 
 const GENERATION_RE = /^[0-9a-f]{16}$/;
 const SNAPSHOT_RE = /^([0-9a-f]{8})\.snapshot\.lz4$/;

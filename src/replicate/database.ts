@@ -688,11 +688,12 @@ export class ReplicatedDatabase {
     const started = performance.now();
     this.capture();
     const result = this.checkpointHoldingWriters();
-    if (!result || !complete(result)) return false;
-    // The first write after a complete checkpoint restarts the WAL (unless the application's came first).
-    this.conn.run(SEQ_UPSERT);
-    this.capture();
-    this.notify();
+    if (result && complete(result)) {
+      // The first write after a complete checkpoint restarts the WAL (unless the application's came first).
+      this.conn.run(SEQ_UPSERT);
+      this.capture();
+      this.notify();
+    }
     const moved = this.generation === generation && this.shadowIndex > index;
     this.log.debug("new wal index for a snapshot", {
       db: this.path,

@@ -2,11 +2,10 @@
  * One replica of one database: uploads the shadow WAL as LZ4-framed segments, takes a snapshot when a
  * generation has none, and recovers its position from the remote listing after a restart or an error.
  */
-
 import { isAgeFile } from "../format/age.ts";
 import { concatBytes } from "../format/bytes.ts";
 import { encodeCaptureTimes } from "../format/capture-times.ts";
-import { formatPos, hex8, type Pos, walSegmentPath } from "../format/layout.ts";
+import { formatPos, hex8, MAX_SEGMENT_CONTENT_BYTES, type Pos, walSegmentPath } from "../format/layout.ts";
 import {
   decodeLz4FrameStream,
   encodeLz4Frame,
@@ -24,8 +23,6 @@ import type { ReplicatedDatabase } from "./database.ts";
  * a commit frame. Only a single transaction larger than this makes a larger segment.
  */
 export const MAX_SEGMENT_BYTES = 16 * 1024 * 1024;
-/** A WAL segment is at most one WAL file's worth: a larger content is a decompression bomb. */
-const MAX_SEGMENT_CONTENT_BYTES = 4 * 1024 * 1024 * 1024 - 1;
 /** Snapshot read size; each chunk is compressed as one 4 MiB LZ4 block. */
 const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -198,6 +195,7 @@ export class Replica {
     const dpos = this.db.pos();
     if (!dpos) return null;
     if (this.pos?.generation !== dpos.generation) await this.enterGeneration(dpos.generation);
+    await this.ownIndexForSnapshot();
     return this.snapshot();
   }
 
@@ -206,7 +204,6 @@ export class Replica {
    * any point in time at or after the snapshot's creation has every frame the snapshot may contain.
    */
   private async snapshot(remoteEnd: Pos | null = null): Promise<SnapshotInfo> {
-    await this.ownIndexForSnapshot();
     const release = this.db.holdCheckpoints();
     try {
       const at = this.db.pos();

@@ -112,29 +112,24 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     let head: Uint8Array = new Uint8Array(0);
     let pageSize = 0;
     try {
-      decodeStream(
-        fileSource(snapFd, snapFile.size),
-        snapKey,
-        (chunk) => {
-          // Check the database header as soon as it is there, before writing gigabytes of garbage.
-          if (pageSize === 0) {
-            head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
-            if (head.length >= DB_HEADER_SIZE) {
-              try {
-                pageSize = decodeDbHeader(head).pageSize;
-              } catch (err) {
-                throw new RestoreIntegrityError(
-                  `Cannot restore: ${(err as Error).message} in ${snapKey}`,
-                  snapKey,
-                );
-              }
+      decodeStream(fileSource(snapFd, snapFile.size), snapKey, MAX_SNAPSHOT_BYTES, (chunk) => {
+        // Check the database header as soon as it is there, before writing gigabytes of garbage.
+        if (pageSize === 0) {
+          head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
+          if (head.length >= DB_HEADER_SIZE) {
+            try {
+              pageSize = decodeDbHeader(head).pageSize;
+            } catch (err) {
+              throw new RestoreIntegrityError(
+                `Cannot restore: ${(err as Error).message} in ${snapKey}`,
+                snapKey,
+              );
             }
           }
-          writeAt(fd, chunk, written);
-          written += chunk.length;
-        },
-        MAX_SNAPSHOT_BYTES,
-      );
+        }
+        writeAt(fd, chunk, written);
+        written += chunk.length;
+      });
     } finally {
       fs.closeSync(snapFd);
       snapFile.release();

@@ -3,13 +3,10 @@
  * before (from the snapshot's on) and starts at offset 0, that each segment starts where the previous one
  * ended, and feeds their content to the WAL applier, all of it or only up to a point in time.
  */
-import { hex8, walSegmentPath } from "../format/layout.ts";
+import { hex8, MAX_SEGMENT_CONTENT_BYTES, walSegmentPath } from "../format/layout.ts";
 import { decodeLz4FrameStream } from "../format/lz4-frame.ts";
 import type { WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError, type WalApplier } from "./apply.ts";
-
-/** A segment is at most one WAL file's worth; a 4 GiB cap stops decompression bombs. */
-export const MAX_SEGMENT_BYTES = 4 * 1024 * 1024 * 1024 - 1;
 
 /** A downloaded segment: its content when already decoded (on a worker), else its LZ4 bytes. */
 export type SegmentData = { content: Uint8Array } | { frame: Uint8Array };
@@ -70,7 +67,7 @@ export class SegmentReplay {
       length = data.content.length;
     } else {
       let done = 0;
-      length = decodeStream(data.frame, key, (chunk) => {
+      length = decodeStream(data.frame, key, MAX_SEGMENT_CONTENT_BYTES, (chunk) => {
         const take = Math.max(0, Math.min(chunk.length, limit - done));
         if (take > 0) this.applier.push(chunk.subarray(0, take), key);
         done += chunk.length;
@@ -89,10 +86,10 @@ export class SegmentReplay {
 
 /** Decodes an object block by block into `sink`; a format error names the object. */
 export function decodeStream(
-  bytes: Uint8Array | Parameters<typeof decodeLz4FrameStream>[0],
+  bytes: Parameters<typeof decodeLz4FrameStream>[0],
   key: string,
+  max: number,
   sink: (chunk: Uint8Array) => void,
-  max = MAX_SEGMENT_BYTES,
 ): number {
   try {
     return decodeLz4FrameStream(bytes, sink, { maxOutputBytes: max });
