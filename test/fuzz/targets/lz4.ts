@@ -9,12 +9,19 @@
  * deliberately plain reference decoder produces, or throw Lz4FormatError (RangeError only for invalid
  * options). It must never reject a frame the reference decodes within the limit. The streaming decoder
  * (decodeLz4FrameStream, which restore uses for snapshots) must agree with it chunk for chunk, never
- * handing over more than the limit even when it fails part way.
+ * handing over more than the limit even when it fails part way. WAL segments with capture times in front
+ * (format/capture-times.ts) are in the corpus too, and their reader is checked on every input.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { compressBlock } from "lz4js";
 import { concatBytes } from "../../../src/format/bytes.ts";
+import {
+  type CaptureTime,
+  CaptureTimesError,
+  encodeCaptureTimes,
+  readCaptureTimes,
+} from "../../../src/format/capture-times.ts";
 import {
   decodeLz4Frame,
   decodeLz4FrameStream,
@@ -32,6 +39,8 @@ const MiB = 1024 * KiB;
 interface Sample {
   frame: Uint8Array;
   content: Uint8Array;
+  /** The capture times a WAL segment carries in front of its frame, when it does. */
+  times?: CaptureTime[];
 }
 
 interface Corpus {
@@ -166,6 +175,23 @@ function buildCorpus(): Corpus {
   for (const v of variants) samples.push({ frame: buildFrame(small, v), content: small });
   samples.push(crossBlockFrame());
   samples.push(...fixtureSamples());
+  // WAL segments as walship writes them: capture times in a skippable frame in front of the LZ4 frame.
+  for (const [n, captures] of [
+    [3000, 1],
+    [20_000, 5],
+    [150_000, 40],
+  ] as const) {
+    const data = patterned(n, n);
+    const times = Array.from({ length: captures }, (_, i) => ({
+      end: Math.floor(((i + 1) * n) / captures),
+      time: 1_760_000_000_000 + i * 7,
+    }));
+    samples.push({
+      frame: concatBytes([encodeCaptureTimes(times), encodeLz4Frame(data)]),
+      content: data,
+      times,
+    });
+  }
   return { samples, frames: samples.map((s) => s.frame) };
 }
 
@@ -350,6 +376,8 @@ interface Input {
   bytes: Uint8Array;
   /** The content, when the frame is an unchanged corpus frame. */
   pristine?: Uint8Array;
+  /** Its capture times, when it is an unchanged segment that carries them. */
+  times?: CaptureTime[];
 }
 
 function makeInput(rng: Rng, corpus: Corpus): Input {
@@ -363,7 +391,13 @@ function makeInput(rng: Rng, corpus: Corpus): Input {
     return { bytes: concatBytes([header, rng.bytes(rng.small(400))]) };
   }
   const sample = rng.pick(corpus.samples);
-  if (r < 0.16) return { bytes: sample.frame.slice(), pristine: sample.content };
+  if (r < 0.16) {
+    return {
+      bytes: sample.frame.slice(),
+      pristine: sample.content,
+      ...(sample.times ? { times: sample.times } : {}),
+    };
+  }
   const mutated = mutateBytes(rng, sample.frame, corpus.frames);
   return { bytes: r < 0.55 ? reseal(mutated) : mutated };
 }
@@ -420,6 +454,7 @@ function property(ctx: FuzzCtx, corpus: Corpus): string {
   };
   ctx.input({ frameHex: Buffer.from(bytes).toString("hex"), opts });
   const limit = maxOutputBytes ?? 1024 * MiB;
+  checkCaptureTimes(bytes, input.times);
 
   // The streaming decoder takes no expectedSize: it must agree with the whole-frame decoder given the same
   // limit (or, when only expectedSize is invalid, with what the frame itself deserves).
@@ -476,6 +511,31 @@ function property(ctx: FuzzCtx, corpus: Corpus): string {
     "the streamed chunks differ from decodeLz4Frame's output",
   );
   return input.pristine ? "decoded-pristine" : "decoded-mutated";
+}
+
+/**
+ * The capture-time records in front of a segment (readCaptureTimes): on any input it returns null, or
+ * records whose ends increase and whose times are numbers, or throws CaptureTimesError; an unchanged
+ * segment gives back exactly what was written.
+ */
+function checkCaptureTimes(bytes: Uint8Array, written: CaptureTime[] | undefined): void {
+  let times: CaptureTime[] | null;
+  try {
+    times = readCaptureTimes(bytes);
+  } catch (err) {
+    check(err instanceof CaptureTimesError, () => `readCaptureTimes threw ${String(err)}`);
+    check(written === undefined, "readCaptureTimes refused the records of an unchanged segment");
+    return;
+  }
+  if (written)
+    check(JSON.stringify(times) === JSON.stringify(written), "capture times differ from those written");
+  for (const [i, t] of (times ?? []).entries()) {
+    check(
+      Number.isInteger(t.end) && t.end > (times![i - 1]?.end ?? 0),
+      `capture-time end ${t.end} out of order`,
+    );
+    check(Number.isFinite(t.time), `capture time ${t.time} is not a number`);
+  }
 }
 
 export const target: FuzzTarget<Corpus> = { prepare: buildCorpus, property };
