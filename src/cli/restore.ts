@@ -162,6 +162,15 @@ function describePlan(plan: RestorePlan): PlanSummary {
 }
 
 function formatPlan(p: PlanSummary): string {
+  const after: [string, string][] =
+    p.candidatesAfter > 0
+      ? [
+          [
+            "after",
+            `up to ${p.candidatesAfter} more segment(s) uploaded after the time, read while their capture times are at or before it`,
+          ],
+        ]
+      : [];
   const rows: [string, string][] = [
     ["replica", p.replica],
     ["generation", p.generation],
@@ -176,14 +185,7 @@ function formatPlan(p: PlanSummary): string {
         : "none (snapshot only)",
     ],
     ["download", `${formatBytes(p.bytesToDownload)} in ${p.segments + 1} object(s)`],
-    ...(p.candidatesAfter > 0
-      ? ([
-          [
-            "after",
-            `up to ${p.candidatesAfter} more segment(s) uploaded after the time, read while their capture times are at or before it`,
-          ],
-        ] as [string, string][])
-      : []),
+    ...after,
     ["state as of", `${p.restoresStateOf} (the newest object used)`],
     ["gaps", p.gaps.length === 0 ? "none" : p.gaps.map((g) => `${g.message} (${g.key})`).join("; ")],
     // LZ4 frames carry no content size: only a restore that decodes them can vouch for their contents.

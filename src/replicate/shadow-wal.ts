@@ -18,7 +18,7 @@ import {
 } from "../sqlite/wal.ts";
 
 /** Frames read from the real WAL per step, so a large backlog or transaction is copied in bounded memory. */
-export const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
+const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
 /**
  * Two buffers for every copy (captures are synchronous): the chunk being scanned, and the pieces of a
  * transaction that began in an earlier chunk, re-read from the WAL. A fresh buffer per read costs more

@@ -46,7 +46,7 @@ export interface RestorePlan {
  * such a time may mean any moment of its second, so a point-in-time restore counts it as the last one, and
  * never takes in an object that may have been written after the requested time.
  */
-export function latestMoment(createdAt: Date): number {
+function latestMoment(createdAt: Date): number {
   return createdAt.getTime() + (createdAt.getMilliseconds() === 0 ? 999 : 0);
 }
 
