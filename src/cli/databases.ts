@@ -1,7 +1,7 @@
 /** `walship databases [-config PATH]`: the databases in the config and the names of their replicas. */
 import { loadConfig } from "../config/load.ts";
-import { EXIT_OK } from "./errors.ts";
-import { type CommandOutput, processOutput } from "./replica-source.ts";
+import { EXIT_OK, UsageError } from "./errors.ts";
+import { type CommandOutput, isReplicaUrl, processOutput } from "./replica-source.ts";
 import { formatTable } from "./table.ts";
 
 export interface DatabasesFlags {
@@ -18,9 +18,19 @@ export interface DatabaseRow {
 }
 
 export async function runDatabases(
+  target: string | undefined,
   flags: DatabasesFlags,
   io: CommandOutput = processOutput,
 ): Promise<number> {
+  if (target !== undefined) {
+    // Litestream's `databases` takes no argument either; a replica holds one database, so say where to look.
+    throw new UsageError(
+      `Cannot list databases of ${target}: walship databases lists the config's databases, and a replica holds the backups of one database`,
+      isReplicaUrl(target)
+        ? `walship generations ${target} lists that replica's backups`
+        : `walship databases -config ${target}, if ${target} is a config file`,
+    );
+  }
   const config = loadConfig({ path: flags.config, expandEnv: flags.expandEnv ?? true });
   const databases: DatabaseRow[] = config.dbs.map((db) => ({
     path: db.path,

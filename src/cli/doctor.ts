@@ -17,14 +17,13 @@ import {
 import { defaultMetaPath } from "../replicate/database.ts";
 import { DirectoryScanner } from "../replicate/directory-scanner.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
+import { isReplicaUrl } from "./replica-source.ts";
 
 export interface DoctorFlags {
   config?: string;
   expandEnv: boolean;
   json?: boolean;
 }
-
-const URL_RE = /^\w+:\/\//;
 
 export async function runDoctor(
   arg: string | undefined,
@@ -33,7 +32,7 @@ export async function runDoctor(
 ): Promise<number> {
   const env = (name: string) => process.env[name];
   const reports: TargetReport[] = [];
-  if (arg && URL_RE.test(arg)) {
+  if (arg && isReplicaUrl(arg)) {
     reports.push(
       await diagnoseReplica({
         replica: "url",

@@ -21,19 +21,13 @@ export class UsageError extends Error {
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError) return EXIT_USAGE;
-  // cac reports unknown options and missing arguments with its own error class.
-  if (err instanceof Error && err.name === "CACError") return EXIT_USAGE;
   return EXIT_FAILURE;
 }
 
 /** One line: what failed, and when known, what to do about it. */
 export function formatError(err: unknown): string {
   const message = errorMessage(err);
-  const hint =
-    errorHint(err) ??
-    (err instanceof Error && err.name === "CACError"
-      ? "walship --help, or walship COMMAND --help"
-      : undefined);
+  const hint = errorHint(err);
   const where =
     err instanceof ConfigError && err.file && !message.includes(err.file) ? ` (in ${err.file})` : "";
   const text = `${message}${where}`;

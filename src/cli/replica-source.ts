@@ -9,10 +9,10 @@
 
 import * as fs from "node:fs";
 import * as os from "node:os";
-import type { Config } from "../config/config.ts";
+import type { Config, DbConfig } from "../config/config.ts";
 import { findDatabase } from "../config/directory.ts";
 import { ConfigError } from "../config/errors.ts";
-import { loadConfigFile, replicaTargetFromUrl } from "../config/load.ts";
+import { type LoadedConfig, loadConfigFile, replicaTargetFromUrl } from "../config/load.ts";
 import { expandPath } from "../config/posix-path.ts";
 import { openReplicaClient, resolveCredentials } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
@@ -43,7 +43,10 @@ export interface ReplicaSource {
   dbUpdatedAt: Date | null;
 }
 
-const URL_RE = /^\w+:\/\//;
+/** `scheme://...`: a replica URL rather than a path. */
+export function isReplicaUrl(target: string): boolean {
+  return /^\w+:\/\//.test(target);
+}
 
 /**
  * Resolves the target of `walship COMMAND`. `what` names the action for messages ("list snapshots").
@@ -65,14 +68,18 @@ export function resolveReplicaSource(
     );
   }
   const env = (name: string) => process.env[name];
-  if (URL_RE.test(target)) {
+  const local = isReplicaUrl(target)
+    ? undefined
+    : expandPath(target, { cwd: process.cwd(), home: os.homedir() });
+  // A directory is a replica (databases are files), as `url: /var/backups/app` is in a config.
+  if (local === undefined || isDirectory(local)) {
     if (flags.config) {
       throw new UsageError(
-        "Cannot use -config with a replica URL",
+        `Cannot use -config with a replica ${local === undefined ? "URL" : "directory"}`,
         "drop -config, or pass the database path from the config",
       );
     }
-    const replicaTarget = replicaTargetFromUrl(target);
+    const replicaTarget = replicaTargetFromUrl(local ?? target);
     // Litestream names a URL's replica after its type; -replica may repeat that name, nothing else.
     const name = replicaTarget.type;
     if (flags.replica !== undefined && flags.replica !== name) {
@@ -87,25 +94,12 @@ export function resolveReplicaSource(
     };
   }
 
-  const loaded = loadConfigFile({ path: flags.config, expandEnv: flags.expandEnv ?? true });
-  const config = loaded.config;
-  const dbPath = expandPath(target, { cwd: process.cwd(), home: os.homedir() });
-  const db = findDatabase(config, dbPath);
-  if (!db) {
-    const known = config.dbs.map((d) => d.path);
-    throw new ConfigError(`Cannot ${what} ${dbPath}: the database is not in the config`, {
-      file: loaded.path,
-      hint:
-        known.length > 0
-          ? `use one of: ${known.join(", ")} (walship databases lists them), or a replica URL`
-          : "add it under dbs: in the config, or pass a replica URL",
-    });
-  }
+  const { config, db } = databaseInConfig(what, local, flags);
   const chosen =
     flags.replica === undefined ? db.replicas : db.replicas.filter((r) => r.name === flags.replica);
   if (chosen.length === 0) {
     throw new UsageError(
-      `Cannot ${what} ${dbPath}: it has no replica named "${flags.replica}"`,
+      `Cannot ${what} ${local}: it has no replica named "${flags.replica}"`,
       `use one of: ${db.replicas.map((r) => r.name).join(", ")}`,
     );
   }
@@ -125,8 +119,55 @@ export function resolveReplicaSource(
     })),
     dbPath: db.path,
     config,
-    dbUpdatedAt: databaseUpdatedAt(dbPath),
+    dbUpdatedAt: databaseUpdatedAt(local),
   };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The config's entry for `dbPath`. A path is read two ways (a replica directory, or a database of the
+ * config); when it is neither, the one error names both readings, so that a mistyped replica
+ * directory does not read as "Cannot load config".
+ */
+function databaseInConfig(
+  what: string,
+  dbPath: string,
+  flags: SourceFlags,
+): { config: Config; db: DbConfig } {
+  const asReplica = `not a replica directory (${fs.existsSync(dbPath) ? "it is a file" : "no such directory"})`;
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfigFile({ path: flags.config, expandEnv: flags.expandEnv ?? true });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(`Cannot ${what} ${dbPath}: it is ${asReplica}, and ${lowerFirst(err.message)}`, {
+      file: err.file,
+      hint: `give the replica's directory or URL (file:///path, s3://BUCKET/PATH), or ${err.hint ?? "fix the config"}`,
+    });
+  }
+  const db = findDatabase(loaded.config, dbPath);
+  if (!db) {
+    const known = loaded.config.dbs.map((d) => d.path);
+    throw new ConfigError(`Cannot ${what} ${dbPath}: it is ${asReplica}, and not a database in the config`, {
+      file: loaded.path,
+      hint:
+        known.length > 0
+          ? `use one of: ${known.join(", ")} (walship databases lists them), or a replica directory or URL`
+          : "add it under dbs: in the config, or pass a replica directory or URL",
+    });
+  }
+  return { config: loaded.config, db };
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
 /**

@@ -11,9 +11,10 @@ import { ShutdownSignals } from "./signals.ts";
 import { versionInfo } from "./version.ts";
 
 export interface ReplicateFlags {
-  config?: string;
+  config?: string | undefined;
   expandEnv: boolean;
-  exec?: string;
+  exec?: string | undefined;
+  verbose?: boolean;
 }
 
 export async function runReplicate(args: string[], flags: ReplicateFlags): Promise<number> {
@@ -27,7 +28,7 @@ export async function runReplicate(args: string[], flags: ReplicateFlags): Promi
 
 async function replicate(args: string[], flags: ReplicateFlags, signals: ShutdownSignals): Promise<number> {
   const config = readConfig(args, flags);
-  const log = loggerFor(config);
+  const log = loggerFor(config, flags.verbose);
   const service = await ReplicationService.open(config, log);
   log.info("walship starting", { version: versionInfo().version });
   service.start();

@@ -11,39 +11,36 @@ import { loggerFor } from "./logger.ts";
 import { resolveReplicaSource } from "./replica-source.ts";
 
 export interface RestoreFlags {
-  config?: string;
+  config?: string | undefined;
   expandEnv: boolean;
-  o?: string;
-  output?: string;
-  replica?: string;
-  generation?: string;
-  index?: string;
-  timestamp?: string;
-  parallelism?: number | string;
+  output?: string | undefined;
+  replica?: string | undefined;
+  generation?: string | undefined;
+  index?: string | undefined;
+  timestamp?: string | undefined;
+  parallelism?: string | undefined;
   ifDbNotExists?: boolean;
   ifReplicaExists?: boolean;
-  verify?: string;
+  verify?: string | undefined;
   dryRun?: boolean;
   json?: boolean;
   force?: boolean;
+  verbose?: boolean;
 }
 
-const URL_RE = /^\w+:\/\//;
-
 export async function runRestore(target: string | undefined, flags: RestoreFlags): Promise<number> {
-  if (target && URL_RE.test(target) && !(flags.o ?? flags.output)) {
+  const source = resolveReplicaSource("restore", "restore", target, flags);
+  // In config mode the output defaults to the database's own path, as in Litestream.
+  const output = flags.output ?? source.dbPath;
+  if (!output) {
     throw new UsageError(
-      "Cannot restore from a URL without an output path",
+      `Cannot restore from the replica ${target} without an output path`,
       `walship restore -o app.db ${target}`,
     );
   }
-  const source = resolveReplicaSource("restore", "restore", target, flags);
-  // In config mode the output defaults to the database's own path, as in Litestream.
-  const output = flags.o ?? flags.output ?? source.dbPath;
-  if (!output) throw new UsageError("Cannot restore without an output path", "pass -o PATH");
   const replicas: NamedReplica[] = source.replicas;
   const config = source.config ?? null;
-  const log = loggerFor(config);
+  const log = loggerFor(config, flags.verbose);
 
   if (fs.existsSync(output) && !flags.dryRun) {
     if (flags.ifDbNotExists) {
@@ -218,7 +215,7 @@ function parseTimestamp(s: string): Date {
   return d;
 }
 
-function parseParallelism(v: number | string | undefined): number {
+function parseParallelism(v: string | undefined): number {
   if (v === undefined) return DEFAULT_PARALLELISM;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 256) {

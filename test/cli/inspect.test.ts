@@ -23,9 +23,6 @@ import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const FIXTURE = path.join(import.meta.dir, "../fixtures/litestream-0.3.13");
 const FIXTURE_URL = `file://${FIXTURE}`;
-const MAIN_WIRED = fs
-  .readFileSync(path.join(import.meta.dir, "../../src/cli/main.ts"), "utf8")
-  .includes("registerInspectCommands");
 
 /** Runs a command in-process, capturing what it prints. */
 async function capture(
@@ -276,7 +273,7 @@ describe("listing commands against a replica walship wrote", () => {
   }
 
   test("databases", async () => {
-    const text = await capture((io) => runDatabases({ config }, io));
+    const text = await capture((io) => runDatabases(undefined, { config }, io));
     expect(text.stdout).toBe(
       formatTable(
         ["path", "replicas"],
@@ -286,7 +283,9 @@ describe("listing commands against a replica walship wrote", () => {
         ],
       ),
     );
-    const json = JSON.parse((await capture((io) => runDatabases({ config, json: true }, io))).stdout);
+    const json = JSON.parse(
+      (await capture((io) => runDatabases(undefined, { config, json: true }, io))).stdout,
+    );
     expect(json).toEqual({
       databases: [
         { path: db, replicas: ["backup"] },
@@ -427,24 +426,21 @@ describe("listing commands against a replica walship wrote", () => {
     expect(await rejection(runGenerations(url, { replica: "s3" }, quiet))).toBeInstanceOf(UsageError);
   });
 
-  test.skipIf(!MAIN_WIRED)(
-    "through the CLI: flags as Litestream spells them, output, exit codes",
-    async () => {
-      const gens = await runCli(["generations", "-config", config, "-replica", "backup", db]);
-      expect(gens.code).toBe(0);
-      expect(gens.stdout).toStartWith("name    generation");
-      const wal = await runCli(["wal", "-generation", generationDirs()[0]!, "--json", url]);
-      expect(wal.code).toBe(0);
-      expect(JSON.parse(wal.stdout).wal.length).toBeGreaterThan(0);
-      const dbs = await runCli(["databases", "-config", config]);
-      expect(dbs.stdout.split("\n")[0]).toMatch(/^path +replicas$/);
-      const bad = await runCli(["snapshots", "-config", config, "-replica", "nope", db]);
-      expect(bad.code).toBe(2);
-      expect(bad.stderr).toContain("Try: use one of: backup");
-      // An all-digit generation name must reach the command as typed, leading zero included.
-      const digits = await runCli(["wal", "-generation", "0123456789012345", url]);
-      expect(digits.code).toBe(0);
-      expect(digits.stdout.trim()).toBe("replica  generation  index  offset  size  created");
-    },
-  );
+  test("through the CLI: flags as Litestream spells them, output, exit codes", async () => {
+    const gens = await runCli(["generations", "-config", config, "-replica", "backup", db]);
+    expect(gens.code).toBe(0);
+    expect(gens.stdout).toStartWith("name    generation");
+    const wal = await runCli(["wal", "-generation", generationDirs()[0]!, "--json", url]);
+    expect(wal.code).toBe(0);
+    expect(JSON.parse(wal.stdout).wal.length).toBeGreaterThan(0);
+    const dbs = await runCli(["databases", "-config", config]);
+    expect(dbs.stdout.split("\n")[0]).toMatch(/^path +replicas$/);
+    const bad = await runCli(["snapshots", "-config", config, "-replica", "nope", db]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("Try: use one of: backup");
+    // An all-digit generation name must reach the command as typed, leading zero included.
+    const digits = await runCli(["wal", "-generation", "0123456789012345", url]);
+    expect(digits.code).toBe(0);
+    expect(digits.stdout.trim()).toBe("replica  generation  index  offset  size  created");
+  });
 });
