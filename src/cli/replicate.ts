@@ -29,8 +29,9 @@ export async function runReplicate(args: string[], flags: ReplicateFlags): Promi
 async function replicate(args: string[], flags: ReplicateFlags, signals: ShutdownSignals): Promise<number> {
   const config = readConfig(args, flags);
   const log = loggerFor(config, flags.verbose);
-  const service = await ReplicationService.open(config, log);
-  log.info("walship starting", { version: versionInfo().version });
+  const { version, commit } = versionInfo();
+  const service = await ReplicationService.open(config, log, { version, commit });
+  log.info("walship starting", { version });
   service.start();
   const exec = flags.exec ?? config.exec;
   let code: number | null = null;

@@ -1,6 +1,6 @@
 /** The `addr:` HTTP endpoint: Prometheus metrics at /metrics and a health check at /healthz. */
 import type { ReplicatedSet } from "../replicate/replicator.ts";
-import { renderMetrics, unhealthyReplicas } from "./metrics.ts";
+import { type BuildInfo, renderMetrics, unhealthyReplicas } from "./metrics.ts";
 
 export interface StatusServer {
   url: string;
@@ -18,6 +18,7 @@ export function startStatusServer(
   addr: string,
   sets: readonly ReplicatedSet[],
   healthMaxLagMs: number,
+  build: BuildInfo,
 ): StatusServer {
   const { hostname, port } = parseAddr(addr);
   const server = Bun.serve({
@@ -26,7 +27,7 @@ export function startStatusServer(
     fetch(req) {
       const path = new URL(req.url).pathname;
       if (path === "/metrics") {
-        return new Response(renderMetrics(sets), {
+        return new Response(renderMetrics(sets, build), {
           headers: { "content-type": "text/plain; version=0.0.4" },
         });
       }

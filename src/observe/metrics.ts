@@ -1,36 +1,19 @@
 /**
  * Prometheus text exposition of replication state, read from the databases and replicas at scrape time
- * (no registry to keep in sync). Names follow Litestream's `litestream_*` metrics under `walship_*`,
- * plus replication lag and the time each replica last held everything committed.
+ * (no registry to keep in sync). Litestream 0.3.13's `litestream_*` metrics appear as `walship_*` ones
+ * named by Prometheus's conventions (counters end in `_total`, sizes in `_bytes`; the README maps each
+ * Litestream name to walship's), plus replication lag, the time each replica last held everything
+ * committed, the build and the standard `process_*` metrics.
  */
 import * as fs from "node:fs";
 import type { ReplicatedSet } from "../replicate/replicator.ts";
+import { Exposition, type Labels } from "./exposition.ts";
+import { writeProcessMetrics } from "./process-metrics.ts";
 
-type Labels = Record<string, string>;
-
-class Exposition {
-  private readonly lines: string[] = [];
-
-  metric(name: string, type: "counter" | "gauge", help: string, samples: [Labels, number][]): void {
-    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples)
-      this.lines.push(`${name}${formatLabels(labels)} ${formatValue(value)}`);
-  }
-
-  text(): string {
-    return `${this.lines.join("\n")}\n`;
-  }
-}
-
-function formatLabels(labels: Labels): string {
-  const parts = Object.entries(labels).map(
-    ([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`,
-  );
-  return parts.length ? `{${parts.join(",")}}` : "";
-}
-
-function formatValue(v: number): string {
-  return Number.isFinite(v) ? String(v) : "NaN";
+/** What `walship_build_info` reports; given by whoever builds the service (observe knows no CLI). */
+export interface BuildInfo {
+  version: string;
+  commit: string;
 }
 
 function sizeOf(p: string): number {
@@ -41,25 +24,29 @@ function sizeOf(p: string): number {
   }
 }
 
-export function renderMetrics(sets: readonly ReplicatedSet[], now = Date.now()): string {
+export function renderMetrics(sets: readonly ReplicatedSet[], build: BuildInfo, now = Date.now()): string {
   const out = new Exposition();
+  out.metric("walship_build_info", "gauge", "Always 1; the labels give the version and commit of walship", [
+    [{ version: build.version, commit: build.commit }, 1],
+  ]);
+  writeProcessMetrics(out);
   const dbs = sets.map((s) => s.db);
   const perDb = (f: (db: (typeof dbs)[number]) => number): [Labels, number][] =>
     dbs.map((db) => [{ db: db.path }, f(db)]);
   out.metric(
-    "walship_db_size",
+    "walship_db_size_bytes",
     "gauge",
-    "The current size of the real DB",
+    "The current size of the real DB, in bytes",
     perDb((db) => sizeOf(db.path)),
   );
   out.metric(
-    "walship_wal_size",
+    "walship_wal_size_bytes",
     "gauge",
-    "The current size of the real WAL",
+    "The current size of the real WAL, in bytes",
     perDb((db) => sizeOf(db.walPath)),
   );
   out.metric(
-    "walship_total_wal_bytes",
+    "walship_shadow_wal_bytes_total",
     "counter",
     "Total number of bytes written to shadow WAL",
     perDb((db) => db.stats.walBytes),
@@ -71,25 +58,25 @@ export function renderMetrics(sets: readonly ReplicatedSet[], now = Date.now()):
     perDb((db) => db.pos()?.index ?? 0),
   );
   out.metric(
-    "walship_shadow_wal_size",
+    "walship_shadow_wal_size_bytes",
     "gauge",
     "Current size of shadow WAL, in bytes",
     perDb((db) => db.pos()?.offset ?? 0),
   );
   out.metric(
-    "walship_sync_count",
+    "walship_syncs_total",
     "counter",
     "Number of sync operations performed",
     perDb((db) => db.stats.syncCount),
   );
   out.metric(
-    "walship_sync_error_count",
+    "walship_sync_errors_total",
     "counter",
     "Number of sync errors that have occurred",
     perDb((db) => db.stats.syncErrorCount),
   );
   out.metric(
-    "walship_sync_seconds",
+    "walship_sync_seconds_total",
     "counter",
     "Time spent syncing shadow WAL, in seconds",
     perDb((db) => db.stats.syncSeconds),
@@ -104,19 +91,19 @@ export function renderMetrics(sets: readonly ReplicatedSet[], now = Date.now()):
       ]),
     );
   out.metric(
-    "walship_checkpoint_count",
+    "walship_checkpoints_total",
     "counter",
     "Number of checkpoint operations performed",
     perMode((c) => c.count),
   );
   out.metric(
-    "walship_checkpoint_error_count",
+    "walship_checkpoint_errors_total",
     "counter",
     "Number of checkpoint errors that have occurred",
     perMode((c) => c.errors),
   );
   out.metric(
-    "walship_checkpoint_seconds",
+    "walship_checkpoint_seconds_total",
     "counter",
     "Time spent checkpointing WAL, in seconds",
     perMode((c) => c.seconds),
@@ -132,31 +119,31 @@ export function renderMetrics(sets: readonly ReplicatedSet[], now = Date.now()):
     perReplica((r) => r.pos?.index ?? 0),
   );
   out.metric(
-    "walship_replica_wal_offset",
+    "walship_replica_wal_offset_bytes",
     "gauge",
-    "The current WAL offset",
+    "The current WAL offset, in bytes",
     perReplica((r) => r.pos?.offset ?? 0),
   );
   out.metric(
-    "walship_replica_wal_bytes",
+    "walship_replica_wal_bytes_total",
     "counter",
-    "The number wal bytes written",
+    "WAL bytes written to the replica, before compression",
     perReplica((r) => r.stats.walBytes),
   );
   out.metric(
-    "walship_replica_uploaded_bytes",
+    "walship_replica_uploaded_bytes_total",
     "counter",
     "Bytes uploaded to the replica (compressed, snapshots included)",
     perReplica((r) => r.stats.bytesUploaded),
   );
   out.metric(
-    "walship_replica_sync_count",
+    "walship_replica_syncs_total",
     "counter",
     "Number of replica syncs",
     perReplica((r) => r.stats.syncCount),
   );
   out.metric(
-    "walship_replica_sync_error_count",
+    "walship_replica_sync_errors_total",
     "counter",
     "Number of failed replica syncs",
     perReplica((r) => r.stats.syncErrorCount),

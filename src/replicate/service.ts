@@ -10,6 +10,7 @@ import { databaseInDirectory } from "../config/directory.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import { type StatusServer, startStatusServer } from "../observe/http-server.ts";
 import type { Logger } from "../observe/log.ts";
+import type { BuildInfo } from "../observe/metrics.ts";
 import { StorageError } from "../storage/object-store.ts";
 import { describeTarget, openReplicaClient, resolveCredentials } from "../storage/open.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "./database.ts";
@@ -30,6 +31,7 @@ export class ReplicationService {
     private readonly initial: DbConfig[],
     private readonly scanners: DirectoryScanner[],
     private readonly log: Logger,
+    private readonly build: BuildInfo,
   ) {
     this.replicator = new Replicator(
       initial.map((dbc) => buildSet(dbc, log)),
@@ -40,14 +42,15 @@ export class ReplicationService {
   /**
    * Prepares replication without starting it: fails if a replica cannot be listed (a wrong endpoint
    * or key must not look like a running backup) or another walship already replicates a database.
+   * `build` is what the metrics report as `walship_build_info`.
    */
-  static async open(config: Config, log: Logger): Promise<ReplicationService> {
+  static async open(config: Config, log: Logger, build: BuildInfo): Promise<ReplicationService> {
     const scanners = config.dbs.filter((d) => d.directory).map((d) => new DirectoryScanner(d));
     const initial = [
       ...config.dbs.filter((d) => !d.directory),
       ...scanners.flatMap((s) => s.scan().map((file) => databaseInDirectory(s.entry, file))),
     ];
-    const service = new ReplicationService(config, initial, scanners, log);
+    const service = new ReplicationService(config, initial, scanners, log, build);
     for (const set of service.replicator.sets) {
       for (const r of set.replicas) {
         try {
@@ -95,7 +98,12 @@ export class ReplicationService {
     }
     this.replicator.start();
     if (this.config.addr) {
-      this.status = startStatusServer(this.config.addr, this.replicator.sets, this.config.healthMaxLagMs);
+      this.status = startStatusServer(
+        this.config.addr,
+        this.replicator.sets,
+        this.config.healthMaxLagMs,
+        this.build,
+      );
       log.info("serving metrics", {
         url: `${this.status.url}/metrics`,
         healthz: `${this.status.url}/healthz`,

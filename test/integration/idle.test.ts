@@ -41,10 +41,10 @@ async function scrape(url: string): Promise<string> {
 function caughtUp(text: string, db: string): boolean {
   const lag = metricSample(text, "walship_replica_lag_seconds", { db, name: "s3" });
   const shadowIndex = metricSample(text, "walship_shadow_wal_index", { db });
-  const shadowSize = metricSample(text, "walship_shadow_wal_size", { db });
+  const shadowSize = metricSample(text, "walship_shadow_wal_size_bytes", { db });
   const replicaIndex = metricSample(text, "walship_replica_wal_index", { db, name: "s3" });
-  const replicaOffset = metricSample(text, "walship_replica_wal_offset", { db, name: "s3" });
-  const walSize = metricSample(text, "walship_wal_size", { db });
+  const replicaOffset = metricSample(text, "walship_replica_wal_offset_bytes", { db, name: "s3" });
+  const walSize = metricSample(text, "walship_wal_size_bytes", { db });
   return (
     lag === 0 &&
     shadowSize > 0 &&
@@ -101,9 +101,9 @@ describe("idle cost", () => {
       await runWriter(db, 200, 5);
       await waitFor(async () => caughtUp(await scrape(url), db), 20_000, "the replica to catch up");
       const before = await scrape(url);
-      const syncsBefore = metricSample(before, "walship_sync_count", { db });
-      const replicaSyncsBefore = metricSample(before, "walship_replica_sync_count", { db, name: "s3" });
-      const offsetBefore = metricSample(before, "walship_replica_wal_offset", { db, name: "s3" });
+      const syncsBefore = metricSample(before, "walship_syncs_total", { db });
+      const replicaSyncsBefore = metricSample(before, "walship_replica_syncs_total", { db, name: "s3" });
+      const offsetBefore = metricSample(before, "walship_replica_wal_offset_bytes", { db, name: "s3" });
       expect(proxy.requests.filter((r) => r.method === "PUT").length).toBeGreaterThan(1);
 
       // The window: nothing writes to the database and nothing scrapes walship.
@@ -126,10 +126,10 @@ describe("idle cost", () => {
 
       // walship was alive and ticking all along: one monitor tick a second, no replica sync (nothing changed).
       const after = await scrape(url);
-      expect(metricSample(after, "walship_sync_count", { db }) - syncsBefore).toBeGreaterThanOrEqual(
+      expect(metricSample(after, "walship_syncs_total", { db }) - syncsBefore).toBeGreaterThanOrEqual(
         IDLE_WINDOW_MS / 1000 - 2,
       );
-      expect(metricSample(after, "walship_replica_sync_count", { db, name: "s3" })).toBe(replicaSyncsBefore);
+      expect(metricSample(after, "walship_replica_syncs_total", { db, name: "s3" })).toBe(replicaSyncsBefore);
       expect(caughtUp(after, db)).toBe(true);
 
       // One commit: the counting sees exactly the one WAL segment upload it causes.
@@ -142,7 +142,7 @@ describe("idle cost", () => {
           const text = await scrape(url);
           return (
             caughtUp(text, db) &&
-            metricSample(text, "walship_replica_wal_offset", { db, name: "s3" }) > offsetBefore
+            metricSample(text, "walship_replica_wal_offset_bytes", { db, name: "s3" }) > offsetBefore
           );
         },
         10_000,

@@ -175,7 +175,7 @@ async function replicateMany(dir: string, target: Target): Promise<void> {
     /** Total time walship spent capturing into shadow WALs (synchronous on its event loop). */
     const captureSeconds = async () => {
       const text = await (await fetch(metricsUrl)).text();
-      return dbs.reduce((sum, db) => sum + metricSample(text, "walship_sync_seconds", { db }), 0);
+      return dbs.reduce((sum, db) => sum + metricSample(text, "walship_sync_seconds_total", { db }), 0);
     };
 
     // Watch the replicas and walship's memory from now until every commit is seen (bounded below).

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createDatabase, openApp } from "../helpers/app-db.ts";
-import { startCli, waitFor } from "../helpers/cli.ts";
+import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { metricSample } from "../helpers/proc-usage.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
@@ -14,6 +14,13 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   if (Number.isNaN(value)) throw new Error(`no sample ${name} ${JSON.stringify(labels)} in:\n${text}`);
   return value;
 }
+
+/** promtool lints the exposition; CI installs it (`.ci/run`), elsewhere its absence only skips. */
+const PROMTOOL = Bun.which("promtool");
+if (!PROMTOOL && !process.env.CI)
+  console.warn(
+    "skipping the promtool check of /metrics: promtool not found (Debian: apt-get install --no-install-recommends prometheus)",
+  );
 
 describe("metrics and health", () => {
   let s3: S3Server;
@@ -72,13 +79,13 @@ describe("metrics and health", () => {
       "both replicas to catch up",
     );
     const text = await scrape();
-    expect(sample(text, "walship_db_size", { db })).toBeGreaterThan(0);
-    expect(sample(text, "walship_sync_count", { db })).toBeGreaterThan(3);
-    expect(sample(text, "walship_total_wal_bytes", { db })).toBeGreaterThan(400_000);
-    expect(sample(text, "walship_checkpoint_count", { db, mode: "PASSIVE" })).toBeGreaterThan(0);
+    expect(sample(text, "walship_db_size_bytes", { db })).toBeGreaterThan(0);
+    expect(sample(text, "walship_syncs_total", { db })).toBeGreaterThan(3);
+    expect(sample(text, "walship_shadow_wal_bytes_total", { db })).toBeGreaterThan(400_000);
+    expect(sample(text, "walship_checkpoints_total", { db, mode: "PASSIVE" })).toBeGreaterThan(0);
     for (const name of ["dir", "s3"]) {
-      expect(sample(text, "walship_replica_wal_bytes", { db, name })).toBeGreaterThan(400_000);
-      expect(sample(text, "walship_replica_uploaded_bytes", { db, name })).toBeGreaterThan(0);
+      expect(sample(text, "walship_replica_wal_bytes_total", { db, name })).toBeGreaterThan(400_000);
+      expect(sample(text, "walship_replica_uploaded_bytes_total", { db, name })).toBeGreaterThan(0);
       expect(sample(text, "walship_replica_lag_seconds", { db, name })).toBe(0);
       expect(
         Math.abs(
@@ -86,8 +93,8 @@ describe("metrics and health", () => {
         ),
       ).toBeLessThan(5);
     }
-    expect(sample(text, "walship_replica_wal_offset", { db, name: "s3" })).toBe(
-      sample(text, "walship_shadow_wal_size", { db }),
+    expect(sample(text, "walship_replica_wal_offset_bytes", { db, name: "s3" })).toBe(
+      sample(text, "walship_shadow_wal_size_bytes", { db }),
     );
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
@@ -103,7 +110,7 @@ describe("metrics and health", () => {
     // The SDK retries each request a few times before a sync counts as failed.
     await waitFor(
       async () =>
-        sample(await (await fetch(`${url}/metrics`)).text(), "walship_replica_sync_error_count", {
+        sample(await (await fetch(`${url}/metrics`)).text(), "walship_replica_sync_errors_total", {
           db,
           name: "s3",
         }) > 0,
@@ -116,4 +123,69 @@ describe("metrics and health", () => {
     app.close();
     expect((await walship.stop()).code).toBe(0);
   }, 90_000);
+
+  test.skipIf(!PROMTOOL && !process.env.CI)(
+    "/metrics passes `promtool check metrics` with no findings and has build info and process_* metrics",
+    async () => {
+      if (!PROMTOOL)
+        throw new Error("promtool not found; Try: apt-get install --no-install-recommends prometheus");
+      const db = path.join(dir, "lint.db");
+      createDatabase(db);
+      const config = path.join(dir, "lint.yml");
+      fs.writeFileSync(
+        config,
+        [
+          'addr: "127.0.0.1:0"',
+          "dbs:",
+          `  - path: ${db}`,
+          "    monitor-interval: 100ms",
+          "    replicas:",
+          "      - name: dir",
+          `        url: file://${dir}/lint-replica`,
+          "        sync-interval: 100ms",
+          "",
+        ].join("\n"),
+      );
+      const startedAt = Date.now() / 1000;
+      const walship = startCli(["replicate", "-config", config]);
+      try {
+        await waitFor(() => /snapshot written/.test(walship.stderr()), 20_000, "the first snapshot");
+        const url = /msg="serving metrics" url=(\S+)\/metrics/.exec(walship.stderr())![1]!;
+        const app = openApp(db);
+        for (let i = 0; i < 20; i++) app.run("INSERT INTO items (name, qty) VALUES ('lint', ?)", [i]);
+        app.close();
+        const scrape = async () => (await fetch(`${url}/metrics`)).text();
+        await waitFor(
+          async () => sample(await scrape(), "walship_replica_lag_seconds", { db, name: "dir" }) === 0,
+          15_000,
+          "the replica to catch up",
+        );
+        const text = await scrape();
+
+        const lint = Bun.spawnSync([PROMTOOL, "check", "metrics"], { stdin: new TextEncoder().encode(text) });
+        const findings = `${lint.stdout.toString()}${lint.stderr.toString()}`.trim();
+        expect({ code: lint.exitCode, findings }).toEqual({ code: 0, findings: "" });
+
+        const version = (await runCli(["version"])).stdout;
+        const build = /^(walship_build_info)\{(.*)\} (\S+)$/m.exec(text);
+        expect(build?.[3]).toBe("1");
+        const labels = Object.fromEntries(
+          [...build![2]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+        );
+        expect(version).toContain(`walship ${labels.version} (commit ${labels.commit},`);
+
+        expect(sample(text, "process_cpu_seconds_total", {})).toBeGreaterThan(0);
+        expect(sample(text, "process_resident_memory_bytes", {})).toBeGreaterThan(1_000_000);
+        expect(Math.abs(sample(text, "process_start_time_seconds", {}) - startedAt)).toBeLessThan(10);
+        if (process.platform === "linux") {
+          const fds = fs.readdirSync(`/proc/${walship.pid}/fd`).length;
+          expect(Math.abs(sample(text, "process_open_fds", {}) - fds)).toBeLessThan(10);
+          expect(sample(text, "process_max_fds", {})).toBeGreaterThanOrEqual(fds);
+        }
+      } finally {
+        expect((await walship.stop()).code).toBe(0);
+      }
+    },
+    60_000,
+  );
 });
