@@ -14,7 +14,8 @@ import { findDatabase } from "../config/directory.ts";
 import { ConfigError } from "../config/errors.ts";
 import { type LoadedConfig, loadConfigFile, replicaTargetFromUrl } from "../config/load.ts";
 import { expandPath } from "../config/posix-path.ts";
-import { openReplicaClient, resolveCredentials } from "../storage/open.ts";
+import type { ReplicaTarget } from "../config/replica-target.ts";
+import { type Credentials, openReplicaClient, resolveCredentials } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { formatError, UsageError } from "./errors.ts";
 
@@ -28,6 +29,9 @@ export interface SourceFlags {
 export interface InspectReplica {
   name: string;
   client: ReplicaClient;
+  /** Where it is, and the credentials it was opened with: to look next to it when it holds nothing. */
+  target: ReplicaTarget;
+  credentials: Credentials;
 }
 
 export interface ReplicaSource {
@@ -88,8 +92,11 @@ export function resolveReplicaSource(
         "drop -replica, or pass the database path from the config",
       );
     }
+    const credentials = resolveCredentials({}, env);
     return {
-      replicas: [{ name, client: openReplicaClient(replicaTarget, resolveCredentials({}, env)) }],
+      replicas: [
+        { name, client: openReplicaClient(replicaTarget, credentials), target: replicaTarget, credentials },
+      ],
       dbUpdatedAt: now,
     };
   }
@@ -104,19 +111,21 @@ export function resolveReplicaSource(
     );
   }
   return {
-    replicas: chosen.map((r) => ({
-      name: r.name,
-      client: openReplicaClient(
-        r.target,
-        resolveCredentials(
-          {
-            accessKeyId: r.accessKeyId ?? config.accessKeyId,
-            secretAccessKey: r.secretAccessKey ?? config.secretAccessKey,
-          },
-          env,
-        ),
-      ),
-    })),
+    replicas: chosen.map((r) => {
+      const credentials = resolveCredentials(
+        {
+          accessKeyId: r.accessKeyId ?? config.accessKeyId,
+          secretAccessKey: r.secretAccessKey ?? config.secretAccessKey,
+        },
+        env,
+      );
+      return {
+        name: r.name,
+        client: openReplicaClient(r.target, credentials),
+        target: r.target,
+        credentials,
+      };
+    }),
     dbPath: db.path,
     config,
     dbUpdatedAt: databaseUpdatedAt(local),

@@ -3,11 +3,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { hex8 } from "../format/layout.ts";
 import { formatBytes, ProgressLine } from "../observe/progress.ts";
-import { type NamedReplica, NoBackupError, planRestore, type RestorePlan } from "../restore/plan.ts";
+import { NoBackupError, planRestore, type RestorePlan } from "../restore/plan.ts";
 import { DEFAULT_PARALLELISM, executeRestore, type RestoreResult } from "../restore/restore.ts";
 import type { VerifyMode } from "../restore/verify.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import { loggerFor } from "./logger.ts";
+import { nearbyAdvice } from "./nearby-advice.ts";
 import { resolveReplicaSource } from "./replica-source.ts";
 
 export interface RestoreFlags {
@@ -38,7 +39,6 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
       `walship restore -o app.db ${target}`,
     );
   }
-  const replicas: NamedReplica[] = source.replicas;
   const config = source.config ?? null;
   const log = loggerFor(config, flags.verbose);
 
@@ -65,16 +65,27 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
   }
   let plan: RestorePlan;
   try {
-    plan = await planRestore(replicas, restoreTarget);
+    plan = await planRestore(source.replicas, restoreTarget);
   } catch (err) {
     if (err instanceof NoBackupError) {
+      const nothing = err.message === "no matching backups found";
+      const nearby = nothing
+        ? await nearbyAdvice(
+            source.dbPath === undefined ? (target ?? null) : null,
+            source.replicas,
+            (s) => `walship restore -o ${output} ${s}`,
+          )
+        : null;
       if (flags.ifReplicaExists) {
         log.info("no matching backups found, skipping", { source: target });
+        if (nearby) log.warn(nearby.found, { source: target, try: nearby.hint });
         return EXIT_OK;
       }
       throw new NoBackupError(
-        `Cannot restore from ${target}: ${err.message === "no matching backups found" ? "no backups found there" : err.message}`,
-        err.hint ?? "check the bucket, path or directory of the replica (it should contain generations/)",
+        `Cannot restore from ${target}: ${nothing ? "no backups found there" : err.message}${nearby ? `; ${nearby.found}` : ""}`,
+        nearby?.hint ??
+          err.hint ??
+          "check the bucket, path or directory of the replica (it should contain generations/)",
       );
     }
     throw err;
