@@ -16,6 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CaptureTime } from "../format/capture-times.ts";
 import {
+  hex8,
   MAX_WAL_INDEX,
   newGenerationName,
   type Pos,
@@ -311,8 +312,12 @@ export class ReplicatedDatabase {
       this.lockProcess();
       this.refuseSharedMetaDirectory();
       this.conn = openConnection(this.path);
+      const before = this.conn.query("PRAGMA journal_mode").values()[0]?.[0];
       const mode = this.conn.query("PRAGMA journal_mode = wal").values()[0]?.[0];
       if (mode !== "wal") throw new Error(`cannot enable WAL mode (journal_mode=${String(mode)})`);
+      // The application sees it too (WAL mode persists in the file), so it is worth a line.
+      if (before !== "wal")
+        this.log.info("switched the database to WAL mode", { db: this.path, was: String(before) });
       this.conn.run("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER)");
       this.conn.run("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER)");
       this.readers = [openConnection(this.path), openConnection(this.path)];
@@ -349,10 +354,8 @@ export class ReplicatedDatabase {
     const index = this.highestShadowIndex(this.generation);
     const shadowHeader = index === null ? new Uint8Array(0) : readHeaderBytes(this.shadowPath(index));
     if (index === null || !sameWalHeader(shadowHeader, readHeaderBytes(this.walPath))) {
-      this.log.info("wal changed while walship was stopped, starting a new generation", {
-        db: this.path,
-        previous_generation: this.generation,
-      });
+      // Logged once, with the new generation's line.
+      this.forcedReason = `wal changed while walship was stopped (generation ${this.generation} ends)`;
       this.generationFile.remove();
       this.generation = "";
     }
@@ -477,12 +480,12 @@ export class ReplicatedDatabase {
 
   /** Why the shadow WAL can no longer continue the real one (a new generation), or whether the WAL restarted. */
   private verify(): { reason?: string; restart: boolean } {
-    if (!this.generation) return { reason: "no generation exists", restart: false };
     if (this.forcedReason) {
       const reason = this.forcedReason;
       this.forcedReason = "";
       return { reason, restart: false };
     }
+    if (!this.generation) return { reason: "no generation exists", restart: false };
     const index = this.highestShadowIndex(this.generation);
     if (index === null) return { reason: "no shadow wal", restart: false };
     if (index >= MAX_WAL_INDEX) return { reason: "max index exceeded", restart: false };
@@ -523,7 +526,7 @@ export class ReplicatedDatabase {
     this.generationFile.write(generation);
     const previous = this.generation;
     this.generation = generation;
-    this.log.info("new generation", {
+    this.log.info("starting a new generation", {
       db: this.path,
       generation,
       reason,
@@ -553,6 +556,12 @@ export class ReplicatedDatabase {
     this.shadowKnown = true;
     if (this.shadowSize <= before) return;
     this.stats.walBytes += this.shadowSize - before;
+    this.log.debug("wal captured", {
+      db: this.path,
+      shadow_index: hex8(this.shadowIndex),
+      offset: this.shadowSize,
+      bytes: this.shadowSize - before,
+    });
     if (this.shadowSize > WAL_HEADER_SIZE)
       this.captures.record(this.shadowIndex, this.shadowSize, Date.now());
   }

@@ -364,7 +364,8 @@ export class Replica {
       this.pos = { ...pos, offset: pos.offset + size };
       this.stats.walBytes += size;
       this.stats.bytesUploaded += stored;
-      this.log.debug("wal segment written", {
+      // One line per object at info, as Litestream does: a healthy log never looks stalled.
+      this.log.info("wal segment written", {
         position: formatPos(pos),
         size,
         elapsed_ms: Date.now() - started,

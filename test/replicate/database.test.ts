@@ -119,7 +119,7 @@ describe("shadow WAL capture", () => {
       db.sync();
       expect(db.pos()).toMatchObject({ generation, index: round + 1 });
     }
-    expect(lines.filter((l) => l.includes("new generation")).length).toBe(1);
+    expect(lines.filter((l) => l.includes("starting a new generation")).length).toBe(1);
     const real = new Uint8Array(fs.readFileSync(`${file}-wal`));
     const shadow = new Uint8Array(fs.readFileSync(db.shadowPath(db.pos()!.index)));
     expect(shadow).toEqual(real.subarray(0, shadow.length));
