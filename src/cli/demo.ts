@@ -7,6 +7,7 @@ import { Database } from "bun:sqlite";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { selfCommand, shellWord } from "../io/executable.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../replicate/database.ts";
 import { Replica } from "../replicate/replica.ts";
 import { Replicator } from "../replicate/replicator.ts";
@@ -81,6 +82,10 @@ export async function runDemo(dirArg: string | undefined, out: (line: string) =>
   out(
     `walship demo: restored rows ${same ? "match" : "DO NOT match"} the source (${JSON.stringify(actual)})`,
   );
-  out(`walship demo: try it yourself: walship restore -o copy.db file://${replicaDir}`);
+  // A command that runs as printed, from where the demo was started, whether or not walship is on PATH.
+  const copy = path.join(dir, "copy.db");
+  out(
+    `walship demo: try it yourself: ${selfCommand()} restore -o ${shellWord(copy)} ${shellWord(replicaDir)}`,
+  );
   return same ? EXIT_OK : EXIT_FAILURE;
 }

@@ -7,8 +7,10 @@
  * Where workers cannot start (one core, or a runtime without them) frames are decoded on the calling
  * thread, as before.
  */
+
 import * as os from "node:os";
 import { decodeLz4Frame, Lz4OutputLimitError } from "../format/lz4-frame.ts";
+import { isCompiledExecutable } from "../io/executable.ts";
 
 export interface DecodeRequest {
   id: number;
@@ -129,8 +131,7 @@ export function decodeOrNull(frame: Uint8Array, maxOutputBytes: number): Uint8Ar
  * source it is the file next to this one.
  */
 async function startWorker(): Promise<Worker | null> {
-  const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
-  const specifier = compiled
+  const specifier = isCompiledExecutable()
     ? "./restore/decode-worker.ts"
     : new URL("./decode-worker.ts", import.meta.url).href;
   let worker: Worker;

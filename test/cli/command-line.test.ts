@@ -8,6 +8,7 @@ import { parseFlags } from "../../src/cli/flags.ts";
 import { commandHelp } from "../../src/cli/help.ts";
 import { splitCommand } from "../../src/cli/replicate.ts";
 import { runCli } from "../helpers/cli.ts";
+import { demoHintRuns } from "../helpers/demo-hint.ts";
 
 /** Every way a flag can be spelt: one dash or two, its long name or its alias. */
 function spellings(name: string, alias?: string): string[] {
@@ -195,4 +196,10 @@ describe("a restore target is a replica directory, a URL, or a database of the c
     expect(r.stderr).toContain("Try: give the replica's directory or URL");
     expect(fs.existsSync(path.join(dir, "x.db"))).toBe(false);
   });
+});
+
+test("the demo's closing hint is a command that runs as printed, walship on PATH or not", async () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "walship-demo-cwd-"));
+  const hint = await demoHintRuns({ cwd });
+  expect(hint).not.toStartWith("walship ");
 });

@@ -11,6 +11,7 @@ import { compile } from "../../build/compile.ts";
 import { createDatabase, runWriter } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
+import { demoHintRuns } from "../helpers/demo-hint.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
@@ -87,6 +88,11 @@ describe("the compiled executable", () => {
       os.availableParallelism() >= 2 ? /worker_threads=[1-9]/ : /worker_threads=0/,
     );
     expect(readDatabase(out2).rows).toEqual(readDatabase(db).rows);
+
+    // The demo's closing hint names the executable as the shell finds it, and runs as printed.
+    expect(await demoHintRuns({ binary: exe, cwd: work, env: { ...env, PATH: bin } })).toStartWith(
+      "walship restore",
+    );
   });
 });
 
