@@ -415,7 +415,9 @@ describe("listing commands against a replica walship wrote", () => {
 
     const missing = await rejection(runSnapshots(path.join(dir, "other.db"), { config }, quiet));
     expect(missing).toBeInstanceOf(ConfigError);
-    expect(missing.message).toContain("the database is not in the config");
+    expect(missing.message).toContain(
+      "not a replica directory (no such directory), and not a database in the config",
+    );
     expect((missing as ConfigError).hint).toContain(db);
 
     const both = await rejection(runWal(url, { config }, quiet));
