@@ -1,5 +1,6 @@
 /**
- * Compressed restore output for CI artifacts: `app.db.gz` (gzip) or `app.db.zip` (one entry, `app.db`).
+ * Compressed restore output for CI artifacts: `app.db.gz` (gzip) or `app.db.zip` (one entry, `app.db`;
+ * `app.zip` gets the entry `app.db` too).
  * Streams the restored file through fflate in chunks, so memory stays bounded by the chunk size.
  */
 import * as fs from "node:fs";
@@ -17,6 +18,16 @@ export function compressionFor(output: string): OutputCompression {
   if (output.endsWith(".gz")) return "gz";
   if (output.endsWith(".zip")) return "zip";
   return null;
+}
+
+/**
+ * The database's name inside a compressed output: the output's file name without `.gz` or `.zip`. A zip
+ * entry without an extension gets `.db`, so `qt.zip` unpacks to a file that looks like a database, not an
+ * extensionless `qt`; gzip keeps gunzip's convention (the name minus `.gz`), which every tool agrees on.
+ */
+export function entryNameFor(output: string, kind: "gz" | "zip"): string {
+  const stem = path.basename(output).slice(0, -`.${kind}`.length);
+  return kind === "zip" && path.extname(stem) === "" ? `${stem}.db` : stem;
 }
 
 /** Writes `source` compressed into `dest` (created; must not exist), and fsyncs it. */
@@ -42,7 +53,7 @@ export function compressFile(source: string, dest: string, kind: "gz" | "zip", e
       push = (chunk, final) => gz.push(chunk, final);
     } else {
       const zip = new Zip(sink);
-      const entry = new ZipDeflate(path.basename(entryName), { level: LEVEL });
+      const entry = new ZipDeflate(entryName, { level: LEVEL });
       entry.mtime = mtime;
       zip.add(entry);
       push = (chunk, final) => entry.push(chunk, final);

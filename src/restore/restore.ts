@@ -13,7 +13,7 @@ import type { Logger } from "../observe/log.ts";
 import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
 import type { WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
-import { compressFile, compressionFor } from "./compress.ts";
+import { compressFile, compressionFor, entryNameFor } from "./compress.ts";
 import { DecodePool } from "./decode-pool.ts";
 import { ReplicaGapError, type RestorePlan } from "./plan.ts";
 import { type PointInTimeSummary, replayAfter } from "./point-in-time.ts";
@@ -186,7 +186,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     let ready = tmp;
     const compression = compressionFor(output);
     if (compression) {
-      compressFile(tmp, compressedTmp, compression, path.basename(output).replace(/\.(gz|zip)$/, ""));
+      compressFile(tmp, compressedTmp, compression, entryNameFor(output, compression));
       ready = compressedTmp;
     }
     if (opts.force) {

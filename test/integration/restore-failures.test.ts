@@ -2,7 +2,8 @@
  * Restore fails loudly on a damaged replica: a flipped bit, a truncated LZ4 frame, a WAL page whose
  * checksum breaks, a missing WAL index, a missing offset-0 segment. Each error names the object and the
  * reason, exits 1, and leaves no output and no temporary file behind. --dry-run shows gaps it can see.
- * Also: --force replaces atomically and removes stale sidecars; .gz and .zip outputs hold the database.
+ * Also: --force replaces atomically and removes stale sidecars; .gz and .zip outputs hold the database,
+ * a .zip's entry named like a database (`qt.zip` holds `qt.db`).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
@@ -256,5 +257,25 @@ describe("restoring from a damaged replica", () => {
     const entries = unzipSync(new Uint8Array(fs.readFileSync(`${plain}.zip`)));
     expect(Object.keys(entries)).toEqual(["app.db"]);
     expect(entries["app.db"]).toEqual(original);
+  });
+
+  test("a .zip output's entry is its name without .zip, with .db added when no extension remains", async () => {
+    const outDir = path.join(dir, "zip-names");
+    fs.mkdirSync(outDir);
+    const plain = path.join(outDir, "plain.db");
+    expect((await runCli(["restore", "-o", plain, `file://${pristine}`])).code).toBe(0);
+    const original = new Uint8Array(fs.readFileSync(plain));
+    const cases: [output: string, entry: string][] = [
+      ["qt.zip", "qt.db"],
+      ["app.db.zip", "app.db"],
+      ["app.sqlite3.zip", "app.sqlite3"],
+    ];
+    for (const [output, entry] of cases) {
+      const r = await runCli(["restore", "-o", path.join(outDir, output), `file://${pristine}`]);
+      expect(r.code).toBe(0);
+      const entries = unzipSync(new Uint8Array(fs.readFileSync(path.join(outDir, output))));
+      expect(Object.keys(entries)).toEqual([entry]);
+      expect(entries[entry]).toEqual(original);
+    }
   });
 });
