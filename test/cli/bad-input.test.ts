@@ -89,6 +89,18 @@ describe("bad input", () => {
     );
   });
 
+  test("an http:// endpoint with skip-verify: the two contradict each other", async () => {
+    await expectFailure(
+      ["restore", "-o", "out.db", "http://127.0.0.1:9/bucket/db?skip-verify=true"],
+      dir,
+      2,
+      [
+        /the endpoint http:\/\/127\.0\.0\.1:9 \(from the URL\) is plain HTTP, but skip-verify only applies to HTTPS/,
+        /Try: write the endpoint as https:\/\/127\.0\.0\.1:9 if the server speaks HTTPS, or remove skip-verify/,
+      ],
+    );
+  });
+
   test("an output path that exists is never overwritten", async () => {
     const out = path.join(dir, "exists.db");
     fs.writeFileSync(out, "precious");
