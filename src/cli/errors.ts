@@ -1,6 +1,8 @@
 /** Exit codes and the one-line error report every command shares. */
 import { ConfigError } from "../config/errors.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
+import { networkAdvice } from "../storage/network-advice.ts";
+import { classifyNetworkError } from "../storage/network-error.ts";
 
 export const EXIT_OK = 0;
 /** Something failed while doing the work: storage, database, corrupt replica. */
@@ -31,6 +33,7 @@ export function formatError(err: unknown): string {
   const message = errorMessage(err);
   const hint =
     errorHint(err) ??
+    networkHint(err) ??
     (err instanceof Error && err.name === "CACError"
       ? "walship --help, or walship COMMAND --help"
       : undefined);
@@ -38,4 +41,10 @@ export function formatError(err: unknown): string {
     err instanceof ConfigError && err.file && !message.includes(err.file) ? ` (in ${err.file})` : "";
   const text = `${message}${where}`;
   return `walship: ${text}${hint ? `${/[.?!]$/.test(text) ? "" : "."} Try: ${hint}` : ""}`;
+}
+
+/** The fix for a network failure that reached the top without a hint of its own (storage errors carry theirs). */
+function networkHint(err: unknown): string | undefined {
+  const failure = classifyNetworkError(err);
+  return failure === undefined ? undefined : networkAdvice(failure, { unknown: true }).fix;
 }

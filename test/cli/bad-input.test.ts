@@ -61,7 +61,7 @@ describe("bad input", () => {
       ["restore", "-o", "out.db", "http://127.0.0.1:9/bucket/db"],
       dir,
       1,
-      [/127\.0\.0\.1:9/, /bucket=bucket/, /Try: check that/],
+      [/127\.0\.0\.1:9/, /bucket=bucket/, /Try: check the port in the endpoint/],
       env,
     );
     const db = path.join(dir, "reach.db");
