@@ -1,6 +1,8 @@
 /** Exit codes and the one-line error report every command shares. */
 import { ConfigError } from "../config/errors.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
+import { networkAdvice } from "../storage/network-advice.ts";
+import { classifyNetworkError } from "../storage/network-error.ts";
 
 export const EXIT_OK = 0;
 /** Something failed while doing the work: storage, database, corrupt replica. */
@@ -27,9 +29,15 @@ export function exitCodeFor(err: unknown): number {
 /** One line: what failed, and when known, what to do about it. */
 export function formatError(err: unknown): string {
   const message = errorMessage(err);
-  const hint = errorHint(err);
+  const hint = errorHint(err) ?? networkHint(err);
   const where =
     err instanceof ConfigError && err.file && !message.includes(err.file) ? ` (in ${err.file})` : "";
   const text = `${message}${where}`;
   return `walship: ${text}${hint ? `${/[.?!]$/.test(text) ? "" : "."} Try: ${hint}` : ""}`;
+}
+
+/** The fix for a network failure that reached the top without a hint of its own (storage errors carry theirs). */
+function networkHint(err: unknown): string | undefined {
+  const failure = classifyNetworkError(err);
+  return failure === undefined ? undefined : networkAdvice(failure, { unknown: true }).fix;
 }

@@ -5,7 +5,7 @@
 
 import { type ConfigReader, childKey, positionOf } from "./config-reader.ts";
 import { didYouMean } from "./did-you-mean.ts";
-import { normalizeEndpoint } from "./endpoint.ts";
+import { parseEndpoint } from "./endpoint.ts";
 import type { EnvLookup } from "./env-expand.ts";
 import { ReplicaUrlError, redactUrl } from "./errors.ts";
 import { expandPath } from "./posix-path.ts";
@@ -219,7 +219,9 @@ function readTarget(
     });
   }
   const location = { bucket, path: cleanKeyPrefix(path ?? ""), ambiguousHost: false };
-  return resolveS3Target(location, { ...settings, endpointSource: "config" }, context.env);
+  return resolveS3Target(location, { ...settings, endpointSource: "config" }, context.env, (reason, hint) =>
+    reader.fail(key, `${key} is not usable: ${reason}`, { hint, position: map.position }),
+  );
 }
 
 function readS3Settings(map: YamlMap, key: string, reader: ConfigReader): S3Settings {
@@ -227,13 +229,14 @@ function readS3Settings(map: YamlMap, key: string, reader: ConfigReader): S3Sett
   const endpoint = reader.get(map, key, "endpoint", reader.string);
   if (endpoint !== undefined) {
     try {
-      settings.endpoint = normalizeEndpoint(endpoint);
+      // https without a scheme, as Litestream 0.3.13 (its AWS SDK) reads the same file.
+      settings.endpoint = parseEndpoint(endpoint, "https");
     } catch (error) {
       reader.fail(
         `${key}.endpoint`,
         `${key}.endpoint is not usable: ${error instanceof Error ? error.message : String(error)}`,
         {
-          hint: "endpoint: https://s3.example.com (or host:port; http is used for local and private hosts)",
+          hint: "endpoint: https://s3.example.com (host:port alone means https; write http:// for plain HTTP)",
           position: positionOf(map, "endpoint"),
         },
       );

@@ -3,6 +3,7 @@
  * Storage backends are built from these values and nothing else.
  */
 
+import type { EndpointSpec } from "./endpoint.ts";
 import type { S3ProviderId } from "./s3-providers.ts";
 
 /** Environment variables that supply an S3 endpoint when neither the URL nor the config does, in order. */
@@ -55,8 +56,8 @@ export type ReplicaTarget = FileTarget | S3Target;
 
 /** S3 settings given beside the bucket: URL query parameters or config keys. */
 export interface S3Settings {
-  /** Already normalised by `normalizeEndpoint`. */
-  endpoint?: string;
+  /** As parsed by `parseEndpoint`, with the default scheme of where it was given. */
+  endpoint?: EndpointSpec;
   region?: string;
   forcePathStyle?: boolean;
   skipVerify?: boolean;

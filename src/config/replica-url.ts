@@ -13,13 +13,19 @@
  */
 
 import { didYouMean } from "./did-you-mean.ts";
-import { isIpAddress, normalizeEndpoint } from "./endpoint.ts";
+import { type EndpointSpec, isIpAddress, parseEndpoint, type SchemeDefault } from "./endpoint.ts";
 import type { EnvLookup } from "./env-expand.ts";
 import { ReplicaUrlError } from "./errors.ts";
 import { cleanPath, expandPath } from "./posix-path.ts";
 import type { ReplicaTarget, S3Settings } from "./replica-target.ts";
 import { matchProviderBucketHost, matchProviderEndpoint } from "./s3-providers.ts";
-import { bucketNameProblem, cleanKeyPrefix, type ExplicitS3Settings, resolveS3Target } from "./s3-target.ts";
+import {
+  bucketNameProblem,
+  cleanKeyPrefix,
+  type ExplicitS3Settings,
+  resolveS3Target,
+  type S3Location,
+} from "./s3-target.ts";
 
 export interface ReplicaUrlOptions {
   /** Directory that relative file paths are resolved against. */
@@ -166,33 +172,45 @@ function parseS3Url(input: string, scheme: string, options: ReplicaUrlOptions, f
         `use ${scheme}://${bucketHost.endpointHost}/${bucketHost.bucket}/${path} or s3://${hostname}/${path}`,
       );
     }
-    return bucketFromFirstSegment(segments, `${scheme}://${hostPort}`, explicit, env, fail, example);
+    const endpoint = { text: `${scheme}://${hostPort}`, schemeDefault: "https" as const };
+    return bucketFromFirstSegment(segments, endpoint, explicit, env, fail, example);
   }
 
   if (hostname === "") fail("the bucket name is empty", "use s3://BUCKET/PATH");
 
   // 1. Litestream's host forms: a provider endpoint host, or BUCKET.<provider endpoint host>.
+  // Their scheme is implied, not written: skip-verify or ca-file still make it https.
   const providerHost = matchProviderEndpoint(hostname);
   if (providerHost !== undefined) {
-    const endpoint = `${providerHost.scheme}://${withPort(providerHost.endpointHost, url.port)}`;
+    const endpoint = {
+      text: withPort(providerHost.endpointHost, url.port),
+      schemeDefault: providerHost.scheme,
+    };
     return bucketFromFirstSegment(segments, endpoint, explicit, env, fail, `s3://${hostPort}/BUCKET/PATH`);
   }
   const bucketHost = matchProviderBucketHost(hostname);
   if (bucketHost !== undefined) {
-    const endpoint = `${bucketHost.scheme}://${withPort(bucketHost.endpointHost, url.port)}`;
+    const endpoint = { text: withPort(bucketHost.endpointHost, url.port), schemeDefault: bucketHost.scheme };
     return s3Target(bucketHost.bucket, segments, endpoint, false, explicit, env, fail);
   }
   // 2. A host that cannot be a bucket name (an IP address, or anything with a port) is an endpoint.
   if (url.port !== "" || isIpAddress(hostname)) {
-    return bucketFromFirstSegment(segments, hostPort, explicit, env, fail, `s3://${hostPort}/BUCKET/PATH`);
+    const endpoint = { text: hostPort, schemeDefault: "http-if-local" as const };
+    return bucketFromFirstSegment(segments, endpoint, explicit, env, fail, `s3://${hostPort}/BUCKET/PATH`);
   }
   // 3. Otherwise the host is the bucket, as in Litestream, even when it has dots.
   return s3Target(hostname, segments, undefined, hostname.includes("."), explicit, env, fail);
 }
 
+/** The endpoint a URL names by its form, before parsing. */
+interface UrlEndpoint {
+  text: string;
+  schemeDefault: SchemeDefault;
+}
+
 function bucketFromFirstSegment(
   segments: string[],
-  endpoint: string,
+  endpoint: UrlEndpoint,
   explicit: ExplicitS3Settings,
   env: EnvLookup,
   fail: Fail,
@@ -207,7 +225,7 @@ function bucketFromFirstSegment(
 function s3Target(
   bucket: string,
   segments: string[],
-  endpoint: string | undefined,
+  endpoint: UrlEndpoint | undefined,
   ambiguousHost: boolean,
   explicit: ExplicitS3Settings,
   env: EnvLookup,
@@ -215,16 +233,17 @@ function s3Target(
 ): ReplicaTarget {
   const problem = bucketNameProblem(bucket);
   if (problem !== undefined) fail(problem, "use s3://BUCKET/PATH");
-  let urlEndpoint: string | undefined;
+  let urlEndpoint: EndpointSpec | undefined;
   if (endpoint !== undefined) {
     try {
-      urlEndpoint = normalizeEndpoint(endpoint);
+      urlEndpoint = parseEndpoint(endpoint.text, endpoint.schemeDefault);
     } catch (error) {
       fail(error instanceof Error ? error.message : String(error), "use s3://HOST:PORT/BUCKET/PATH");
     }
   }
-  const location = { bucket, path: cleanKeyPrefix(segments.join("/")), ambiguousHost, urlEndpoint };
-  return resolveS3Target(location, explicit, env);
+  const location: S3Location = { bucket, path: cleanKeyPrefix(segments.join("/")), ambiguousHost };
+  if (urlEndpoint !== undefined) location.urlEndpoint = urlEndpoint;
+  return resolveS3Target(location, explicit, env, fail);
 }
 
 function withPort(host: string, port: string): string {
@@ -264,7 +283,7 @@ function parseQuery(params: URLSearchParams, fail: Fail): S3Settings {
     seen.set(field, name);
     if (field === "endpoint") {
       try {
-        settings.endpoint = normalizeEndpoint(value);
+        settings.endpoint = parseEndpoint(value, "http-if-local");
       } catch (error) {
         fail(
           error instanceof Error ? error.message : String(error),
@@ -290,7 +309,16 @@ function parseQueryBool(name: string, value: string, fail: Fail): boolean {
 
 function mergeSettings(query: S3Settings, keys: S3Settings, fail: Fail): ExplicitS3Settings {
   const merged: ExplicitS3Settings = {};
-  for (const field of ["endpoint", "region", "forcePathStyle", "skipVerify"] as const) {
+  if (query.endpoint !== undefined && keys.endpoint !== undefined) {
+    const [inQuery, inKeys] = [writtenEndpoint(query.endpoint), writtenEndpoint(keys.endpoint)];
+    if (inQuery !== inKeys) {
+      fail(
+        `endpoint is "${inQuery}" in the URL but "${inKeys}" in the endpoint key`,
+        "give endpoint in one place only",
+      );
+    }
+  }
+  for (const field of ["region", "forcePathStyle", "skipVerify"] as const) {
     const fromQuery = query[field];
     const fromKeys = keys[field];
     if (fromQuery !== undefined && fromKeys !== undefined && fromQuery !== fromKeys) {
@@ -301,10 +329,11 @@ function mergeSettings(query: S3Settings, keys: S3Settings, fail: Fail): Explici
       );
     }
   }
-  const endpoint = query.endpoint ?? keys.endpoint;
+  // The same endpoint in both places gets the config key's default scheme, as Litestream reads the file.
+  const endpoint = keys.endpoint ?? query.endpoint;
   if (endpoint !== undefined) {
     merged.endpoint = endpoint;
-    merged.endpointSource = query.endpoint !== undefined ? "query" : "config";
+    merged.endpointSource = keys.endpoint !== undefined ? "config" : "query";
   }
   const region = query.region ?? keys.region;
   if (region !== undefined) merged.region = region;
@@ -315,6 +344,11 @@ function mergeSettings(query: S3Settings, keys: S3Settings, fail: Fail): Explici
   // Only a config key sets a CA file: a URL names where data goes, not how to trust it.
   if (keys.caFile !== undefined) merged.caFile = keys.caFile;
   return merged;
+}
+
+/** An endpoint as the user wrote it (scheme only if written), for comparing two of them. */
+function writtenEndpoint(spec: EndpointSpec): string {
+  return spec.schemeWritten ? `${spec.scheme}://${spec.host}` : spec.host;
 }
 
 const KEY_NAMES: Readonly<Record<keyof S3Settings, string>> = {

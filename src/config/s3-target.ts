@@ -2,9 +2,10 @@
  * Builds an S3 target from a bucket location and explicit settings, applying walship's precedence:
  * an explicit endpoint (URL query or config key) wins, then the endpoint the URL host implies, then
  * the environment; the region comes from explicit settings, else from a recognised provider host.
+ * `skip-verify` and `ca-file` make an endpoint whose scheme was not written `https`.
  */
 
-import { endpointHostname, normalizeEndpoint } from "./endpoint.ts";
+import { type EndpointSpec, endpointHostname, endpointUrl, parseEndpoint } from "./endpoint.ts";
 import type { EnvLookup } from "./env-expand.ts";
 import { ConfigError } from "./errors.ts";
 import { cleanPath } from "./posix-path.ts";
@@ -16,8 +17,8 @@ export interface S3Location {
   bucket: string;
   /** Key prefix, already cleaned by `cleanKeyPrefix`. */
   path: string;
-  /** Endpoint implied by the URL itself (normalised), if any. */
-  urlEndpoint?: string;
+  /** Endpoint implied by the URL itself, if any. */
+  urlEndpoint?: EndpointSpec;
   /** See `S3Target.ambiguousHost`; only kept when no explicit endpoint is given. */
   ambiguousHost: boolean;
 }
@@ -27,34 +28,41 @@ export interface ExplicitS3Settings extends S3Settings {
   endpointSource?: "query" | "config";
 }
 
+/** Reports a contradiction in the settings; never returns. */
+export type S3TargetFail = (reason: string, hint: string) => never;
+
 /** Combines a location with explicit settings and the environment into the final target. */
 export function resolveS3Target(
   location: S3Location,
   explicit: ExplicitS3Settings,
   env: EnvLookup,
+  fail: S3TargetFail,
 ): S3Target {
-  let endpoint: string | undefined;
+  let spec: EndpointSpec | undefined;
   let endpointSource: EndpointSource | undefined;
   if (explicit.endpoint !== undefined) {
-    endpoint = explicit.endpoint;
+    spec = explicit.endpoint;
     endpointSource = explicit.endpointSource ?? "config";
   } else if (location.urlEndpoint !== undefined) {
-    endpoint = location.urlEndpoint;
+    spec = location.urlEndpoint;
     endpointSource = "url";
   } else {
     const fromEnv = endpointFromEnv(env);
     if (fromEnv !== undefined) {
-      endpoint = fromEnv.endpoint;
+      spec = fromEnv.endpoint;
       endpointSource = `env:${fromEnv.name}`;
     }
   }
+  if (spec !== undefined && endpointSource !== undefined)
+    spec = withTlsSettings(spec, endpointSource, explicit, fail);
+  const endpoint = spec === undefined ? undefined : endpointUrl(spec);
 
   const provider = endpoint === undefined ? undefined : matchProviderEndpoint(endpointHostname(endpoint));
   // When an explicit endpoint replaces a provider host, Litestream keeps the host's region.
   const urlProvider =
     location.urlEndpoint === undefined
       ? undefined
-      : matchProviderEndpoint(endpointHostname(location.urlEndpoint));
+      : matchProviderEndpoint(endpointHostname(endpointUrl(location.urlEndpoint)));
   const region = explicit.region ?? provider?.region ?? urlProvider?.region;
 
   const target: S3Target = {
@@ -72,6 +80,37 @@ export function resolveS3Target(
   if (region !== undefined) target.region = region;
   if (provider !== undefined) target.provider = provider.provider;
   return target;
+}
+
+/**
+ * `skip-verify` and `ca-file` only mean something over TLS: they make an endpoint whose scheme was
+ * not written `https` (the blog-post MinIO: `endpoint: 192.168.1.10:9000` with `skip-verify: true`).
+ * A written `http://` with them is a contradiction only the user can resolve, so it is refused rather
+ * than half-obeyed: either the server speaks HTTPS and the scheme is wrong, or the setting is moot.
+ */
+function withTlsSettings(
+  spec: EndpointSpec,
+  source: EndpointSource,
+  explicit: ExplicitS3Settings,
+  fail: S3TargetFail,
+): EndpointSpec {
+  const setting =
+    explicit.skipVerify === true ? "skip-verify" : explicit.caFile !== undefined ? "ca-file" : undefined;
+  if (setting === undefined || spec.scheme === "https") return spec;
+  if (spec.schemeWritten) {
+    fail(
+      `the endpoint ${endpointUrl(spec)} (from ${describeSource(source)}) is plain HTTP, but ${setting} only applies to HTTPS`,
+      `write the endpoint as https://${spec.host} if the server speaks HTTPS, or remove ${setting}`,
+    );
+  }
+  return { ...spec, scheme: "https" };
+}
+
+function describeSource(source: EndpointSource): string {
+  if (source === "url") return "the URL";
+  if (source === "query") return "?endpoint=";
+  if (source === "config") return "the endpoint key";
+  return source.slice("env:".length);
 }
 
 /**
@@ -98,12 +137,12 @@ export function bucketNameProblem(bucket: string): string | undefined {
 
 function endpointFromEnv(
   env: EnvLookup,
-): { name: (typeof ENDPOINT_ENV_VARS)[number]; endpoint: string } | undefined {
+): { name: (typeof ENDPOINT_ENV_VARS)[number]; endpoint: EndpointSpec } | undefined {
   for (const name of ENDPOINT_ENV_VARS) {
     const value = env(name)?.trim();
     if (value === undefined || value === "") continue;
     try {
-      return { name, endpoint: normalizeEndpoint(value) };
+      return { name, endpoint: parseEndpoint(value, "http-if-local") };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new ConfigError(`Cannot use the S3 endpoint from ${name}: ${reason}`, {

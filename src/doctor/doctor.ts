@@ -11,6 +11,8 @@ import { generationsPath } from "../format/layout.ts";
 import { readFileAt } from "../io/file-io.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import { decodeDbHeader } from "../sqlite/db-header.ts";
+import { networkAdvice } from "../storage/network-advice.ts";
+import { classifyNetworkError, type NetworkFailure } from "../storage/network-error.ts";
 import { type Credentials, describeTarget, openReplicaClient } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { ambiguityHint } from "../storage/s3.ts";
@@ -131,12 +133,13 @@ async function s3Steps(
     addresses = await resolveHost(host);
     steps.push({ name: "dns", status: "ok", detail: `${host} resolves to ${addresses.join(", ")}` });
   } catch (err) {
+    const advice = adviceFor(err, "dns", endpoint);
     steps.push({
       name: "dns",
       status: "fail",
       detail: `${host} does not resolve (${errCode(err)})`,
-      cause: `no DNS record for ${host}`,
-      fix: ambiguity ?? "check the host name in the endpoint; for a server on this machine use 127.0.0.1",
+      cause: advice.cause,
+      fix: ambiguity ?? advice.fix,
     });
     return skipRest(steps, ["tcp", "tls", "credentials", "bucket", "probe", "clock"]);
   }
@@ -145,17 +148,11 @@ async function s3Steps(
     const ms = await connectTcp(addresses[0]!, ep.port);
     steps.push({ name: "tcp", status: "ok", detail: `connected to ${addresses[0]}:${ep.port} in ${ms} ms` });
   } catch (err) {
-    const refused = errCode(err) === "ECONNREFUSED";
     steps.push({
       name: "tcp",
       status: "fail",
       detail: `cannot connect to ${addresses[0]}:${ep.port} (${errCode(err)})`,
-      cause: refused
-        ? `nothing is listening on port ${ep.port} of ${host}`
-        : "the connection gets no answer: a firewall, or the wrong address",
-      fix: refused
-        ? "check the port in the endpoint and that the server is running (MinIO's S3 API listens on 9000 by default)"
-        : `check that ${host}:${ep.port} is reachable from this host`,
+      ...adviceFor(err, "timeout", endpoint),
     });
     return skipRest(steps, ["tls", "credentials", "bucket", "probe", "clock"]);
   }
@@ -182,8 +179,8 @@ async function s3Steps(
       steps.push({
         name: "tls",
         status: "fail",
-        detail: `TLS handshake failed (${errCode(err)})`,
-        ...tlsAdvice(err),
+        detail: `TLS handshake failed (${errCode(err)}: ${errorMessage(err)})`,
+        ...adviceFor(err, "tls-other", endpoint),
       });
       return skipRest(steps, ["credentials", "bucket", "probe", "clock"]);
     }
@@ -203,7 +200,7 @@ async function s3Steps(
       name: "bucket",
       status: "fail",
       detail: errorMessage(err),
-      ...bucketAdvice(err, credentialSource),
+      ...bucketAdvice(err, credentialSource, endpoint),
     });
     skipRest(steps, ["probe"]);
     await clockStep(endpoint, tlsOpts, steps);
@@ -311,30 +308,20 @@ function resolveCredentialSource(input: DiagnoseInput): { source: string; creden
   return { source: chain, credentials: {} };
 }
 
-function tlsAdvice(err: unknown): { cause: string; fix: string } {
-  const code = errCode(err);
-  const message = err instanceof Error ? err.message : String(err);
-  if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED/.test(code)) {
-    return {
-      cause: "the server's certificate is not signed by a CA this host trusts (self-signed or a private CA)",
-      fix: "give the CA with ca-file: /path/ca.pem (or AWS_CA_BUNDLE), or set skip-verify: true (?skip-verify=true in a URL)",
-    };
-  }
-  if (/ALTNAME|HOSTNAME/.test(code)) {
-    return {
-      cause: "the certificate is for another host name",
-      fix: "use the host name the certificate names",
-    };
-  }
-  if (/EXPIRED/.test(code))
-    return { cause: "the certificate has expired", fix: "renew the server's certificate" };
-  if (/wrong version number|WRONG_VERSION|packet length/i.test(`${code} ${message}`)) {
-    return { cause: "the server speaks plain HTTP on this port", fix: "use http:// for this endpoint" };
-  }
-  return { cause: message, fix: "check the server's TLS setup" };
+/** The shared advice for a network failure (`fallback` when the error's code is not one it knows). */
+function adviceFor(err: unknown, fallback: NetworkFailure, endpoint: string): { cause: string; fix: string } {
+  const failure = classifyNetworkError(err) ?? { kind: fallback, code: errCode(err) };
+  return networkAdvice(failure, { endpoint });
 }
 
-function bucketAdvice(err: unknown, credentialSource: string): { cause: string; fix: string } {
+function bucketAdvice(
+  err: unknown,
+  credentialSource: string,
+  endpoint: string,
+): { cause: string; fix: string } {
+  // A plain HTTP request to a TLS port fails only here: the TLS step is skipped for http endpoints.
+  const network = classifyNetworkError(err);
+  if (network !== undefined) return networkAdvice(network, { endpoint });
   const message = err instanceof Error ? err.message : String(err);
   const hint = errorHint(err);
   if (/InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|HTTP 403|AccessDenied|Forbidden/.test(message)) {

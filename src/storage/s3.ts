@@ -6,6 +6,8 @@
  */
 import type { GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { concatBytes } from "../format/bytes.ts";
+import { networkAdvice } from "./network-advice.ts";
+import { classifyNetworkError } from "./network-error.ts";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
 
 export interface S3StoreOptions {
@@ -442,18 +444,25 @@ export function describeS3Error(err: unknown, op: string, key: string, opts: S3S
   const status = e.$metadata?.httpStatusCode;
   const code = e.code ?? e.name ?? "Error";
   const where = `bucket=${opts.bucket} endpoint=${opts.endpoint ?? "AWS"}`;
+  let detail = status ? `${code} (HTTP ${status})` : `${code}: ${e.message ?? String(err)}`;
   let hint: string | undefined;
+  const network = classifyNetworkError(err);
   if (code === "InvalidAccessKeyId" || code === "SignatureDoesNotMatch" || status === 403) {
     hint =
       "check the access key and secret (config access-key-id/secret-access-key, LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)";
   } else if (code === "NoSuchBucket") {
     hint = `create the bucket "${opts.bucket}" or fix the bucket name in the replica URL`;
-  } else if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "TimeoutError"].includes(code)) {
-    hint = `check that ${opts.endpoint ?? "AWS S3"} is reachable from this host (address, port, firewall)`;
   } else if (code === "CredentialsProviderError") {
     hint = "set LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY, or access-key-id in the config";
+  } else if (network !== undefined) {
+    const advice = networkAdvice(network, opts.endpoint ? { endpoint: opts.endpoint } : { aws: true });
+    // What it means first; the runtime's own words (which name the certificate's hosts, say) after.
+    detail = `${advice.cause} (${network.kind === "http-not-s3" ? network.code : detail})`;
+    hint = advice.fix;
+  } else {
+    hint =
+      "walship doctor checks the replica step by step: walship doctor URL, or walship doctor -config FILE";
   }
-  const detail = status ? `${code} (HTTP ${status})` : `${code}: ${e.message ?? String(err)}`;
   if (opts.ambiguousHost) hint = ambiguityHint(opts.bucket, opts.prefix);
   return new StorageError(
     `Cannot ${op} ${key ? `"${key}" ` : ""}on S3 (${where}): ${detail}`,

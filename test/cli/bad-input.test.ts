@@ -61,7 +61,7 @@ describe("bad input", () => {
       ["restore", "-o", "out.db", "http://127.0.0.1:9/bucket/db"],
       dir,
       1,
-      [/127\.0\.0\.1:9/, /bucket=bucket/, /Try: check that/],
+      [/127\.0\.0\.1:9/, /bucket=bucket/, /Try: check the port in the endpoint/],
       env,
     );
     const db = path.join(dir, "reach.db");
@@ -86,6 +86,18 @@ describe("bad input", () => {
     await expectFailure(["restore", "-o", "out.db", "s3://"], dir, 2, [/s3:\/\//, /Try: /]);
     await expectFailure(["restore", "-o", "out.db", "s3://user:hunter2@bucket/db"], dir, 2, [/Try: /]).then(
       (line) => expect(line).not.toContain("hunter2"),
+    );
+  });
+
+  test("an http:// endpoint with skip-verify: the two contradict each other", async () => {
+    await expectFailure(
+      ["restore", "-o", "out.db", "http://127.0.0.1:9/bucket/db?skip-verify=true"],
+      dir,
+      2,
+      [
+        /the endpoint http:\/\/127\.0\.0\.1:9 \(from the URL\) is plain HTTP, but skip-verify only applies to HTTPS/,
+        /Try: write the endpoint as https:\/\/127\.0\.0\.1:9 if the server speaks HTTPS, or remove skip-verify/,
+      ],
     );
   });
 

@@ -107,6 +107,25 @@ describe("walship doctor", () => {
     expect(step(trusting.report, "tls").status).toBe("ok");
   });
 
+  test("the other protocol: each way round, the same advice as restore and replicate give", async () => {
+    const plain = new URL(s3.endpoint).host;
+    const tls = new URL(tlsS3.endpoint).host;
+    const toPlain = await doctor(`https://${plain}/doc/app`, keys);
+    expect(toPlain.code).toBe(1);
+    expect(step(toPlain.report, "tls")).toMatchObject({
+      status: "fail",
+      cause: `the server at ${plain} speaks plain HTTP, not HTTPS`,
+    });
+    expect(step(toPlain.report, "tls").fix).toStartWith(`write the endpoint as http://${plain}`);
+
+    const toTls = await doctor(`http://${tls}/doc/app`, keys);
+    expect(toTls.code).toBe(1);
+    const bucket = step(toTls.report, "bucket");
+    expect(bucket.status).toBe("fail");
+    expect(bucket.cause).toContain("as an HTTPS port does to plain HTTP");
+    expect(bucket.fix).toContain(`write the endpoint as https://${tls}`);
+  });
+
   test("the ambiguous hostname: says how it was understood and what was probably meant", async () => {
     const { code, report, text } = await doctor("s3://s3.example.com/litestream/qt.db", keys);
     expect(code).toBe(1);

@@ -140,7 +140,7 @@ dbs:
                 type: "s3",
                 bucket: "bkt",
                 path: "app/db",
-                endpoint: "http://minio.local:9000",
+                endpoint: "https://minio.local:9000",
                 endpointSource: "config",
                 region: "eu-1",
                 forcePathStyle: false,
@@ -520,6 +520,34 @@ describe("replica targets from keys", () => {
       { type: "file", path: "/srv/rel" },
     ]);
   });
+  test.each([
+    // Litestream's own form: its http is implied by the host, not written.
+    ["s3://bkt.localhost:9000/app", "skip-verify: true", "https://localhost:9000"],
+    ["s3://10.0.0.5:9000/bkt/app", "skip-verify: true", "https://10.0.0.5:9000"],
+    ["s3://bkt/app?endpoint=10.0.0.5:9000", "ca-file: /etc/ssl/my-ca.pem", "https://10.0.0.5:9000"],
+    ["s3://bkt/app?endpoint=10.0.0.5:80&skip-verify=true", "name: x", "https://10.0.0.5:80"],
+    ["s3://10.0.0.5:9000/bkt/app", "skip-verify: false", "http://10.0.0.5:9000"],
+  ])("url %s with %s: the endpoint is %s", (url, line, endpoint) => {
+    const text = `dbs:\n  - path: /a.db\n    replicas:\n      - url: ${url}\n        ${line}\n`;
+    expect(parse(text).dbs[0]?.replicas[0]?.target).toMatchObject({ endpoint });
+  });
+  test("an http:// url with skip-verify is refused, naming the url key", () => {
+    const error = configError(
+      "dbs:\n  - path: /a.db\n    replicas:\n      - url: http://10.0.0.5:9000/bkt/app\n        skip-verify: true\n",
+    );
+    expect(error.message).toContain(
+      'dbs[0].replicas[0].url "http://10.0.0.5:9000/bkt/app" is not usable: the endpoint http://10.0.0.5:9000 (from the URL) is plain HTTP, but skip-verify only applies to HTTPS',
+    );
+    expect(error.key).toBe("dbs[0].replicas[0].url");
+    expect(error.hint).toContain("https://10.0.0.5:9000");
+  });
+  test("the same endpoint in the url query and the key takes the key's https", () => {
+    expect(
+      parse(
+        withReplica("endpoint: 10.0.0.5:9000").replace("s3://bkt/app", "s3://bkt/app?endpoint=10.0.0.5:9000"),
+      ).dbs[0]?.replicas[0]?.target,
+    ).toMatchObject({ endpoint: "https://10.0.0.5:9000", endpointSource: "config" });
+  });
   test("the endpoint env fallback applies to config replicas", () => {
     const env = (name: string) => (name === "LITESTREAM_S3_ENDPOINT" ? "localhost:9000" : undefined);
     expect(parse(withReplica("name: x"), { env }).dbs[0]?.replicas[0]?.target).toMatchObject({
@@ -578,12 +606,22 @@ describe("S3 keys beside type: s3 (one test per key form)", () => {
       forcePathStyle: true,
     });
   });
-  test("endpoint without a scheme: http for loopback and private hosts", () => {
-    expect(target("endpoint: 127.0.0.1:9000")).toMatchObject({ endpoint: "http://127.0.0.1:9000" });
-    expect(target("endpoint: 192.168.1.20:9000")).toMatchObject({ endpoint: "http://192.168.1.20:9000" });
-  });
-  test("endpoint without a scheme: https for public names", () => {
+  test("endpoint without a scheme is https, as Litestream 0.3.13 reads it, for private hosts too", () => {
+    expect(target("endpoint: 127.0.0.1:9000")).toMatchObject({ endpoint: "https://127.0.0.1:9000" });
+    expect(target("endpoint: 192.168.1.20:9000")).toMatchObject({ endpoint: "https://192.168.1.20:9000" });
+    expect(target("endpoint: nas.local:9000")).toMatchObject({ endpoint: "https://nas.local:9000" });
     expect(target("endpoint: s3.mydomain.com")).toMatchObject({ endpoint: "https://s3.mydomain.com" });
+  });
+  test("endpoint with http:// stays plain HTTP", () => {
+    expect(target("endpoint: http://192.168.1.20:9000")).toMatchObject({
+      endpoint: "http://192.168.1.20:9000",
+    });
+  });
+  test("the blog's self-signed MinIO: a scheme-less endpoint with skip-verify is https", () => {
+    expect(target("endpoint: 192.168.1.10:9000\nskip-verify: true")).toMatchObject({
+      endpoint: "https://192.168.1.10:9000",
+      skipVerify: true,
+    });
   });
   test("force-path-style: false keeps virtual-hosted addressing with an endpoint", () => {
     expect(target("endpoint: http://s3.localhost:9000\nforce-path-style: false")).toMatchObject({
@@ -601,6 +639,23 @@ describe("S3 keys beside type: s3 (one test per key form)", () => {
   test("ca-file for a private CA", () => {
     expect(target("endpoint: https://s3.mydomain.com\nca-file: /etc/ssl/my-ca.pem")).toMatchObject({
       caFile: "/etc/ssl/my-ca.pem",
+    });
+  });
+  test.each([
+    ["skip-verify: true", "skip-verify"],
+    ["ca-file: /etc/ssl/my-ca.pem", "ca-file"],
+  ])("an http:// endpoint with %s is refused: the two contradict each other", (line, setting) => {
+    const error = configError(s3Replica(`endpoint: http://10.0.0.5:9000\n${line}`));
+    expect(error.message).toContain(
+      `(line 4): dbs[0].replicas[0] is not usable: the endpoint http://10.0.0.5:9000 (from the endpoint key) is plain HTTP, but ${setting} only applies to HTTPS`,
+    );
+    expect(error.hint).toBe(
+      `write the endpoint as https://10.0.0.5:9000 if the server speaks HTTPS, or remove ${setting}`,
+    );
+  });
+  test("skip-verify: false leaves an http:// endpoint alone", () => {
+    expect(target("endpoint: http://10.0.0.5:9000\nskip-verify: false")).toMatchObject({
+      endpoint: "http://10.0.0.5:9000",
     });
   });
   test("no endpoint means AWS, virtual-hosted", () => {

@@ -1,5 +1,8 @@
 import { expect, test } from "bun:test";
-import { isLocalHostname, normalizeEndpoint } from "../../src/config/endpoint.ts";
+import { endpointUrl, isLocalHostname, parseEndpoint } from "../../src/config/endpoint.ts";
+
+/** The endpoint URL of `written`, with walship's URL-form default for a missing scheme. */
+const normalizeEndpoint = (written: string) => endpointUrl(parseEndpoint(written, "http-if-local"));
 
 test.each([
   ["localhost", true],
@@ -37,4 +40,28 @@ test("normalizeEndpoint rejects what cannot be an endpoint, without echoing cred
     "the endpoint must not contain credentials",
   );
   expect(() => normalizeEndpoint("host:99999")).toThrow("not a valid host[:port] or URL");
+});
+
+test.each([
+  // [written, scheme default, parsed]
+  ["192.168.1.10:9000", "https", { host: "192.168.1.10:9000", scheme: "https", schemeWritten: false }],
+  ["192.168.1.10:9000", "http-if-local", { host: "192.168.1.10:9000", scheme: "http", schemeWritten: false }],
+  ["S3.Example.com", "http-if-local", { host: "s3.example.com", scheme: "https", schemeWritten: false }],
+  ["localhost:9000", "http", { host: "localhost:9000", scheme: "http", schemeWritten: false }],
+  ["http://10.0.0.5:9000", "https", { host: "10.0.0.5:9000", scheme: "http", schemeWritten: true }],
+  ["HTTPS://h:443/", "http-if-local", { host: "h", scheme: "https", schemeWritten: true }],
+  // A scheme-less port stays as written, whatever scheme it ends up with.
+  ["10.0.0.5:80", "https", { host: "10.0.0.5:80", scheme: "https", schemeWritten: false }],
+  ["[::1]:9000", "http-if-local", { host: "[::1]:9000", scheme: "http", schemeWritten: false }],
+] as const)("parseEndpoint(%s, %s)", (written, schemeDefault, parsed) => {
+  expect(parseEndpoint(written, schemeDefault)).toEqual(parsed);
+});
+
+test("endpointUrl drops only the chosen scheme's default port", () => {
+  expect(endpointUrl({ host: "10.0.0.5:80", scheme: "https", schemeWritten: false })).toBe(
+    "https://10.0.0.5:80",
+  );
+  expect(endpointUrl({ host: "10.0.0.5:443", scheme: "https", schemeWritten: false })).toBe(
+    "https://10.0.0.5",
+  );
 });

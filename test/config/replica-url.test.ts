@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { parseEndpoint } from "../../src/config/endpoint.ts";
 import { ConfigError, ReplicaUrlError } from "../../src/config/errors.ts";
 import type { ReplicaTarget, S3Target } from "../../src/config/replica-target.ts";
 import { parseReplicaUrl, type ReplicaUrlOptions } from "../../src/config/replica-url.ts";
@@ -404,6 +405,49 @@ describe("walship provider hosts", () => {
   });
 });
 
+describe("skip-verify and ca-file imply https", () => {
+  test.each([
+    ["s3://bkt/db?endpoint=127.0.0.1:9000&skip-verify=true", "https://127.0.0.1:9000"],
+    ["s3://127.0.0.1:9000/bkt/db?skip-verify=true", "https://127.0.0.1:9000"],
+    ["s3://localhost:9000/bkt/db?skip-verify", "https://localhost:9000"],
+    ["s3://bkt.localhost:9000/db?skip-verify=true", "https://localhost:9000"],
+    ["s3://10.0.0.5:80/bkt/db?skip-verify=true", "https://10.0.0.5:80"],
+    // Without them, walship's own URL forms keep their documented plain-HTTP default for local hosts.
+    ["s3://bkt/db?endpoint=127.0.0.1:9000", "http://127.0.0.1:9000"],
+    ["s3://127.0.0.1:9000/bkt/db?skip-verify=false", "http://127.0.0.1:9000"],
+  ])("%s uses %s", (url, endpoint) => {
+    expect(s3(url).endpoint).toBe(endpoint);
+  });
+  test("a ca-file key makes a scheme-less URL endpoint https", () => {
+    const target = s3("s3://10.0.0.5:9000/bkt/db", { settings: { caFile: "/etc/ca.pem" } });
+    expect(target).toMatchObject({ endpoint: "https://10.0.0.5:9000", caFile: "/etc/ca.pem" });
+  });
+  test("a scheme-less environment endpoint with skip-verify is https", () => {
+    const target = s3("s3://bkt/db?skip-verify=true", {
+      env: (name) => (name === "LITESTREAM_S3_ENDPOINT" ? "localhost:9000" : undefined),
+    });
+    expect(target.endpoint).toBe("https://localhost:9000");
+  });
+  test.each([
+    ["http://127.0.0.1:9000/bkt/db?skip-verify=true", "the URL"],
+    ["s3://bkt/db?endpoint=http://127.0.0.1:9000&skip-verify=true", "?endpoint="],
+  ])("%s is refused: plain HTTP contradicts skip-verify", (url, source) => {
+    const error = parseError(url);
+    expect(error.reason).toBe(
+      `the endpoint http://127.0.0.1:9000 (from ${source}) is plain HTTP, but skip-verify only applies to HTTPS`,
+    );
+    expect(error.hint).toBe(
+      "write the endpoint as https://127.0.0.1:9000 if the server speaks HTTPS, or remove skip-verify",
+    );
+  });
+  test("an http:// environment endpoint with skip-verify is refused, naming the variable", () => {
+    const error = parseError("s3://bkt/db?skip-verify=true", {
+      env: (name) => (name === "AWS_ENDPOINT_URL" ? "http://minio:9000" : undefined),
+    });
+    expect(error.reason).toContain("(from AWS_ENDPOINT_URL) is plain HTTP");
+  });
+});
+
 describe("endpoint precedence", () => {
   const env = (values: Record<string, string>) => (name: string) => values[name];
   test("AWS_ENDPOINT_URL_S3 beats AWS_ENDPOINT_URL and LITESTREAM_S3_ENDPOINT", () => {
@@ -454,7 +498,9 @@ describe("endpoint precedence", () => {
     });
   });
   test("config settings are used when the query is silent", () => {
-    const target = s3("s3://bkt/db", { settings: { endpoint: "https://s3.example.com", region: "x" } });
+    const target = s3("s3://bkt/db", {
+      settings: { endpoint: parseEndpoint("https://s3.example.com", "https"), region: "x" },
+    });
     expect(target).toMatchObject({
       endpoint: "https://s3.example.com",
       endpointSource: "config",

@@ -19,6 +19,7 @@ export interface S3ReplicaYaml {
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
+  skipVerify?: boolean;
 }
 
 /** A litestream.yml for one database with the given replicas; both tools read it. */
@@ -47,6 +48,7 @@ export function litestreamConfig(
         `        access-key-id: ${r.accessKeyId}`,
         `        secret-access-key: ${r.secretAccessKey}`,
         "        sync-interval: 100ms",
+        ...(r.skipVerify ? ["        skip-verify: true"] : []),
       );
     }
   });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as path from "node:path";
 import { createDatabase, runWriter } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { writeConfig } from "../helpers/config.ts";
 import { readDatabase } from "../helpers/db-content.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
@@ -105,4 +106,32 @@ describe("S3-compatible endpoint forms", () => {
       expect(readDatabase(out).rows).toEqual(source);
     }
   }, 120_000);
+
+  test("a config file's scheme-less endpoint with skip-verify is HTTPS (the blog's self-signed MinIO)", async () => {
+    const db = path.join(dir, "blog.db");
+    createDatabase(db);
+    const config = writeConfig(dir, db, {}, [
+      {
+        url: `s3://${BUCKET}/blog`,
+        keys: {
+          endpoint: new URL(tls.endpoint).host,
+          "skip-verify": "true",
+          "access-key-id": tls.accessKeyId,
+          "secret-access-key": tls.secretAccessKey,
+          "sync-interval": "100ms",
+        },
+      },
+    ]);
+    const walship = startCli(["replicate", "-config", config]);
+    await waitFor(() => walship.stderr().includes("snapshot written"), 20_000, "the snapshot");
+    await runWriter(db, 200, 9, 10);
+    const stopped = await walship.stop();
+    expect(stopped.code).toBe(0);
+    expect(stopped.stderr).toContain(`endpoint=https://127.0.0.1:${new URL(tls.endpoint).port}`);
+
+    const out = path.join(dir, "blog-restored.db");
+    const r = await runCli(["restore", "-config", config, "-o", out, db]);
+    expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(readDatabase(out).rows).toEqual(readDatabase(db).rows);
+  }, 60_000);
 });

@@ -21,13 +21,17 @@ if ("skip" in litestream) console.warn(`skipping Litestream interop: ${litestrea
 describe.skipIf("skip" in litestream)("Litestream 0.3.13 interop", () => {
   const bin = "path" in litestream ? litestream.path : "";
   let s3: S3Server;
+  let tlsS3: S3Server;
   const dir = makeTempDir();
   const bucket = "interop";
   beforeAll(async () => {
-    s3 = await startS3Server({ buckets: [bucket] });
+    [s3, tlsS3] = await Promise.all([
+      startS3Server({ buckets: [bucket] }),
+      startS3Server({ buckets: [bucket], tls: true }),
+    ]);
   });
   afterAll(async () => {
-    await s3?.stop();
+    await Promise.all([s3?.stop(), tlsS3?.stop()]);
     removeDir(dir);
   });
 
@@ -126,6 +130,36 @@ describe.skipIf("skip" in litestream)("Litestream 0.3.13 interop", () => {
     const r3 = await runCli(["restore", "-config", config, "-o", fromConfig, db]);
     expect(r3.code).toBe(0);
     expectSameContent(fromConfig, db);
+  });
+
+  test("a scheme-less endpoint with skip-verify is HTTPS in both tools (the same litestream.yml)", async () => {
+    const work = path.join(dir, "schemeless");
+    fs.mkdirSync(work);
+    const db = path.join(work, "app.db");
+    const replicaDir = path.join(work, "replica");
+    createDatabase(db);
+    // The blog's self-signed MinIO: `endpoint: HOST:PORT`, no scheme, and skip-verify. The server speaks
+    // only HTTPS, so each tool gets through only if it reads the endpoint as https.
+    const tls = {
+      bucket,
+      path: "schemeless",
+      endpoint: new URL(tlsS3.endpoint).host,
+      accessKeyId: tlsS3.accessKeyId,
+      secretAccessKey: tlsS3.secretAccessKey,
+      skipVerify: true,
+    };
+    expect(tls.endpoint).toMatch(/^127\.0\.0\.1:\d+$/);
+    const config = path.join(work, "litestream.yml");
+    fs.writeFileSync(config, litestreamConfig(db, [{ dir: replicaDir }, tls]));
+    await replicateWith([bin, "replicate", "-config", config], db, replicaDir, 13);
+
+    // Restore from the S3 replica alone, with the same replica entry Litestream used.
+    const s3Only = path.join(work, "s3-only.yml");
+    fs.writeFileSync(s3Only, litestreamConfig(db, [tls]));
+    const restored = path.join(work, "restored.db");
+    const r = await runCli(["restore", "-config", s3Only, "-o", restored, db]);
+    expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+    expectSameContent(restored, db);
   });
 
   test("walship restores the Litestream fixture through the CLI, byte for byte", async () => {

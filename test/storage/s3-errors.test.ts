@@ -44,7 +44,9 @@ describe("S3 errors say what was understood and what was probably meant", () => 
     };
     expect(describeS3Error(failures["403"], "list", "", opts).hint).toContain("access key");
     expect(describeS3Error(failures["404"], "list", "", opts).hint).toContain('create the bucket "b"');
-    expect(describeS3Error(failures.dns, "list", "", opts).hint).toContain("reachable");
+    expect(describeS3Error(failures.dns, "list", "", opts).hint).toContain(
+      "check the host name in the endpoint",
+    );
   });
 
   test("a bucket-root URL still gets a usable suggestion", () => {

@@ -10,6 +10,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseEndpoint } from "../../../src/config/endpoint.ts";
 import { ConfigError, ReplicaUrlError } from "../../../src/config/errors.ts";
 import type { ReplicaTarget, S3Settings } from "../../../src/config/replica-target.ts";
 import { parseReplicaUrl } from "../../../src/config/replica-url.ts";
@@ -162,7 +163,12 @@ function makeInput(rng: Rng, corpus: Corpus): string {
 function makeSettings(rng: Rng): S3Settings | undefined {
   if (!rng.chance(0.2)) return undefined;
   const settings: S3Settings = {};
-  if (rng.chance(0.4)) settings.endpoint = rng.pick(["http://127.0.0.1:9000", "https://s3.example.com"]);
+  if (rng.chance(0.4)) {
+    settings.endpoint = parseEndpoint(
+      rng.pick(["http://127.0.0.1:9000", "https://s3.example.com", "10.0.0.5:9000"]),
+      "https",
+    );
+  }
   if (rng.chance(0.4)) settings.region = rng.pick(["us-east-1", "eu-1", "a"]);
   if (rng.chance(0.3)) settings.forcePathStyle = rng.chance(0.5);
   if (rng.chance(0.3)) settings.skipVerify = rng.chance(0.5);
