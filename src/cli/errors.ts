@@ -29,11 +29,21 @@ export function exitCodeFor(err: unknown): number {
 /** One line: what failed, and when known, what to do about it. */
 export function formatError(err: unknown): string {
   const message = errorMessage(err);
-  const hint = errorHint(err) ?? networkHint(err);
+  const hint = errorHint(err) ?? networkHint(err) ?? fallbackHint(err);
   const where =
     err instanceof ConfigError && err.file && !message.includes(err.file) ? ` (in ${err.file})` : "";
   const text = `${message}${where}`;
   return `walship: ${text}${hint ? `${/[.?!]$/.test(text) ? "" : "."} Try: ${hint}` : ""}`;
+}
+
+/**
+ * Every error shows a next step, even one nobody anticipated: the command's help for a wrong command
+ * line, otherwise the step-by-step check and the debug switch that shows where it failed.
+ */
+function fallbackHint(err: unknown): string {
+  if (err instanceof UsageError || err instanceof ConfigError)
+    return "walship COMMAND -h shows what a command takes";
+  return "walship doctor checks the config and each replica step by step; WALSHIP_DEBUG=1 shows where this failed";
 }
 
 /** The fix for a network failure that reached the top without a hint of its own (storage errors carry theirs). */

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { COMMANDS, findCommand } from "../../src/cli/commands.ts";
-import { UsageError } from "../../src/cli/errors.ts";
+import { formatError, UsageError } from "../../src/cli/errors.ts";
 import { parseFlags } from "../../src/cli/flags.ts";
 import { commandHelp } from "../../src/cli/help.ts";
 import { splitCommand } from "../../src/cli/replicate.ts";
@@ -202,4 +202,10 @@ test("the demo's closing hint is a command that runs as printed, walship on PATH
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "walship-demo-cwd-"));
   const hint = await demoHintRuns({ cwd });
   expect(hint).not.toStartWith("walship ");
+});
+
+test("every error gets a Try:, even one without a hint of its own", () => {
+  expect(formatError(new Error("disk on fire"))).toContain("disk on fire. Try: walship doctor");
+  expect(formatError(new UsageError("bad"))).toContain("bad. Try: walship COMMAND -h");
+  expect(formatError(new UsageError("bad", "do this"))).toBe("walship: bad. Try: do this");
 });
