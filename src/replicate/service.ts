@@ -41,7 +41,9 @@ export class ReplicationService {
   /**
    * Prepares replication without starting it: fails if a replica definitely refuses us (a wrong key
    * must not look like a running backup; see startup-check.ts) or another walship already replicates a
-   * database. A replica that is merely not reachable yet is retried once replication runs.
+   * database, or when every database it would start with is a file that is not an SQLite database. A
+   * replica that is merely not reachable yet is retried once replication runs, and a file that is not a
+   * database is refused while the others go on.
    * `build` is what the metrics report as `walship_build_info`.
    */
   static async open(config: Config, log: Logger, build: BuildInfo): Promise<ReplicationService> {
@@ -51,10 +53,11 @@ export class ReplicationService {
       ...scanners.flatMap((s) => s.scan().map((file) => databaseInDirectory(s.entry, file))),
     ];
     const service = new ReplicationService(config, initial, scanners, log, build);
+    refuseWrongFiles(service.replicator.sets, scanners.length > 0, log);
     await checkReplicasAtStartup(service.replicator.sets, log);
     // A database whose directory does not exist yet is locked (and checked) when it appears.
     for (const set of service.replicator.sets) {
-      if (!fs.existsSync(path.dirname(set.db.path))) continue;
+      if (!fs.existsSync(path.dirname(set.db.path)) || set.db.fileGate.refusal) continue;
       set.db.lockProcess();
       set.db.refuseSharedMetaDirectory();
     }
@@ -104,6 +107,17 @@ export class ReplicationService {
     this.status?.stop();
     return ok;
   }
+}
+
+/**
+ * Databases whose file is not an SQLite database are refused. When that leaves nothing to replicate (a
+ * one-database config, typically, and no directory to watch) it is an error; otherwise the others go on.
+ */
+function refuseWrongFiles(sets: readonly ReplicatedSet[], watchesDirectories: boolean, log: Logger): void {
+  const checked = sets.map((set) => ({ gate: set.db.fileGate, result: set.db.fileGate.check() }));
+  const refused = checked.flatMap(({ result }) => (result.admitted ? [] : [result.error]));
+  if (refused.length > 0 && refused.length === sets.length && !watchesDirectories) throw refused[0];
+  for (const { gate, result } of checked) gate.report(result, log);
 }
 
 function logReplicas(dbc: DbConfig, log: Logger): void {
