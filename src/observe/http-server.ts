@@ -1,6 +1,7 @@
 /** The `addr:` HTTP endpoint: Prometheus metrics at /metrics and a health check at /healthz. */
 import type { ReplicatedSet } from "../replicate/replicator.ts";
-import { type BuildInfo, renderMetrics, unhealthyReplicas } from "./metrics.ts";
+import { healthReport } from "./health.ts";
+import { type BuildInfo, renderMetrics } from "./metrics.ts";
 
 export interface StatusServer {
   url: string;
@@ -32,12 +33,8 @@ export function startStatusServer(
         });
       }
       if (path === "/healthz") {
-        const bad = unhealthyReplicas(sets, healthMaxLagMs);
-        return bad.length === 0
-          ? new Response("ok\n")
-          : new Response(`replicas behind for more than ${healthMaxLagMs / 1000}s:\n${bad.join("\n")}\n`, {
-              status: 503,
-            });
+        const { healthy, text } = healthReport(sets, healthMaxLagMs);
+        return new Response(text, { status: healthy ? 200 : 503 });
       }
       return new Response("not found; try /metrics or /healthz\n", { status: 404 });
     },

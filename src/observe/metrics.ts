@@ -160,6 +160,12 @@ export function renderMetrics(sets: readonly ReplicatedSet[], build: BuildInfo, 
     "Seconds the replica has been behind the local shadow WAL (0 when caught up)",
     perReplica((r) => r.lagSeconds(now)),
   );
+  out.metric(
+    "walship_replica_reachable",
+    "gauge",
+    "1 when the last attempt to sync the replica went through, 0 while attempts fail (see /healthz for why)",
+    perReplica((r) => (r.reachability.reachable ? 1 : 0)),
+  );
   return out.text();
 }
 

@@ -35,6 +35,7 @@ import {
   checkpoint,
   openConnection,
 } from "./connection.ts";
+import { DatabaseFileGate } from "./database-file-gate.ts";
 import { GenerationFile } from "./generation-file.ts";
 import { findLitestream, OtherReplicatorError } from "./other-replicator.ts";
 import { currentBootId, RunMarker } from "./run-marker.ts";
@@ -115,6 +116,8 @@ export class ReplicatedDatabase {
   readonly metaPath: string;
   private readonly log: Logger;
   private readonly generationFile: GenerationFile;
+  /** Refuses a file that is not an SQLite database, until it changes. */
+  readonly fileGate: DatabaseFileGate;
 
   private conn: Database | undefined;
   /** Holds an exclusive SQLite lock on `<meta>/walship.lock` while this process replicates the database. */
@@ -173,6 +176,7 @@ export class ReplicatedDatabase {
     this.walPath = `${this.path}-wal`;
     this.metaPath = opts.metaPath ?? defaultMetaPath(this.path);
     this.generationFile = new GenerationFile(this.metaPath);
+    this.fileGate = new DatabaseFileGate(this.path);
     this.log = opts.log;
   }
 
@@ -308,6 +312,10 @@ export class ReplicatedDatabase {
       this.missingLogged = true;
       return false;
     }
+    // Before anything is created beside it: a wrong file gets no meta directory.
+    const gate = this.fileGate.check();
+    this.fileGate.report(gate, this.log);
+    if (!gate.admitted) return false;
     try {
       this.lockProcess();
       this.refuseSharedMetaDirectory();
@@ -378,7 +386,8 @@ export class ReplicatedDatabase {
 
   /**
    * One capture step: verify continuity, copy new committed frames into the shadow WAL, checkpoint by
-   * policy, and wake the replicas when anything changed. Returns false while the database is missing.
+   * policy, and wake the replicas when anything changed. Returns false while the database is missing
+   * or refused (database-file-gate.ts).
    */
   sync(): boolean {
     this.letGoIfReplaced();

@@ -17,6 +17,7 @@ import type { Logger } from "../observe/log.ts";
 import { frameAlign, frameSize, lastTransactionEnd } from "../sqlite/wal.ts";
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
 import type { ReplicatedDatabase } from "./database.ts";
+import { Reachability } from "./reachability.ts";
 
 /**
  * Largest uncompressed WAL segment we upload; a bigger backlog goes up as several segments, each ending on
@@ -59,6 +60,8 @@ export class Replica {
   /** When this replica last held everything the shadow WAL had (the basis of lag and health). */
   caughtUpAt: Date | null = null;
   readonly stats = { syncCount: 0, syncErrorCount: 0, walBytes: 0, bytesUploaded: 0 };
+  /** Kept by the replicator (start-up check and sync loop): whether the last attempt went through. */
+  readonly reachability = new Reachability();
   private readonly log: Logger;
   private queue: Promise<void> = Promise.resolve();
   private readonly startedAt = Date.now();

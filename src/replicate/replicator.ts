@@ -106,11 +106,10 @@ export class Replicator {
 
   private async replicaLoop(r: Replica): Promise<void> {
     let seen = -1;
-    let failures = 0;
     while (!this.stopping) {
       // The newest commits, whether or not a change event has had them captured yet (see wal-watch.ts).
       this.syncDb(r.db);
-      if (failures === 0) {
+      if (r.reachability.reachable) {
         await Promise.race([r.db.waitForChange(seen), this.stopped]);
         if (this.stopping) return;
       }
@@ -118,17 +117,19 @@ export class Replicator {
       const started = Date.now();
       try {
         await r.sync();
-        if (failures > 0) this.log.info("replica recovered", { db: r.db.path, replica: r.name });
-        failures = 0;
+        const ended = r.reachability.succeeded();
+        if (ended) {
+          this.log.info("replica recovered", {
+            db: r.db.path,
+            replica: r.name,
+            failed_attempts: ended.attempts,
+            down_ms: Date.now() - ended.since.getTime(),
+          });
+        }
       } catch (err) {
-        failures++;
-        this.log.error("replica sync error", {
-          db: r.db.path,
-          replica: r.name,
-          error: errorMessage(err),
-          hint: errorHint(err),
-        });
+        this.reportFailure(r, err);
       }
+      const failures = r.reachability.failure?.attempts ?? 0;
       const base = Math.max(r.opts.syncIntervalMs, MIN_RETRY_DELAY_MS);
       const delay =
         failures === 0
@@ -138,6 +139,23 @@ export class Replicator {
           : Math.min(MAX_RETRY_DELAY_MS, base * 2 ** Math.min(failures - 1, 10)) * (0.5 + Math.random() / 2);
       await Promise.race([sleep(delay), this.stopped]);
     }
+  }
+
+  /** An outage is one error line, then a reminder a minute while it lasts; each retry logs at debug. */
+  private reportFailure(r: Replica, err: unknown): void {
+    const report = r.reachability.failed(err);
+    const failure = r.reachability.failure!;
+    const fields = {
+      db: r.db.path,
+      replica: r.name,
+      error: failure.error,
+      hint: failure.hint,
+      failed_attempts: failure.attempts,
+      since: failure.since.toISOString(),
+    };
+    if (report === "new") this.log.error("replica sync error", fields);
+    else if (report === "reminder") this.log.error("replica sync still failing", fields);
+    else this.log.debug("replica sync error", fields);
   }
 
   /** Runs `task` every `intervalMs` after a first delay, until stop; failures are logged and retried next time. */
@@ -185,7 +203,12 @@ export class Replicator {
           await r.sync();
         } catch (err) {
           ok = false;
-          this.log.error("final sync failed", { db: db.path, replica: r.name, error: errorMessage(err) });
+          this.log.error("final sync failed", {
+            db: db.path,
+            replica: r.name,
+            error: errorMessage(err),
+            hint: errorHint(err),
+          });
         }
       }
       db.close();

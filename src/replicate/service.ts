@@ -1,22 +1,21 @@
 /**
  * Replication as configured: builds the databases and replicas of a Config (directory entries
- * included), checks every replica can be reached, takes the one-process-per-database lock, runs the
+ * included), checks the replicas (startup-check.ts), takes the one-process-per-database lock, runs the
  * Replicator, keeps watching `dir:` entries for new databases, and serves metrics when `addr` is set.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Config, DbConfig } from "../config/config.ts";
 import { databaseInDirectory } from "../config/directory.ts";
-import { errorHint, errorMessage } from "../observe/error-text.ts";
 import { type StatusServer, startStatusServer } from "../observe/http-server.ts";
 import type { Logger } from "../observe/log.ts";
 import type { BuildInfo } from "../observe/metrics.ts";
-import { StorageError } from "../storage/object-store.ts";
 import { describeTarget, openReplicaClient, resolveCredentials } from "../storage/open.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "./database.ts";
 import { DirectoryScanner } from "./directory-scanner.ts";
 import { Replica } from "./replica.ts";
 import { type ReplicatedSet, Replicator } from "./replicator.ts";
+import { checkReplicasAtStartup } from "./startup-check.ts";
 
 /** Directories are rescanned no more often than this, whatever the monitor interval. */
 const MIN_DIRECTORY_SCAN_MS = 500;
@@ -40,8 +39,11 @@ export class ReplicationService {
   }
 
   /**
-   * Prepares replication without starting it: fails if a replica cannot be listed (a wrong endpoint
-   * or key must not look like a running backup) or another walship already replicates a database.
+   * Prepares replication without starting it: fails if a replica definitely refuses us (a wrong key
+   * must not look like a running backup; see startup-check.ts) or another walship already replicates a
+   * database, or when every database it would start with is a file that is not an SQLite database. A
+   * replica that is merely not reachable yet is retried once replication runs, and a file that is not a
+   * database is refused while the others go on.
    * `build` is what the metrics report as `walship_build_info`.
    */
   static async open(config: Config, log: Logger, build: BuildInfo): Promise<ReplicationService> {
@@ -51,24 +53,11 @@ export class ReplicationService {
       ...scanners.flatMap((s) => s.scan().map((file) => databaseInDirectory(s.entry, file))),
     ];
     const service = new ReplicationService(config, initial, scanners, log, build);
-    for (const set of service.replicator.sets) {
-      for (const r of set.replicas) {
-        try {
-          await r.client.generations();
-        } catch (err) {
-          throw new StorageError(
-            `Cannot reach replica "${r.name}" of ${set.db.path}: ${errorMessage(err)}`,
-            "list",
-            "",
-            errorHint(err),
-            { cause: err },
-          );
-        }
-      }
-    }
+    refuseWrongFiles(service.replicator.sets, scanners.length > 0, log);
+    await checkReplicasAtStartup(service.replicator.sets, log);
     // A database whose directory does not exist yet is locked (and checked) when it appears.
     for (const set of service.replicator.sets) {
-      if (!fs.existsSync(path.dirname(set.db.path))) continue;
+      if (!fs.existsSync(path.dirname(set.db.path)) || set.db.fileGate.refusal) continue;
       set.db.lockProcess();
       set.db.refuseSharedMetaDirectory();
     }
@@ -118,6 +107,17 @@ export class ReplicationService {
     this.status?.stop();
     return ok;
   }
+}
+
+/**
+ * Databases whose file is not an SQLite database are refused. When that leaves nothing to replicate (a
+ * one-database config, typically, and no directory to watch) it is an error; otherwise the others go on.
+ */
+function refuseWrongFiles(sets: readonly ReplicatedSet[], watchesDirectories: boolean, log: Logger): void {
+  const checked = sets.map((set) => ({ gate: set.db.fileGate, result: set.db.fileGate.check() }));
+  const refused = checked.flatMap(({ result }) => (result.admitted ? [] : [result.error]));
+  if (refused.length > 0 && refused.length === sets.length && !watchesDirectories) throw refused[0];
+  for (const { gate, result } of checked) gate.report(result, log);
 }
 
 function logReplicas(dbc: DbConfig, log: Logger): void {

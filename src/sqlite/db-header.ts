@@ -19,14 +19,19 @@ export class DbFormatError extends Error {
   override name = "DbFormatError";
 }
 
+/** Whether `b` starts with the 16 bytes every SQLite database file starts with, "SQLite format 3\0". */
+export function hasSqliteMagic(b: Uint8Array): boolean {
+  if (b.length < MAGIC.length) return false;
+  for (let i = 0; i < MAGIC.length; i++) if (b[i] !== MAGIC.charCodeAt(i)) return false;
+  return true;
+}
+
 export function decodeDbHeader(b: Uint8Array): DbHeader {
   if (b.length < DB_HEADER_SIZE) {
     throw new DbFormatError(`Cannot read database header: need 100 bytes, have ${b.length}`);
   }
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (b[i] !== MAGIC.charCodeAt(i)) {
-      throw new DbFormatError("Cannot read database header: not an SQLite database (bad magic)");
-    }
+  if (!hasSqliteMagic(b)) {
+    throw new DbFormatError("Cannot read database header: not an SQLite database (bad magic)");
   }
   const raw = (b[16]! << 8) | b[17]!;
   // The 16-bit field cannot hold 65536, so SQLite stores it as 1.

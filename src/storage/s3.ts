@@ -82,11 +82,17 @@ export class S3Store implements ObjectStore {
   }
 
   private s3(): Promise<S3Client> {
-    this.client ??= (async () => {
+    if (this.client) return this.client;
+    const client = (async () => {
       const sdk = await import("@aws-sdk/client-s3");
       return new sdk.S3Client(await clientConfig(this.opts, await this.region()));
     })();
-    return this.client;
+    // A failed region lookup (AWS not reachable yet) is tried again by the next request, not kept.
+    client.catch(() => {
+      if (this.client === client) this.client = undefined;
+    });
+    this.client = client;
+    return client;
   }
 
   async list(prefix: string, opts: { delimiter: boolean }): Promise<Listing> {

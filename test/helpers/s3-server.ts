@@ -84,6 +84,8 @@ export interface StartS3ServerOptions {
   buckets?: string[];
   /** Serve HTTPS with the test certificate (test/fixtures/tls) instead of HTTP. Default false. */
   tls?: boolean;
+  /** Listen on this loopback port (a client may already be trying it); default any free port. */
+  port?: number;
 }
 
 const LAUNCHER = path.join(import.meta.dir, "s3rver-launch.cjs");
@@ -154,7 +156,7 @@ export async function startS3Server(opts: StartS3ServerOptions = {}): Promise<S3
       "-a",
       "127.0.0.1",
       "-p",
-      "0",
+      String(opts.port ?? 0),
       "--service-endpoint",
       "localhost",
       // BUCKET.s3.localhost is virtual-hosted style (vhostEndpoint); this only stops any other

@@ -1,7 +1,8 @@
 /**
  * The story that started walship: a MinIO user wrote `s3://s3.example.com/litestream/qt.db`. walship
  * reads it as Litestream does (an AWS bucket named s3.example.com) but, whatever the failure, says so and
- * suggests the two URLs that mean "a server at s3.example.com, bucket litestream".
+ * suggests the two URLs that mean "a server at s3.example.com, bucket litestream": at once, whether
+ * replicate stops (a definite answer from the server) or keeps retrying (no answer).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
@@ -9,6 +10,7 @@ import * as path from "node:path";
 import { createDatabase } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { unusedPort } from "../helpers/tcp.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const URL_AS_TYPED = "s3://s3.example.com/litestream/qt.db";
@@ -32,15 +34,53 @@ describe("an S3 host that is not an endpoint", () => {
     expect(stderr).toContain("s3://litestream/qt.db?endpoint=s3.example.com");
   }
 
-  test("on AWS (no endpoint anywhere): the lookup fails and the error explains", async () => {
-    const r = await runCli(["replicate", db, URL_AS_TYPED], {
+  test("on AWS (no endpoint anywhere): the failure explains, at once", async () => {
+    const walship = startCli(["replicate", db, URL_AS_TYPED], {
       env: { LITESTREAM_ACCESS_KEY_ID: "AKIDEXAMPLE", LITESTREAM_SECRET_ACCESS_KEY: "secret-example" },
-      timeoutMs: 90_000,
     });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("endpoint=AWS");
-    expectExplained(r.stderr);
+    // Offline (no DNS), the replica is not reachable: walship logs why and retries. With AWS reachable,
+    // AWS rejects the example key: a definite answer, so walship exits 1 at start-up.
+    await waitFor(
+      async () =>
+        walship.stderr().includes("replica not reachable at start-up") ||
+        (await Promise.race([walship.exited.then(() => true), Bun.sleep(50).then(() => false)])),
+      90_000,
+      "the start-up check",
+    );
+    const stderr = walship.stderr();
+    const line = stderr.split("\n").find((l) => l.includes("replica not reachable at start-up"));
+    if (line) {
+      expect(line).toContain("endpoint=AWS");
+      expectExplained(line);
+      expect((await walship.stop()).code).toBe(1); // the final sync could not reach it either
+    } else {
+      const r = await walship.stop();
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("endpoint=AWS");
+      expectExplained(r.stderr);
+    }
   }, 100_000);
+
+  test("a server not up yet: replicate logs the explanation at once and keeps retrying", async () => {
+    const walship = startCli(["replicate", db, URL_AS_TYPED], {
+      env: {
+        AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await unusedPort()}`,
+        LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
+        LITESTREAM_SECRET_ACCESS_KEY: "secret-example",
+      },
+    });
+    const notReachable = () =>
+      walship
+        .stderr()
+        .split("\n")
+        .find((l) => l.includes("replica not reachable at start-up"));
+    await waitFor(() => notReachable() !== undefined, 20_000, "the start-up warning");
+    expect(notReachable()).toContain("ECONNREFUSED");
+    expectExplained(notReachable()!);
+    await Bun.sleep(500);
+    expect(await Promise.race([walship.exited, Bun.sleep(0).then(() => "running")])).toBe("running");
+    expect((await walship.stop()).code).toBe(1); // the final sync could not reach it either
+  });
 
   test("404 and 403 from a server: the same explanation", async () => {
     // With the endpoint from the environment the host is still taken as the bucket, so the server says

@@ -1,0 +1,244 @@
+/**
+ * After a power cut the NAS or MinIO often comes up after the application's host. A replica that cannot
+ * be reached at start-up is logged at once with its fix, shown in /healthz and the metrics, and retried,
+ * while the other replicas and the `-exec` application run; once it answers it catches up with
+ * everything captured meanwhile. Only a definite answer (credentials rejected, no such bucket) stops
+ * walship at start-up, since waiting cannot fix it.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createDatabase, openApp } from "../helpers/app-db.ts";
+import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { readDatabase } from "../helpers/db-content.ts";
+import { metricSample } from "../helpers/proc-usage.ts";
+import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { startSilentServer, unusedPort } from "../helpers/tcp.ts";
+import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+
+/** The application run by -exec: writes rows, says so in `marker`, then runs until SIGTERM. */
+const CHILD = `
+import { Database } from "bun:sqlite";
+const [db, marker] = process.argv.slice(2);
+const conn = new Database(db);
+conn.run("PRAGMA busy_timeout = 5000");
+for (let i = 0; i < 50; i++) conn.run("INSERT INTO items (name, qty) VALUES ('child', ?)", [i]);
+conn.close();
+process.on("SIGTERM", () => process.exit(0));
+require("node:fs").writeFileSync(marker, "ran");
+await Bun.sleep(120000);
+`;
+
+const NOT_REACHABLE = 'msg="replica not reachable at start-up';
+
+describe("a replica that cannot be reached at start-up", () => {
+  const dir = makeTempDir();
+  const child = path.join(dir, "child.ts");
+  fs.writeFileSync(child, CHILD);
+  const servers: S3Server[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.stop();
+    removeDir(dir);
+  });
+
+  async function s3On(port?: number, buckets = ["later"]): Promise<S3Server> {
+    const s3 = await startS3Server({ buckets, ...(port ? { port } : {}) });
+    servers.push(s3);
+    return s3;
+  }
+
+  /** s3rver's key id; it checks no signature, so any secret goes, and that one must never be printed. */
+  const KEYS = { LITESTREAM_ACCESS_KEY_ID: "S3RVER", LITESTREAM_SECRET_ACCESS_KEY: "NeverPrinted55" };
+
+  function config(name: string, db: string, replicas: string[], extra: string[] = []): string {
+    const file = path.join(dir, `${name}.yml`);
+    const lines = [...extra, "dbs:", `  - path: ${db}`, "    monitor-interval: 100ms", "    replicas:"];
+    for (const [i, url] of replicas.entries()) {
+      lines.push(
+        `      - name: ${i === 0 ? "dir" : "s3"}`,
+        `        url: ${url}`,
+        "        sync-interval: 100ms",
+      );
+    }
+    fs.writeFileSync(file, `${lines.join("\n")}\n`);
+    return file;
+  }
+
+  async function restoredRows(url: string, out: string): Promise<unknown[]> {
+    fs.rmSync(out, { force: true });
+    const r = await runCli(["restore", "-o", out, url], { env: KEYS });
+    expect(`${r.code} ${r.stderr}`).toStartWith("0 ");
+    return readDatabase(out).rows;
+  }
+
+  function lineWith(stderr: string, text: string): string {
+    return stderr.split("\n").find((l) => l.includes(text)) ?? "";
+  }
+
+  test("without -exec: the directory replica, /healthz and /metrics run; the replica catches up once its server starts", async () => {
+    const port = await unusedPort();
+    const db = path.join(dir, "plain.db");
+    createDatabase(db);
+    const s3Url = `http://127.0.0.1:${port}/later/plain`;
+    const cfg = config(
+      "plain",
+      db,
+      [`file://${dir}/plain-replica`, s3Url],
+      ['addr: "127.0.0.1:0"', "health-max-lag: 1m"],
+    );
+    const walship = startCli(["replicate", "-config", cfg], { env: KEYS });
+    await waitFor(() => /msg="serving metrics" url=\S+/.test(walship.stderr()), 20_000, "the metrics server");
+    const url = /msg="serving metrics" url=(\S+)\/metrics/.exec(walship.stderr())![1]!;
+
+    // Logged at once, with where it tried and what to do.
+    const warning = lineWith(walship.stderr(), NOT_REACHABLE);
+    expect(warning).toContain("level=WARN");
+    expect(warning).toContain(`127.0.0.1:${port}`);
+    expect(warning).toContain("replica=s3");
+    expect(warning).toMatch(/hint="check that http:\/\/127\.0\.0\.1:\d+ is reachable/);
+
+    const app = openApp(db);
+    for (let i = 0; i < 100; i++) app.run("INSERT INTO items (name, qty) VALUES ('while down', ?)", [i]);
+    await waitFor(
+      async () =>
+        (await restoredRows(`file://${dir}/plain-replica`, path.join(dir, "plain-dir.db"))).length === 100,
+      20_000,
+      "the directory replica to hold the rows",
+    );
+
+    // Retried meanwhile (each attempt is the SDK's few quick tries, then walship's backoff).
+    await waitFor(
+      async () => /failed_attempts=([3-9]|\d\d+)/.test(await (await fetch(`${url}/healthz`)).text()),
+      30_000,
+      "three failed attempts",
+    );
+    const health = await fetch(`${url}/healthz`);
+    const healthText = await health.text();
+    expect(health.status).toBe(200);
+    expect(healthText).toContain("not reachable");
+    expect(healthText).toContain(`${db} s3 since=`);
+    expect(healthText).toContain(`127.0.0.1:${port}`);
+    expect(healthText).toContain("Try: check that");
+    expect(healthText).not.toContain(`${db} dir `);
+    const down = await (await fetch(`${url}/metrics`)).text();
+    expect(metricSample(down, "walship_replica_reachable", { db, name: "s3" })).toBe(0);
+    expect(metricSample(down, "walship_replica_reachable", { db, name: "dir" })).toBe(1);
+
+    // The storage comes up where the config points: everything written meanwhile gets there.
+    await s3On(port);
+    await waitFor(
+      async () => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        return (
+          metricSample(text, "walship_replica_reachable", { db, name: "s3" }) === 1 &&
+          metricSample(text, "walship_replica_lag_seconds", { db, name: "s3" }) === 0
+        );
+      },
+      30_000,
+      "the S3 replica to catch up",
+    );
+    expect(await (await fetch(`${url}/healthz`)).text()).toBe("ok\n");
+    for (let i = 0; i < 10; i++) app.run("INSERT INTO items (name, qty) VALUES ('after', ?)", [i]);
+    app.close();
+
+    const stopped = await walship.stop();
+    expect(stopped.code).toBe(0);
+    expect(stopped.stderr).toContain('msg="replica recovered"');
+    expect(stopped.stderr).not.toContain(KEYS.LITESTREAM_SECRET_ACCESS_KEY);
+    // One error line for the outage, not one per retry.
+    expect(stopped.stderr.match(/msg="replica sync error"/g)?.length ?? 0).toBeLessThanOrEqual(1);
+    const source = readDatabase(db).rows;
+    expect(source.length).toBe(110);
+    expect(await restoredRows(s3Url, path.join(dir, "plain-s3.db"))).toEqual(source);
+  }, 120_000);
+
+  test("with -exec: the application runs while the replica is down; its writes reach both replicas", async () => {
+    const port = await unusedPort();
+    const db = path.join(dir, "exec.db");
+    createDatabase(db);
+    const marker = path.join(dir, "exec.ran");
+    const s3Url = `http://127.0.0.1:${port}/later/exec`;
+    const cfg = config("exec", db, [`file://${dir}/exec-replica`, s3Url]);
+    const walship = startCli(
+      ["replicate", "-config", cfg, "-exec", `${process.execPath} ${child} ${db} ${marker}`],
+      { env: KEYS },
+    );
+    await waitFor(() => fs.existsSync(marker), 20_000, "the -exec child to run");
+    expect(walship.stderr()).toContain(NOT_REACHABLE);
+
+    await s3On(port);
+    await waitFor(
+      () => walship.stderr().includes('msg="replica recovered"'),
+      30_000,
+      "the replica to answer",
+    );
+    // SIGTERM goes to the child, which exits 0; the final sync ships the rest; walship exits with 0.
+    const stopped = await walship.stop();
+    expect(stopped.code).toBe(0);
+    const source = readDatabase(db).rows;
+    expect(source.length).toBe(50);
+    expect(await restoredRows(s3Url, path.join(dir, "exec-s3.db"))).toEqual(source);
+    expect(await restoredRows(`file://${dir}/exec-replica`, path.join(dir, "exec-dir.db"))).toEqual(source);
+  }, 120_000);
+
+  test("a server that accepts connections and never answers does not hold the application back", async () => {
+    const silent = await startSilentServer();
+    try {
+      const db = path.join(dir, "silent.db");
+      createDatabase(db);
+      const marker = path.join(dir, "silent.ran");
+      const cfg = config("silent", db, [`file://${dir}/silent-replica`, `${silent.endpoint}/b/silent`]);
+      const started = Date.now();
+      const walship = startCli(
+        ["replicate", "-config", cfg, "-exec", `${process.execPath} ${child} ${db} ${marker}`],
+        { env: KEYS },
+      );
+      await waitFor(() => fs.existsSync(marker), 30_000, "the -exec child to run");
+      // The start-up check waits 5 s for an answer; the SDK alone would wait minutes.
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(lineWith(walship.stderr(), NOT_REACHABLE)).toContain("no answer within 5s");
+      await silent.stop();
+      expect((await walship.stop()).code).toBe(0);
+    } finally {
+      await silent.stop().catch(() => {});
+    }
+  }, 90_000);
+
+  describe("a definite answer still stops walship at start-up, with its fix", () => {
+    test("wrong credentials: exit 1 and the -exec application never starts", async () => {
+      const s3 = await s3On(undefined, ["present"]);
+      const db = path.join(dir, "creds.db");
+      createDatabase(db);
+      const marker = path.join(dir, "creds.ran");
+      const cfg = config("creds", db, [`file://${dir}/creds-replica`, `${s3.endpoint}/present/creds`]);
+      const r = await runCli(
+        ["replicate", "-config", cfg, "-exec", `${process.execPath} ${child} ${db} ${marker}`],
+        { env: { ...KEYS, LITESTREAM_ACCESS_KEY_ID: "UNKNOWNKEY" } },
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("InvalidAccessKeyId");
+      expect(r.stderr).toContain("Try: check the access key");
+      expect(fs.existsSync(marker)).toBe(false);
+      expect(fs.existsSync(path.join(dir, "creds-replica"))).toBe(false);
+    });
+
+    test("a missing bucket: exit 1 naming it", async () => {
+      const s3 = await s3On(undefined, ["present"]);
+      const db = path.join(dir, "bucket.db");
+      createDatabase(db);
+      const r = await runCli(["replicate", db, `${s3.endpoint}/missing/bucket`], { env: KEYS });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("NoSuchBucket");
+      expect(r.stderr).toContain('Try: create the bucket "missing"');
+    });
+
+    test("no credentials anywhere: exit 1 saying where to put them", async () => {
+      const db = path.join(dir, "nokeys.db");
+      createDatabase(db);
+      const port = await unusedPort();
+      const r = await runCli(["replicate", db, `http://127.0.0.1:${port}/b/nokeys`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("Try: set LITESTREAM_ACCESS_KEY_ID");
+    });
+  });
+});
