@@ -48,7 +48,7 @@ export async function checkReplicasAtStartup(
     const r = replicas[refusal]!;
     const err = (outcomes[refusal] as { err: unknown }).err;
     throw new StorageError(
-      `Cannot reach replica "${r.name}" of ${r.db.path}: ${errorMessage(err)}`,
+      `Cannot use replica "${r.name}" of ${r.db.path}: ${errorMessage(err)}`,
       "list",
       "",
       errorHint(err),
