@@ -21,7 +21,7 @@ import { formatError, UsageError } from "./errors.ts";
 
 export interface SourceFlags {
   config?: string | undefined;
-  /** False for `-no-expand-env`; cac sets it, direct callers may leave it out (default true). */
+  /** False for `-no-expand-env`; the command table sets it, direct callers may leave it out (default true). */
   expandEnv?: boolean | undefined;
   replica?: string | undefined;
 }
