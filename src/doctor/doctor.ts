@@ -16,6 +16,7 @@ import { classifyNetworkError, type NetworkFailure } from "../storage/network-er
 import { type Credentials, describeTarget, openReplicaClient } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { ambiguityHint } from "../storage/s3.ts";
+import { classifyRefusal, refusalAdvice } from "../storage/storage-refusal.ts";
 import { connectTcp, handshakeTls, parseEndpoint, resolveHost, serverDate } from "./network.ts";
 
 export type StepStatus = "ok" | "warn" | "fail" | "skip";
@@ -200,7 +201,7 @@ async function s3Steps(
       name: "bucket",
       status: "fail",
       detail: errorMessage(err),
-      ...bucketAdvice(err, credentialSource, endpoint),
+      ...bucketAdvice(err, target.bucket, credentialSource, endpoint),
     });
     skipRest(steps, ["probe"]);
     await clockStep(endpoint, tlsOpts, steps);
@@ -316,33 +317,25 @@ function adviceFor(err: unknown, fallback: NetworkFailure, endpoint: string): { 
 
 function bucketAdvice(
   err: unknown,
+  bucket: string,
   credentialSource: string,
   endpoint: string,
 ): { cause: string; fix: string } {
   // A plain HTTP request to a TLS port fails only here: the TLS step is skipped for http endpoints.
   const network = classifyNetworkError(err);
   if (network !== undefined) return networkAdvice(network, { endpoint });
-  const message = err instanceof Error ? err.message : String(err);
-  const hint = errorHint(err);
-  if (/InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|HTTP 403|AccessDenied|Forbidden/.test(message)) {
+  const refusal = classifyRefusal(err);
+  if (refusal !== undefined) {
+    const advice = refusalAdvice(refusal, bucket);
     return {
-      cause: `the server rejected the credentials (from ${credentialSource}) or they lack permission`,
-      fix: hint ?? "check the access key and secret, and that they may list the bucket",
+      cause:
+        refusal === "no-credentials"
+          ? advice.cause
+          : `${advice.cause} (credentials from ${credentialSource})`,
+      fix: advice.fix,
     };
   }
-  if (/NoSuchBucket|HTTP 404/.test(message)) {
-    return {
-      cause: "the bucket does not exist on this server",
-      fix: hint ?? "create the bucket or fix its name",
-    };
-  }
-  if (/Credentials|credentials/.test(message)) {
-    return {
-      cause: "no credentials were found",
-      fix: hint ?? "set LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY",
-    };
-  }
-  return { cause: message, fix: hint ?? "see the error above" };
+  return { cause: errorMessage(err), fix: errorHint(err) ?? "see the error above" };
 }
 
 function errCode(err: unknown): string {

@@ -7,8 +7,8 @@
  */
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
-import { isDefiniteRefusal } from "../storage/definite-refusal.ts";
 import { StorageError } from "../storage/object-store.ts";
+import { isDefiniteRefusal } from "../storage/storage-refusal.ts";
 import type { Replica } from "./replica.ts";
 import type { ReplicatedSet } from "./replicator.ts";
 
@@ -34,7 +34,7 @@ export async function checkReplicasAtStartup(
   const outcomes = await Promise.all(
     replicas.map((r) =>
       Promise.race([
-        r.client.generations().then(
+        Promise.all([r.client.generations(), r.client.store.checkWritable?.()]).then(
           (): Outcome => ({ kind: "ok" }),
           (err: unknown): Outcome => ({ kind: "failed", err }),
         ),

@@ -1,4 +1,5 @@
 /** Directory backend: a replica is a plain directory tree, written with temp files and renames. */
+import { constants as fsConstants } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import {
@@ -164,12 +165,28 @@ export class FileStore implements ObjectStore {
     }
   }
 
+  /**
+   * Fails when this user may not create files in the replica directory (or, before it exists, in the
+   * nearest directory that does): a read-only mount such as a systemd unit without the path in
+   * `ReadWritePaths=`, or another owner. Asked at start-up, where listing alone would pass.
+   */
+  async checkWritable(): Promise<void> {
+    for (let dir = this.root; ; dir = path.dirname(dir)) {
+      try {
+        await fs.access(dir, fsConstants.W_OK);
+        return;
+      } catch (err) {
+        if (!isNotFound(err) || path.dirname(dir) === dir) throw this.wrap(err, "write to", "");
+      }
+    }
+  }
+
   private wrap(err: unknown, op: string, key: string): StorageError {
     const code = (err as NodeJS.ErrnoException).code;
     const reason = err instanceof Error ? err.message : String(err);
     const hint =
-      code === "EACCES" || code === "EPERM"
-        ? `check that this user may write to ${this.root}`
+      code === "EACCES" || code === "EPERM" || code === "EROFS"
+        ? `check that this user may write to ${this.root} (under systemd: list it in ReadWritePaths=)`
         : code === "ENOSPC"
           ? `free space on the filesystem that holds ${this.root}`
           : undefined;

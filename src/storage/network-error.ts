@@ -4,6 +4,8 @@
  * chains. Never from message text: messages differ between runtimes, TLS libraries and versions.
  */
 
+import { errorChain } from "./error-chain.ts";
+
 export type NetworkFailure =
   /** HTTPS to a server that answered in plain HTTP (OpenSSL/BoringSSL "wrong version number"). */
   | "tls-wrong-version"
@@ -69,31 +71,21 @@ const BY_CODE: Readonly<Record<string, NetworkFailure>> = {
 /** Other TLS and certificate codes: Node's `ERR_SSL_*`/`ERR_TLS_*` and OpenSSL's X509 `CERT_*` names. */
 const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|CERT_)/;
 
-/** The deepest error a chain can reasonably have; a longer (or cyclic) one is cut here. */
-const MAX_DEPTH = 8;
-
 /**
  * Classifies `err` or anything in its `cause` chain (and an AggregateError's `errors`); undefined when
  * nothing in it is a network failure. The first recognised error from the outside in wins, by code
  * before name: the SDK renames a reset socket "TimeoutError" but keeps its `ECONNRESET`.
  */
 export function classifyNetworkError(err: unknown): ClassifiedFailure | undefined {
-  const queue: { value: unknown; depth: number }[] = [{ value: err, depth: 0 }];
-  const seen = new Set<unknown>();
   let timeoutByName: ClassifiedFailure | undefined;
-  for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
-    const { value, depth } = item;
-    if (typeof value !== "object" || value === null || seen.has(value) || depth > MAX_DEPTH) continue;
-    seen.add(value);
-    const e = value as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
+  for (const value of errorChain(err)) {
+    const e = value as { code?: unknown; name?: unknown };
     const byCode = classifyCode(e.code);
     if (byCode !== undefined) return byCode;
     const notS3 = notAnS3Answer(value);
     if (notS3 !== undefined) return notS3;
     // The SDK's own connect and request timeouts carry only this name.
     if (e.name === "TimeoutError") timeoutByName ??= { kind: "timeout", code: "TimeoutError" };
-    queue.push({ value: e.cause, depth: depth + 1 });
-    if (Array.isArray(e.errors)) for (const inner of e.errors) queue.push({ value: inner, depth: depth + 1 });
   }
   return timeoutByName;
 }

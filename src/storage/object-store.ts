@@ -45,6 +45,8 @@ export interface ObjectStore {
   getFile(key: string, tempDir: string): Promise<LocalObject | null>;
   /** Deletes objects; missing keys are not an error. */
   delete(keys: string[]): Promise<void>;
+  /** Fails when writes here are sure to be refused, where the backend can tell without writing. */
+  checkWritable?(): Promise<void>;
 }
 
 export interface LocalObject {

@@ -9,6 +9,7 @@ import { concatBytes } from "../format/bytes.ts";
 import { networkAdvice } from "./network-advice.ts";
 import { classifyNetworkError } from "./network-error.ts";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
+import { classifyRefusal, refusalAdvice } from "./storage-refusal.ts";
 
 export interface S3StoreOptions {
   bucket: string;
@@ -452,14 +453,10 @@ export function describeS3Error(err: unknown, op: string, key: string, opts: S3S
   const where = `bucket=${opts.bucket} endpoint=${opts.endpoint ?? "AWS"}`;
   let detail = status ? `${code} (HTTP ${status})` : `${code}: ${e.message ?? String(err)}`;
   let hint: string | undefined;
+  const refusal = classifyRefusal(err);
   const network = classifyNetworkError(err);
-  if (code === "InvalidAccessKeyId" || code === "SignatureDoesNotMatch" || status === 403) {
-    hint =
-      "check the access key and secret (config access-key-id/secret-access-key, LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)";
-  } else if (code === "NoSuchBucket") {
-    hint = `create the bucket "${opts.bucket}" or fix the bucket name in the replica URL`;
-  } else if (code === "CredentialsProviderError") {
-    hint = "set LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY, or access-key-id in the config";
+  if (refusal !== undefined) {
+    hint = refusalAdvice(refusal, opts.bucket).fix;
   } else if (network !== undefined) {
     const advice = networkAdvice(network, opts.endpoint ? { endpoint: opts.endpoint } : { aws: true });
     // What it means first; the runtime's own words (which name the certificate's hosts, say) after.

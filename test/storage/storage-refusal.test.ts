@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { isDefiniteRefusal } from "../../src/storage/definite-refusal.ts";
 import { StorageError } from "../../src/storage/object-store.ts";
+import { isDefiniteRefusal } from "../../src/storage/storage-refusal.ts";
 
 /** An error shaped as the AWS SDK throws it, wrapped as S3Store wraps it. */
 function s3Failure(name: string, status?: number, code?: string): StorageError {

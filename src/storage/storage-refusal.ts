@@ -1,0 +1,82 @@
+/**
+ * A storage failure that is a definite answer, which waiting cannot change: the server rejected the
+ * credentials or denied access, the bucket does not exist, no credentials exist at all, or the directory
+ * refuses this user. Anything else (refused connections, timeouts, DNS, 5xx, resets) may heal by
+ * itself: the storage may simply not be up yet. Read from codes and statuses, never message text.
+ */
+import { errorChain } from "./error-chain.ts";
+
+export type StorageRefusal =
+  | "credentials-rejected"
+  | "access-denied"
+  | "no-bucket"
+  | "no-credentials"
+  | "not-writable";
+
+/** S3 error codes (the SDK's error `name`/`code`) that are the server's final word. */
+const BY_S3_CODE: Readonly<Record<string, StorageRefusal>> = {
+  InvalidAccessKeyId: "credentials-rejected",
+  SignatureDoesNotMatch: "credentials-rejected",
+  InvalidToken: "credentials-rejected",
+  AccessDenied: "access-denied",
+  // HeadBucket (the AWS region lookup) answers without a body: only the status names what happened.
+  Forbidden: "access-denied",
+  NoSuchBucket: "no-bucket",
+  NotFound: "no-bucket",
+  // The SDK found no credentials anywhere: no request was sent, and none will be until the config changes.
+  CredentialsProviderError: "no-credentials",
+};
+
+/** A directory replica that this user may not write is as final as a rejected key. */
+const BY_ERRNO: Readonly<Record<string, StorageRefusal>> = {
+  EACCES: "not-writable",
+  EPERM: "not-writable",
+  EROFS: "not-writable",
+  ENOTDIR: "not-writable",
+};
+
+export function classifyRefusal(err: unknown): StorageRefusal | undefined {
+  for (const value of errorChain(err)) {
+    const e = value as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown } };
+    for (const code of [e.code, e.name]) {
+      if (typeof code !== "string") continue;
+      const kind = BY_S3_CODE[code] ?? BY_ERRNO[code];
+      if (kind !== undefined) return kind;
+    }
+    if (e.$metadata?.httpStatusCode === 403) return "access-denied";
+  }
+  return undefined;
+}
+
+export function isDefiniteRefusal(err: unknown): boolean {
+  return classifyRefusal(err) !== undefined;
+}
+
+/** What a refusal means and what to do, for the S3 store's errors and doctor alike. */
+export function refusalAdvice(kind: StorageRefusal, bucket: string): { cause: string; fix: string } {
+  const keys =
+    "config access-key-id/secret-access-key, LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY";
+  switch (kind) {
+    case "credentials-rejected":
+    case "access-denied":
+      return {
+        cause: "the server rejected the credentials, or they may not use this bucket",
+        fix: `check the access key and secret (${keys}), and that they may list and write the bucket "${bucket}"`,
+      };
+    case "no-bucket":
+      return {
+        cause: `the bucket "${bucket}" does not exist on this server`,
+        fix: `create the bucket "${bucket}" or fix the bucket name in the replica URL`,
+      };
+    case "no-credentials":
+      return {
+        cause: "no credentials were found",
+        fix: "set LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY, or access-key-id in the config",
+      };
+    case "not-writable":
+      return {
+        cause: "this user may not write the replica directory",
+        fix: "give the directory to walship's user (the application's), or add it to ReadWritePaths= in the systemd unit",
+      };
+  }
+}
