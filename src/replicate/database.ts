@@ -565,12 +565,14 @@ export class ReplicatedDatabase {
     this.shadowKnown = true;
     if (this.shadowSize <= before) return;
     this.stats.walBytes += this.shadowSize - before;
-    this.log.debug("wal captured", {
-      db: this.path,
-      shadow_index: hex8(this.shadowIndex),
-      offset: this.shadowSize,
-      bytes: this.shadowSize - before,
-    });
+    // The hot path: the fields are built only when someone reads them.
+    if (this.log.enabled("debug"))
+      this.log.debug("wal captured", {
+        db: this.path,
+        shadow_index: hex8(this.shadowIndex),
+        offset: this.shadowSize,
+        bytes: this.shadowSize - before,
+      });
     if (this.shadowSize > WAL_HEADER_SIZE)
       this.captures.record(this.shadowIndex, this.shadowSize, Date.now());
   }

@@ -3,6 +3,8 @@
  * and since when: for /healthz, the metrics, and a log that reports an outage without a line per retry.
  */
 import { errorHint, errorMessage } from "../observe/error-text.ts";
+import { classifyNetworkError } from "../storage/network-error.ts";
+import { classifyRefusal } from "../storage/storage-refusal.ts";
 
 /** While failures repeat unchanged, one reminder line this often; the retries in between log at debug. */
 export const FAILURE_REMINDER_MS = 60_000;
@@ -21,6 +23,7 @@ export type FailureReport = "new" | "reminder" | "repeat";
 
 export class Reachability {
   private current: ReplicaFailure | null = null;
+  private problem = "";
   private reportedAt = 0;
 
   get reachable(): boolean {
@@ -41,7 +44,9 @@ export class Reachability {
       since: previous?.since ?? new Date(now),
       attempts: (previous?.attempts ?? 0) + 1,
     };
-    if (!previous || problemOf(previous.error) !== problemOf(error)) {
+    const problem = problemOf(err);
+    if (!previous || this.problem !== problem) {
+      this.problem = problem;
       this.reportedAt = now;
       return "new";
     }
@@ -60,7 +65,12 @@ export class Reachability {
   }
 }
 
-/** The error without the object keys it names: one outage fails on whichever listing comes first. */
-function problemOf(message: string): string {
-  return message.replace(/"[^"]*"/g, '""');
+/**
+ * What went wrong, whatever operation met it: one outage fails on whichever listing or upload comes
+ * first, so a classified failure is keyed by its kind; anything else by its message without the keys.
+ */
+function problemOf(err: unknown): string {
+  return (
+    classifyNetworkError(err)?.kind ?? classifyRefusal(err) ?? errorMessage(err).replace(/"[^"]*"/g, '""')
+  );
 }

@@ -22,6 +22,9 @@ export interface ReplicatedSet {
 const MAX_RETRY_DELAY_MS = 5_000;
 /** With `sync-interval: 0` (ship on commit) a failing replica still waits this long between attempts. */
 const MIN_RETRY_DELAY_MS = 200;
+/** How long a stop waits for the final sync of a replica that was not answering. */
+const FINAL_SYNC_DOWN_MS = 5_000;
+
 export class Replicator {
   private stopping = false;
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -173,7 +176,14 @@ export class Replicator {
       try {
         await task();
       } catch (err) {
-        this.log.error(`${what} failed`, { db: r.db.path, replica: r.name, error: errorMessage(err) });
+        // A replica known to be down already has its outage reported; this is one more symptom of it.
+        const level = r.reachability.reachable ? "error" : "debug";
+        this.log[level](`${what} failed`, {
+          db: r.db.path,
+          replica: r.name,
+          error: errorMessage(err),
+          hint: errorHint(err),
+        });
       }
       delay = intervalMs;
     }
@@ -194,26 +204,57 @@ export class Replicator {
     for (const t of this.timers) clearInterval(t);
     for (const w of this.watches) w.close();
     this.resolveStopped();
-    await Promise.all(this.loops);
-    let ok = true;
-    for (const { db, replicas } of this.sets) {
-      if (!this.syncDb(db) && db.isOpen) ok = false;
-      for (const r of replicas) {
-        try {
-          await r.sync();
-        } catch (err) {
-          ok = false;
-          this.log.error("final sync failed", {
-            db: db.path,
-            replica: r.name,
-            error: errorMessage(err),
-            hint: errorHint(err),
-          });
-        }
-      }
-      db.close();
+    // A loop may be waiting on a replica that does not answer; the others' final syncs queue behind their
+    // own loop's work (a replica runs one operation at a time), so they still complete.
+    const down = this.sets.some((set) => set.replicas.some((r) => !r.reachability.reachable));
+    await (down
+      ? Promise.race([Promise.all(this.loops), sleep(FINAL_SYNC_DOWN_MS)])
+      : Promise.all(this.loops));
+    // Every replica at once: one that does not answer must not use up the stop timeout of the others.
+    const results = await Promise.all(
+      this.sets.map(async ({ db, replicas }) => {
+        const captured = this.syncDb(db) || !db.isOpen;
+        const synced = await Promise.all(replicas.map((r) => this.finalSync(r)));
+        db.close();
+        return captured && synced.every(Boolean);
+      }),
+    );
+    return results.every(Boolean);
+  }
+
+  /**
+   * The last sync of one replica. A replica that is not answering gets FINAL_SYNC_DOWN_MS rather than
+   * the storage client's whole retry budget (minutes against a server that accepts and never answers).
+   */
+  private async finalSync(r: Replica): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = r.reachability.reachable
+      ? null
+      : new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `the replica has not answered since ${r.reachability.failure?.since.toISOString()}`,
+                ),
+              ),
+            FINAL_SYNC_DOWN_MS,
+          );
+        });
+    try {
+      await (limit ? Promise.race([r.sync(), limit]) : r.sync());
+      return true;
+    } catch (err) {
+      this.log.error("final sync failed", {
+        db: r.db.path,
+        replica: r.name,
+        error: errorMessage(err),
+        hint: errorHint(err),
+      });
+      return false;
+    } finally {
+      clearTimeout(timer);
     }
-    return ok;
   }
 }
 

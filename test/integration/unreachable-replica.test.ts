@@ -204,6 +204,31 @@ describe("a replica that cannot be reached at start-up", () => {
     }
   }, 90_000);
 
+  test("a stop with a replica that never answers: the others get their final sync, and walship exits in seconds", async () => {
+    const silent = await startSilentServer();
+    try {
+      const db = path.join(dir, "stop.db");
+      createDatabase(db);
+      // The silent replica comes first: a stop that synced one replica after another would wait on it.
+      const cfg = config("stop", db, [`${silent.endpoint}/b/stop`, `file://${dir}/stop-replica`]);
+      const walship = startCli(["replicate", "-config", cfg], { env: KEYS });
+      await waitFor(() => walship.stderr().includes(NOT_REACHABLE), 20_000, "the start-up check");
+      const app = openApp(db);
+      for (let i = 0; i < 30; i++) app.run("INSERT INTO items (name, qty) VALUES (?, ?)", [`row ${i}`, i]);
+      app.close();
+      const stopping = Date.now();
+      const stopped = await walship.stop("SIGTERM", 60_000);
+      expect(Date.now() - stopping).toBeLessThan(20_000);
+      expect(stopped.code).toBe(1); // the silent replica's final sync failed, and says so
+      expect(lineWith(stopped.stderr, 'msg="final sync failed"')).toContain("has not answered since");
+      expect(await restoredRows(`file://${dir}/stop-replica`, path.join(dir, "stop-dir.db"))).toEqual(
+        readDatabase(db).rows,
+      );
+    } finally {
+      await silent.stop();
+    }
+  }, 120_000);
+
   describe("a definite answer still stops walship at start-up, with its fix", () => {
     test("wrong credentials: exit 1 and the -exec application never starts", async () => {
       const s3 = await s3On(undefined, ["present"]);
