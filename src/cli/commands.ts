@@ -12,8 +12,8 @@ export interface Command {
   summary: string;
   /** Usage lines without the leading `walship `. */
   usage: string[];
-  /** How many positionals the command takes. */
-  positionals: { min: number; max: number };
+  /** How many positionals the command takes at most (fewer is each command's own message). */
+  maxPositionals: number;
   flags: FlagSpec[];
   run(args: ParsedFlags): Promise<number>;
 }
@@ -51,9 +51,12 @@ const VERBOSE: FlagSpec = {
 /** Every command answers `-h`; it is part of each table so that parsing treats it like any flag. */
 export const HELP: FlagSpec = { name: "help", alias: "h", kind: "boolean", help: "Show this help" };
 
-const sourceFlags = (a: ParsedFlags) => ({
+const configFlags = (a: ParsedFlags) => ({
   config: a.string("config"),
   expandEnv: !a.boolean("no-expand-env"),
+});
+const sourceFlags = (a: ParsedFlags) => ({
+  ...configFlags(a),
   replica: a.string("replica"),
   json: a.boolean("json"),
 });
@@ -66,7 +69,7 @@ export const COMMANDS: Command[] = [
       "replicate [-config PATH] [-exec CMD]",
       "replicate [-exec CMD] DB_PATH REPLICA_URL [REPLICA_URL...]",
     ],
-    positionals: { min: 0, max: Number.POSITIVE_INFINITY },
+    maxPositionals: Number.POSITIVE_INFINITY,
     flags: [
       CONFIG,
       NO_EXPAND_ENV,
@@ -81,8 +84,7 @@ export const COMMANDS: Command[] = [
     ],
     run: async (a) =>
       (await import("./replicate.ts")).runReplicate(a.positionals, {
-        config: a.string("config"),
-        expandEnv: !a.boolean("no-expand-env"),
+        ...configFlags(a),
         exec: a.string("exec"),
         verbose: a.boolean("verbose"),
       }),
@@ -92,7 +94,7 @@ export const COMMANDS: Command[] = [
     summary:
       "Restore a database from a replica URL or directory, or from the replicas of DB_PATH in the config",
     usage: ["restore [flags] DB_PATH", "restore -o OUTPUT [flags] REPLICA_URL|REPLICA_DIR"],
-    positionals: { min: 0, max: 1 },
+    maxPositionals: 1,
     flags: [
       {
         name: "output",
@@ -132,8 +134,7 @@ export const COMMANDS: Command[] = [
     ],
     run: async (a) =>
       (await import("./restore.ts")).runRestore(a.positionals[0], {
-        config: a.string("config"),
-        expandEnv: !a.boolean("no-expand-env"),
+        ...configFlags(a),
         output: a.string("output"),
         replica: a.string("replica"),
         generation: a.string("generation"),
@@ -153,12 +154,12 @@ export const COMMANDS: Command[] = [
     name: "doctor",
     summary: "Check a database's replicas or a replica URL step by step, with fixes",
     usage: ["doctor [-config PATH] [--json] [DB_PATH|REPLICA_URL]"],
-    positionals: { min: 0, max: 1 },
+    maxPositionals: 1,
     flags: [CONFIG, NO_EXPAND_ENV, { ...JSON_OUT, help: "Print the report as JSON" }, HELP],
     run: async (a) =>
       (await import("./doctor.ts")).runDoctor(
         a.positionals[0],
-        { config: a.string("config"), expandEnv: !a.boolean("no-expand-env"), json: a.boolean("json") },
+        { ...configFlags(a), json: a.boolean("json") },
         (text) => process.stdout.write(`${text}\n`),
       ),
   },
@@ -166,12 +167,12 @@ export const COMMANDS: Command[] = [
     name: "databases",
     summary: "List the databases in the config and their replicas",
     usage: ["databases [-config PATH] [--json]"],
-    positionals: { min: 0, max: 1 },
+    maxPositionals: 1,
     flags: [CONFIG, NO_EXPAND_ENV, JSON_OUT, HELP],
     run: async (a) =>
       (await import("./databases.ts")).runDatabases(
         a.positionals[0],
-        { config: a.string("config"), expandEnv: !a.boolean("no-expand-env"), json: a.boolean("json") },
+        { ...configFlags(a), json: a.boolean("json") },
         listingOutput(),
       ),
   },
@@ -179,7 +180,7 @@ export const COMMANDS: Command[] = [
     name: "generations",
     summary: "List the generations of a database's replicas or of a replica URL, with lag",
     usage: ["generations [-config PATH] [-replica NAME] [--json] DB_PATH|REPLICA_URL"],
-    positionals: { min: 0, max: 1 },
+    maxPositionals: 1,
     flags: [
       CONFIG,
       NO_EXPAND_ENV,
@@ -194,7 +195,7 @@ export const COMMANDS: Command[] = [
     name: "snapshots",
     summary: "List the snapshots of a database's replicas or of a replica URL",
     usage: ["snapshots [-config PATH] [-replica NAME] [--json] DB_PATH|REPLICA_URL"],
-    positionals: { min: 0, max: 1 },
+    maxPositionals: 1,
     flags: [CONFIG, NO_EXPAND_ENV, REPLICA, JSON_OUT, HELP],
     run: async (a) =>
       (await import("./snapshots.ts")).runSnapshots(a.positionals[0], sourceFlags(a), listingOutput()),
@@ -203,7 +204,7 @@ export const COMMANDS: Command[] = [
     name: "wal",
     summary: "List the WAL segments of a database's replicas or of a replica URL",
     usage: ["wal [-config PATH] [-replica NAME] [-generation NAME] [--json] DB_PATH|REPLICA_URL"],
-    positionals: { min: 0, max: 1 },
+    maxPositionals: 1,
     flags: [CONFIG, NO_EXPAND_ENV, REPLICA, GENERATION, JSON_OUT, HELP],
     run: async (a) =>
       (await import("./wal.ts")).runWal(
@@ -216,7 +217,7 @@ export const COMMANDS: Command[] = [
     name: "demo",
     summary: "Replicate a sample database to a local directory, restore it and compare (no setup needed)",
     usage: ["demo [DIR]"],
-    positionals: { min: 0, max: 1 },
+    maxPositionals: 1,
     flags: [HELP],
     run: async (a) =>
       (await import("./demo.ts")).runDemo(a.positionals[0], (line) => process.stdout.write(`${line}\n`)),
@@ -225,7 +226,7 @@ export const COMMANDS: Command[] = [
     name: "version",
     summary: "Print the version",
     usage: ["version"],
-    positionals: { min: 0, max: 0 },
+    maxPositionals: 0,
     flags: [HELP],
     run: async () => (await import("./version.ts")).runVersion((line) => process.stdout.write(`${line}\n`)),
   },
@@ -237,7 +238,7 @@ export function findCommand(name: string): Command | undefined {
 
 /** Rejects a wrong number of positionals before anything runs. */
 export function checkPositionals(command: Command, positionals: readonly string[]): void {
-  const { max } = command.positionals;
+  const max = command.maxPositionals;
   if (positionals.length > max) {
     const extra = positionals.slice(max);
     throw new UsageError(

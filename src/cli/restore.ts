@@ -68,7 +68,7 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
     plan = await planRestore(source.replicas, restoreTarget);
   } catch (err) {
     if (err instanceof NoBackupError) {
-      const nothing = err.message === "no matching backups found";
+      const nothing = err.reason === "empty";
       const nearby = nothing
         ? await nearbyAdvice(
             source.dbPath === undefined ? (target ?? null) : null,
@@ -86,6 +86,7 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
         nearby?.hint ??
           err.hint ??
           "check the bucket, path or directory of the replica (it should contain generations/)",
+        err.reason,
       );
     }
     throw err;

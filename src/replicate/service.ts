@@ -116,8 +116,10 @@ export class ReplicationService {
 function refuseWrongFiles(sets: readonly ReplicatedSet[], watchesDirectories: boolean, log: Logger): void {
   const checked = sets.map((set) => ({ gate: set.db.fileGate, result: set.db.fileGate.check() }));
   const refused = checked.flatMap(({ result }) => (result.admitted ? [] : [result.error]));
-  if (refused.length > 0 && refused.length === sets.length && !watchesDirectories) throw refused[0];
-  for (const { gate, result } of checked) gate.report(result, log);
+  const none = refused.length > 0 && refused.length === sets.length && !watchesDirectories;
+  // When nothing is left, the first refusal is the command's error and the others are logged before it.
+  for (const { gate, result } of none ? checked.slice(1) : checked) gate.report(result, log);
+  if (none) throw refused[0];
 }
 
 function logReplicas(dbc: DbConfig, log: Logger): void {

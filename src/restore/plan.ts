@@ -56,6 +56,8 @@ export class NoBackupError extends Error {
   constructor(
     message: string,
     readonly hint?: string,
+    /** `empty`: the replicas hold no backup at all; `too-early`: none at or before the requested time. */
+    readonly reason: "empty" | "too-early" = "empty",
   ) {
     super(message);
   }
@@ -94,6 +96,7 @@ export async function planRestore(replicas: NamedReplica[], target: RestoreTarge
     throw new NoBackupError(
       `no backup at or before ${target.timestamp.toISOString()}: the earliest restorable time is ${first}`,
       `use -timestamp ${first} or later, or drop -timestamp for the latest state`,
+      "too-early",
     );
   }
   throw new NoBackupError("no matching backups found");

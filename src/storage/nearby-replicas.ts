@@ -18,7 +18,7 @@ export interface NearbyReplica {
 }
 
 /** `target` with another path, the rest (bucket, endpoint, options) unchanged. */
-export function atPath(target: ReplicaTarget, p: string): ReplicaTarget {
+function atPath(target: ReplicaTarget, p: string): ReplicaTarget {
   return { ...target, path: p };
 }
 
