@@ -4,7 +4,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { retarget } from "../../src/cli/nearby-advice.ts";
-import { S3Store } from "../../src/storage/s3.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 
@@ -26,16 +25,7 @@ describe("no backups here, but next to it", () => {
   beforeAll(async () => {
     s3 = await startS3Server({ buckets: ["nearby"] });
     // A config without path: puts the replica at the bucket root.
-    const store = new S3Store({
-      bucket: "nearby",
-      prefix: "",
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      skipVerify: false,
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: s3.secretAccessKey,
-    });
+    const store = s3.store("nearby", "");
     for (const rel of fixtureFiles()) await store.put(rel, fs.readFileSync(path.join(FIXTURE, rel)));
     fs.cpSync(path.join(FIXTURE, "generations"), path.join(dir, "backups/app/generations"), {
       recursive: true,

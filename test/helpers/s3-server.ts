@@ -10,6 +10,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "nod
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { S3Store } from "../../src/storage/s3.ts";
 
 const TLS_DIR = path.join(import.meta.dir, "..", "fixtures", "tls");
 
@@ -73,6 +74,8 @@ export interface S3Server {
   readonly region: string;
   /** Creates a bucket through the S3 API (so s3rver validates the name). */
   createBucket(name: string): Promise<void>;
+  /** walship's S3 store for `bucket` under `prefix` ("" for the root), path-style with the server's keys. */
+  store(bucket: string, prefix: string): S3Store;
   /** The bytes s3rver stored for an object, read from disk; null if there is no such object. */
   objectBytes(bucket: string, key: string): Promise<Uint8Array | null>;
   /** Stops the server (SIGTERM, then SIGKILL) and removes `dir`. Safe to call twice. */
@@ -287,6 +290,18 @@ export async function startS3Server(opts: StartS3ServerOptions = {}): Promise<S3
     secretAccessKey: "S3RVER",
     region: "us-east-1",
     createBucket,
+    store: (bucket, prefix) =>
+      new S3Store({
+        bucket,
+        prefix,
+        endpoint,
+        region: "us-east-1",
+        forcePathStyle: true,
+        skipVerify: false,
+        caFile: tls ? TEST_TLS.caFile : undefined,
+        accessKeyId: "S3RVER",
+        secretAccessKey: "S3RVER",
+      }),
     objectBytes,
     stop,
   };

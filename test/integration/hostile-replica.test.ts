@@ -22,7 +22,6 @@ import * as path from "node:path";
 import { snapshotPath, walSegmentPath } from "../../src/format/layout.ts";
 import { encodeLz4Frame } from "../../src/format/lz4-frame.ts";
 import { scanWal } from "../../src/sqlite/wal.ts";
-import { S3Store } from "../../src/storage/s3.ts";
 import { readDatabase } from "../helpers/db-content.ts";
 import {
   type HostileObject,
@@ -125,16 +124,7 @@ describe("restoring from a hostile replica", () => {
 
   /** An s3rver replica under PATH `name` holding `objects`; returns its URL. */
   async function s3Replica(name: string, objects: Record<string, Uint8Array>): Promise<string> {
-    const store = new S3Store({
-      bucket: BUCKET,
-      prefix: name,
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      skipVerify: false,
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: s3.secretAccessKey,
-    });
+    const store = s3.store(BUCKET, name);
     for (const [key, bytes] of Object.entries(objects)) await store.put(key, bytes);
     return `${s3.endpoint}/${BUCKET}/${name}`;
   }
