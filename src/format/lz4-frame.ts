@@ -7,6 +7,7 @@
 
 import { concatBytes, readU32LE, writeU32LE } from "./bytes.ts";
 import { compressBlock, compressBound, LZ4_HASH_TABLE_SIZE } from "./lz4-block.ts";
+import { type WasmKernels, wasmKernels } from "./wasm-kernels.ts";
 import { Xxh32, xxh32 } from "./xxhash32.ts";
 
 // ---------------------------------------------------------------------------------------------------------
@@ -238,6 +239,7 @@ export interface DecodeLz4FrameOptions {
   maxOutputBytes?: number;
   /** Expected decompressed size, used only to size the output buffer up front (not verified). */
   expectedSize?: number;
+  decoder?: BlockDecoderChoice;
 }
 
 /** Returned by decodeBlock when the output would pass its limit. */
@@ -360,7 +362,7 @@ export function decodeLz4Frame(frame: Uint8Array, opts: DecodeLz4FrameOptions = 
       out.set(chunk, length);
       length += chunk.length;
     },
-    { maxOutputBytes },
+    { maxOutputBytes, ...(opts.decoder ? { decoder: opts.decoder } : {}) },
   );
   return out.length === length ? out : out.slice(0, length);
 }
@@ -373,7 +375,7 @@ export function decodeLz4Frame(frame: Uint8Array, opts: DecodeLz4FrameOptions = 
 export function decodeLz4FrameStream(
   input: Uint8Array | FrameSource,
   sink: (chunk: Uint8Array) => void,
-  opts: { maxOutputBytes?: number } = {},
+  opts: { maxOutputBytes?: number; decoder?: BlockDecoderChoice } = {},
 ): number {
   const frame: FrameSource = input instanceof Uint8Array ? arraySource(input) : input;
   const byteAt = (at: number): number => frame.bytes(at, at + 1)[0]!;
@@ -458,116 +460,158 @@ export function decodeLz4FrameStream(
       ? new Lz4FormatError(`decompressed data exceeds the declared content size of ${contentSize} bytes`, at)
       : new Lz4OutputLimitError(`decompressed data exceeds the output limit of ${maxOutputBytes} bytes`, at);
 
-  // Working buffer: the back-reference window dependent blocks may use, then room for one block.
+  // Working buffer: the back-reference window dependent blocks may use, then room for one block. With
+  // the WebAssembly decoder it is that decoder's work area, which holds any block.
   const window = independent ? 0 : DEPENDENT_WINDOW;
-  let work: Uint8Array = new Uint8Array(0);
-  let history = 0;
-  let total = 0;
-  const checksum = hasContentChecksum ? new Xxh32() : null;
-  const emit = (chunk: Uint8Array): void => {
-    checksum?.update(chunk);
-    total += chunk.length;
-    sink(chunk);
-  };
-  /** Keeps the last `window` bytes of output at the start of `work` for the next dependent block. */
-  const keepWindow = (end: number): void => {
-    const keep = Math.min(window, end);
-    work.copyWithin(0, end - keep, end);
-    history = keep;
-  };
+  const wasm = opts.decoder === "js" ? null : claimWasm();
+  try {
+    let work: Uint8Array = wasm ? wasm.work : new Uint8Array(0);
+    let history = 0;
+    let total = 0;
+    const checksum = hasContentChecksum ? new Xxh32() : null;
+    const emit = (chunk: Uint8Array): void => {
+      checksum?.update(chunk);
+      total += chunk.length;
+      sink(chunk);
+    };
+    /** Keeps the last `window` bytes of output at the start of `work` for the next dependent block. */
+    const keepWindow = (end: number): void => {
+      const keep = Math.min(window, end);
+      work.copyWithin(0, end - keep, end);
+      history = keep;
+    };
 
-  // Data blocks.
-  for (;;) {
-    const headerAt = pos;
-    need(pos, 4, "block header");
-    const header = u32At(pos);
-    pos += 4;
-    if (header === END_MARK) break;
-    const size = header & BLOCK_LENGTH_MASK;
-    if (size > blockMaxSize) {
-      throw new Lz4FormatError(
-        `block of ${size} bytes exceeds the maximum block size of ${blockMaxSize}`,
-        headerAt,
-      );
-    }
-    need(pos, size + (hasBlockChecksums ? 4 : 0), "block data");
-    if (hasBlockChecksums) {
-      const stored = u32At(pos + size);
-      const computed = xxh32(frame.bytes(pos, pos + size));
-      if (stored !== computed) {
+    // Data blocks.
+    for (;;) {
+      const headerAt = pos;
+      need(pos, 4, "block header");
+      const header = u32At(pos);
+      pos += 4;
+      if (header === END_MARK) break;
+      const size = header & BLOCK_LENGTH_MASK;
+      if (size > blockMaxSize) {
         throw new Lz4FormatError(
-          `block checksum mismatch (stored ${hex(stored, 8)}, computed ${hex(computed, 8)})`,
-          pos + size,
+          `block of ${size} bytes exceeds the maximum block size of ${blockMaxSize}`,
+          headerAt,
         );
       }
-    }
-
-    const room = capacityLimit - total;
-    if (header & BLOCK_UNCOMPRESSED) {
-      if (size > room) throw tooMuchOutput(headerAt);
-      const data = frame.bytes(pos, pos + size);
-      if (window > 0) {
-        if (work.length < window + size) work = grow(work, window + size, history);
-        work.set(data, history);
-        keepWindow(history + size);
-      }
-      emit(data);
-    } else {
-      // A block is at most blockMaxSize; grow the buffer only as far as this block needs.
-      const limit = Math.min(blockMaxSize, room);
-      let capacity = Math.min(limit, Math.max(size * 4, MIN_OUTPUT_GROWTH));
-      for (;;) {
-        if (work.length < history + capacity) work = grow(work, history + capacity, history);
-        const end = decodeBlockAt(
-          frame.bytes(pos, pos + size),
-          pos,
-          work,
-          history,
-          history + capacity,
-          independent ? history : 0,
-        );
-        if (end !== OUTPUT_LIMIT_REACHED) {
-          emit(work.subarray(history, end));
-          if (window > 0) keepWindow(end);
-          break;
-        }
-        if (capacity >= limit) {
-          if (limit === room) throw tooMuchOutput(headerAt);
+      need(pos, size + (hasBlockChecksums ? 4 : 0), "block data");
+      if (hasBlockChecksums) {
+        const stored = u32At(pos + size);
+        const computed = xxh32(frame.bytes(pos, pos + size));
+        if (stored !== computed) {
           throw new Lz4FormatError(
-            `block decompresses to more than the maximum block size of ${blockMaxSize}`,
-            headerAt,
+            `block checksum mismatch (stored ${hex(stored, 8)}, computed ${hex(computed, 8)})`,
+            pos + size,
           );
         }
-        capacity = Math.min(limit, capacity * 2);
       }
-    }
-    pos += size + (hasBlockChecksums ? 4 : 0);
-  }
 
-  const endMarkAt = pos - 4;
-  if (contentSize !== undefined && total !== contentSize) {
-    throw new Lz4FormatError(
-      `content size mismatch (declared ${contentSize} bytes, decoded ${total})`,
-      endMarkAt,
-    );
-  }
-  if (checksum) {
-    need(pos, 4, "content checksum");
-    const stored = u32At(pos);
-    const computed = checksum.digest();
-    if (stored !== computed) {
+      const room = capacityLimit - total;
+      if (header & BLOCK_UNCOMPRESSED) {
+        if (size > room) throw tooMuchOutput(headerAt);
+        const data = frame.bytes(pos, pos + size);
+        if (window > 0) {
+          if (work.length < window + size) work = grow(work, window + size, history);
+          work.set(data, history);
+          keepWindow(history + size);
+        }
+        emit(data);
+      } else {
+        // A block is at most blockMaxSize; grow the buffer only as far as this block needs.
+        const limit = Math.min(blockMaxSize, room);
+        let capacity = wasm ? limit : Math.min(limit, Math.max(size * 4, MIN_OUTPUT_GROWTH));
+        for (;;) {
+          if (work.length < history + capacity) work = grow(work, history + capacity, history);
+          const block = frame.bytes(pos, pos + size);
+          const windowStart = independent ? history : 0;
+          const end = wasm
+            ? decodeBlockWasm(wasm, block, pos, history, history + capacity, windowStart)
+            : decodeBlockAt(block, pos, work, history, history + capacity, windowStart);
+          if (end !== OUTPUT_LIMIT_REACHED) {
+            emit(work.subarray(history, end));
+            if (window > 0) keepWindow(end);
+            break;
+          }
+          if (capacity >= limit) {
+            if (limit === room) throw tooMuchOutput(headerAt);
+            throw new Lz4FormatError(
+              `block decompresses to more than the maximum block size of ${blockMaxSize}`,
+              headerAt,
+            );
+          }
+          capacity = Math.min(limit, capacity * 2);
+        }
+      }
+      pos += size + (hasBlockChecksums ? 4 : 0);
+    }
+
+    const endMarkAt = pos - 4;
+    if (contentSize !== undefined && total !== contentSize) {
       throw new Lz4FormatError(
-        `content checksum mismatch (stored ${hex(stored, 8)}, computed ${hex(computed, 8)})`,
-        pos,
+        `content size mismatch (declared ${contentSize} bytes, decoded ${total})`,
+        endMarkAt,
       );
     }
-    pos += 4;
+    if (checksum) {
+      need(pos, 4, "content checksum");
+      const stored = u32At(pos);
+      const computed = checksum.digest();
+      if (stored !== computed) {
+        throw new Lz4FormatError(
+          `content checksum mismatch (stored ${hex(stored, 8)}, computed ${hex(computed, 8)})`,
+          pos,
+        );
+      }
+      pos += 4;
+    }
+    if (pos !== frame.length) {
+      const n = frame.length - pos;
+      throw new Lz4FormatError(`trailing data after the frame (${n} byte${n === 1 ? "" : "s"})`, pos);
+    }
+    return total;
+  } finally {
+    wasm?.releaseDecoder();
   }
-  if (pos !== frame.length) {
-    const n = frame.length - pos;
-    throw new Lz4FormatError(`trailing data after the frame (${n} byte${n === 1 ? "" : "s"})`, pos);
-  }
-  return total;
+}
+
+/**
+ * Which block decoder decodes: `wasm` (the default) uses the WebAssembly one where it loads and the
+ * JavaScript one elsewhere; `js` forces the JavaScript one (tests compare the two).
+ */
+export type BlockDecoderChoice = "wasm" | "js";
+
+/** The WebAssembly decoder for one frame, or null (not available, or a frame decoding on this thread has it). */
+function claimWasm(): WasmKernels | null {
+  const kernels = wasmKernels();
+  return kernels?.claimDecoder() ? kernels : null;
+}
+
+/** What each negative result of the WebAssembly decoder means, as decodeBlock words it. */
+const WASM_ERRORS: Readonly<Record<number, (value: number) => string>> = {
+  [-2]: () => "block ends inside a literal length",
+  [-3]: () => "literal run overruns the block",
+  [-4]: () => "block ends inside a match offset",
+  [-5]: () => "match offset is zero",
+  [-6]: (offset) => `match offset ${offset} reaches before the start of the available output`,
+  [-7]: () => "block ends inside a match length",
+  [-8]: () => "block ends with a match instead of literals",
+};
+
+/** decodeBlockAt with the WebAssembly decoder: same results, same errors at the same offsets. */
+function decodeBlockWasm(
+  wasm: WasmKernels,
+  block: Uint8Array,
+  blockOffset: number,
+  d: number,
+  dLimit: number,
+  windowStart: number,
+): number {
+  const end = wasm.decodeBlock(block, d, dLimit, windowStart);
+  if (end >= 0 || end === OUTPUT_LIMIT_REACHED) return end;
+  const message = WASM_ERRORS[end];
+  if (!message) throw new Error(`lz4 wasm: unknown result ${end}`);
+  throw new Lz4FormatError(message(wasm.errorValue), blockOffset + wasm.errorOffset);
 }
 
 /** Where the decoder reads a frame from: a byte array, or a file read piece by piece. */

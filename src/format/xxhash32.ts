@@ -3,6 +3,7 @@
  * it. Pure: imports nothing from the runtime.
  */
 import { readU32LE } from "./bytes.ts";
+import { wasmKernels } from "./wasm-kernels.ts";
 
 const PRIME32_1 = 0x9e3779b1;
 const PRIME32_2 = 0x85ebca77;
@@ -10,6 +11,8 @@ const PRIME32_3 = 0xc2b2ae3d;
 const PRIME32_4 = 0x27d4eb2f;
 const PRIME32_5 = 0x165667b1;
 const XXH32_STRIPE = 16;
+/** Below this many bytes the JavaScript loop is cheaper than a call into WebAssembly. */
+const WASM_MIN_BYTES = 4096;
 
 function rotl32(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));
@@ -65,6 +68,13 @@ export class Xxh32 {
 
   /** Consumes whole 16-byte stripes of `b[start, end)`. */
   private stripes(b: Uint8Array, start: number, end: number): void {
+    const kernels = end - start >= WASM_MIN_BYTES ? wasmKernels() : null;
+    if (kernels) {
+      const v = Uint32Array.of(this.v1, this.v2, this.v3, this.v4);
+      kernels.xxh32Stripes(v, b.subarray(start, end));
+      [this.v1, this.v2, this.v3, this.v4] = [v[0]! | 0, v[1]! | 0, v[2]! | 0, v[3]! | 0];
+      return;
+    }
     let { v1, v2, v3, v4 } = this;
     for (let i = start; i < end; i += XXH32_STRIPE) {
       v1 = Math.imul(rotl32((v1 + Math.imul(readU32LE(b, i), PRIME32_2)) | 0, 13), PRIME32_1);

@@ -404,6 +404,21 @@ function makeInput(rng: Rng, corpus: Corpus): Input {
 
 type Outcome = { ok: true; out: Uint8Array } | { ok: false; err: unknown };
 
+function wholeFrame(bytes: Uint8Array, opts: Parameters<typeof decodeLz4Frame>[1]): Outcome {
+  try {
+    return { ok: true, out: decodeLz4Frame(bytes, opts) };
+  } catch (err) {
+    return { ok: false, err };
+  }
+}
+
+/** Same class, message and (for format errors) offset. */
+function sameError(a: unknown, b: unknown): boolean {
+  if (!(a instanceof Error) || !(b instanceof Error) || a.constructor !== b.constructor) return false;
+  const offset = (e: Error) => (e instanceof Lz4FormatError ? e.offset : -1);
+  return a.message === b.message && offset(a) === offset(b);
+}
+
 /**
  * decodeLz4FrameStream on the same input: its chunks, copied (a chunk is only valid during the call), must
  * concatenate to what decodeLz4Frame returns, none longer than a 4 MiB block, never more in all than the
@@ -468,10 +483,18 @@ function property(ctx: FuzzCtx, corpus: Corpus): string {
     );
   }
 
+  // The JavaScript block decoder must agree with the WebAssembly one (the default) exactly: same bytes,
+  // or the same error at the same offset.
+  const js = wholeFrame(bytes, { ...opts, decoder: "js" });
   let out: Uint8Array;
   try {
     out = decodeLz4Frame(bytes, opts);
   } catch (err) {
+    check(
+      !js.ok && sameError(js.err, err),
+      () =>
+        `the JavaScript decoder gave ${js.ok ? `${js.out.length} bytes` : String(js.err)}, WebAssembly ${String(err)}`,
+    );
     if (badOption) {
       check(err instanceof RangeError, () => `invalid option ${JSON.stringify(opts)} gave ${String(err)}`);
       return "bad-option";
@@ -490,6 +513,10 @@ function property(ctx: FuzzCtx, corpus: Corpus): string {
     check(!stream.ok, "decodeLz4FrameStream accepted a frame decodeLz4Frame rejects");
     return /output limit/.test(err.message) ? "rejected-limit" : "rejected";
   }
+  check(
+    js.ok && Buffer.from(js.out).equals(Buffer.from(out)),
+    () => `the JavaScript decoder gave ${js.ok ? "other bytes" : String(js.err)} where WebAssembly decoded`,
+  );
   check(!badOption, `accepted invalid options ${JSON.stringify(opts)}`);
   check(out.length <= limit, `output of ${out.length} bytes passes maxOutputBytes ${limit}`);
   if (input.pristine) {
