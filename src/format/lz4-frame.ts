@@ -5,92 +5,50 @@
  */
 // biome-ignore-all lint/style/noNonNullAssertion: byte reads are bounds-checked by the surrounding logic; `!` only undoes noUncheckedIndexedAccess in hot loops.
 
-import { concatBytes, readU32LE, writeU32LE } from "./bytes.ts";
+import { concatBytes, writeU32LE } from "./bytes.ts";
 import { compressBlock, compressBound, LZ4_HASH_TABLE_SIZE } from "./lz4-block.ts";
-import { type WasmKernels, wasmKernels } from "./wasm-kernels.ts";
+import {
+  type BlockDecoderChoice,
+  claimWasm,
+  decodeBlockAt,
+  decodeBlockWasm,
+  OUTPUT_LIMIT_REACHED,
+} from "./lz4-block-decode.ts";
+import {
+  arraySource,
+  BD_SIZE_INDEX_4MIB,
+  BD_SIZE_SHIFT,
+  BLOCK_SIZE_4MIB,
+  BLOCK_UNCOMPRESSED,
+  checkLimitOption,
+  DEFAULT_MAX_OUTPUT_BYTES,
+  DEPENDENT_WINDOW,
+  END_MARK,
+  FLG_BLOCK_INDEPENDENCE,
+  FLG_CONTENT_CHECKSUM,
+  FLG_VERSION_01,
+  type FrameSource,
+  headerChecksum,
+  Lz4FormatError,
+  MAX_EXPANSION_RATIO,
+  MIN_OUTPUT_GROWTH,
+} from "./lz4-frame-format.ts";
+import {
+  finishLz4Frame,
+  outputRoom,
+  readLz4Block,
+  readLz4FrameHeader,
+  tooMuchOutput,
+} from "./lz4-frame-reader.ts";
 import { Xxh32, xxh32 } from "./xxhash32.ts";
 
-// ---------------------------------------------------------------------------------------------------------
-// Format constants (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md)
-// ---------------------------------------------------------------------------------------------------------
-
-const MAGIC = 0x184d2204;
-const LEGACY_MAGIC = 0x184c2102;
-/** Skippable frames use magic numbers 0x184D2A50 to 0x184D2A5F. */
-const SKIPPABLE_MAGIC = 0x184d2a50;
-const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
-
-// FLG byte.
-const FLG_VERSION_MASK = 0xc0;
-const FLG_VERSION_01 = 0x40;
-const FLG_BLOCK_INDEPENDENCE = 0x20;
-const FLG_BLOCK_CHECKSUM = 0x10;
-const FLG_CONTENT_SIZE = 0x08;
-const FLG_CONTENT_CHECKSUM = 0x04;
-const FLG_RESERVED = 0x02;
-const FLG_DICT_ID = 0x01;
-
-// BD byte: bits 6-4 select the block maximum size; bit 7 and bits 3-0 are reserved.
-const BD_RESERVED = 0x8f;
-const BD_SIZE_SHIFT = 4;
-const BD_SIZE_MASK = 0x07;
-const BD_SIZE_INDEX_MIN = 4;
-const BD_SIZE_INDEX_4MIB = 7;
-
-const BLOCK_SIZE_4MIB = 4 * 1024 * 1024;
-/** Block header bit 31: the block is stored uncompressed. The low 31 bits are the data length. */
-const BLOCK_UNCOMPRESSED = 0x80000000;
-const BLOCK_LENGTH_MASK = 0x7fffffff;
-const END_MARK = 0;
-
-/** Every LZ4 match is at least this long; the token stores the length minus this. */
-const MIN_MATCH = 4;
+export type { BlockDecoderChoice } from "./lz4-block-decode.ts";
+export { type FrameSource, Lz4FormatError, Lz4OutputLimitError } from "./lz4-frame-format.ts";
 
 /** Our FLG: version 01, independent blocks, content checksum; no block checksum, content size or dictID. */
 const ENCODER_FLG = FLG_VERSION_01 | FLG_BLOCK_INDEPENDENCE | FLG_CONTENT_CHECKSUM;
 /** Our BD: 4 MiB maximum block size. */
 const ENCODER_BD = BD_SIZE_INDEX_4MIB << BD_SIZE_SHIFT;
-
-/**
- * Default decoder output limit. Walship's largest objects are snapshots, which hold a whole database; 1 GiB
- * covers every database we expect to replicate while keeping a decompression bomb (LZ4 expands up to ~255x,
- * so a 4 MiB object could claim ~1 GiB) from exhausting memory. Callers restoring larger databases pass a
- * bigger `maxOutputBytes`.
- */
-const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024 * 1024;
-/** No LZ4 block can decompress to more than 255 bytes per input byte; used to cap pre-sizing. */
-const MAX_EXPANSION_RATIO = 255;
-/** Copies shorter than this are faster as byte loops than as `set`/`copyWithin` calls (measured in Bun). */
-const SHORT_COPY = 256;
-/** Smallest growth step for the decoder's output buffer. */
-const MIN_OUTPUT_GROWTH = 64 * 1024;
-/** How far back a dependent block's matches may reach: LZ4's 64 KiB window. */
-const DEPENDENT_WINDOW = 64 * 1024;
-
-// ---------------------------------------------------------------------------------------------------------
-// Errors
-// ---------------------------------------------------------------------------------------------------------
-
-/** The input is not a valid LZ4 frame (or exceeds a decoder limit). `offset` is where in the input. */
-export class Lz4FormatError extends Error {
-  override name = "Lz4FormatError";
-  readonly offset: number;
-
-  constructor(problem: string, offset: number) {
-    super(`Cannot decode LZ4 frame: ${problem} at offset ${offset}`);
-    this.offset = offset;
-  }
-}
-
-/** The frame may be valid, but its content is larger than the caller's `maxOutputBytes`. */
-export class Lz4OutputLimitError extends Lz4FormatError {
-  override name = "Lz4OutputLimitError";
-}
-
-/** Header checksum byte: second byte of xxh32 over the descriptor (FLG up to, not including, HC). */
-function headerChecksum(descriptor: Uint8Array): number {
-  return (new Xxh32().update(descriptor).digest() >>> 8) & 0xff;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Encoder
@@ -242,96 +200,6 @@ export interface DecodeLz4FrameOptions {
   decoder?: BlockDecoderChoice;
 }
 
-/** Returned by decodeBlock when the output would pass its limit. */
-const OUTPUT_LIMIT_REACHED = -1;
-
-/**
- * Decodes one LZ4 block `src[s, sEnd)` into `dst` at `d`, writing nothing at or past `dLimit`. Matches may
- * reach back to `windowStart`. Returns the output end, or OUTPUT_LIMIT_REACHED. Unlike lz4js's
- * decompressBlock it bounds-checks every read, write and back-reference, so hostile blocks cannot read
- * outside the input or fabricate bytes.
- */
-function decodeBlock(
-  src: Uint8Array,
-  s: number,
-  sEnd: number,
-  dst: Uint8Array,
-  d: number,
-  dLimit: number,
-  windowStart: number,
-): number {
-  for (;;) {
-    const token = src[s++]!;
-    let literals = token >>> 4;
-    if (literals === 15) {
-      let b: number;
-      do {
-        if (s >= sEnd) throw new Lz4FormatError("block ends inside a literal length", s);
-        b = src[s++]!;
-        literals += b;
-      } while (b === 255);
-    }
-    if (literals > 0) {
-      if (literals > sEnd - s) throw new Lz4FormatError("literal run overruns the block", s);
-      if (literals > dLimit - d) return OUTPUT_LIMIT_REACHED;
-      if (literals < SHORT_COPY) {
-        const end = s + literals;
-        while (s < end) dst[d++] = src[s++]!;
-      } else {
-        dst.set(src.subarray(s, s + literals), d);
-        s += literals;
-        d += literals;
-      }
-    }
-    if (s === sEnd) return d; // a block ends with a literal-only sequence
-    if (sEnd - s < 2) throw new Lz4FormatError("block ends inside a match offset", s);
-    const offset = src[s]! | (src[s + 1]! << 8);
-    if (offset === 0) throw new Lz4FormatError("match offset is zero", s);
-    if (offset > d - windowStart) {
-      throw new Lz4FormatError(`match offset ${offset} reaches before the start of the available output`, s);
-    }
-    s += 2;
-    let length = token & 15;
-    if (length === 15) {
-      let b: number;
-      do {
-        if (s >= sEnd) throw new Lz4FormatError("block ends inside a match length", s);
-        b = src[s++]!;
-        length += b;
-      } while (b === 255);
-    }
-    length += MIN_MATCH;
-    if (length > dLimit - d) return OUTPUT_LIMIT_REACHED;
-    let m = d - offset;
-    if (length < SHORT_COPY) {
-      const end = d + length;
-      while (d < end) dst[d++] = dst[m++]!;
-    } else if (offset >= length) {
-      dst.copyWithin(d, m, m + length);
-      d += length;
-    } else {
-      // Overlapping copy of a repeating pattern: each pass copies everything written since `m`, doubling.
-      const end = d + length;
-      while (d < end) {
-        const n = Math.min(d - m, end - d);
-        dst.copyWithin(d, m, m + n);
-        d += n;
-      }
-    }
-    if (s >= sEnd) throw new Lz4FormatError("block ends with a match instead of literals", s);
-  }
-}
-
-function checkLimitOption(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`decodeLz4Frame: ${name} must be a non-negative integer, got ${value}`);
-  }
-}
-
-function hex(n: number, digits: number): string {
-  return `0x${n.toString(16).toUpperCase().padStart(digits, "0")}`;
-}
-
 /**
  * Decodes an LZ4 frame (optionally preceded by skippable frames) into its content. Accepts everything the
  * LZ4 frame format allows except dictionary IDs; verifies header, block and content checksums and the
@@ -366,7 +234,6 @@ export function decodeLz4Frame(frame: Uint8Array, opts: DecodeLz4FrameOptions = 
   );
   return out.length === length ? out : out.slice(0, length);
 }
-
 /**
  * Decodes an LZ4 frame block by block, handing each block's output to `sink` (valid only during the
  * call), so memory stays at one block plus the 64 KiB window however large the content is. All checks
@@ -378,87 +245,10 @@ export function decodeLz4FrameStream(
   opts: { maxOutputBytes?: number; decoder?: BlockDecoderChoice } = {},
 ): number {
   const frame: FrameSource = input instanceof Uint8Array ? arraySource(input) : input;
-  const byteAt = (at: number): number => frame.bytes(at, at + 1)[0]!;
-  const u32At = (at: number): number => readU32LE(frame.bytes(at, at + 4), 0);
   const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   checkLimitOption("maxOutputBytes", maxOutputBytes);
-
-  const need = (at: number, n: number, what: string): void => {
-    if (frame.length - at < n) {
-      throw new Lz4FormatError(
-        `input is truncated in the ${what} (needs ${n} bytes, has ${frame.length - at})`,
-        at,
-      );
-    }
-  };
-
-  // Magic number, after any skippable frames.
-  let pos = 0;
-  for (;;) {
-    need(pos, 4, "magic number");
-    const magic = u32At(pos);
-    if (magic === MAGIC) break;
-    if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      need(pos + 4, 4, "skippable frame size");
-      const size = u32At(pos + 4);
-      need(pos + 8, size, "skippable frame");
-      pos += 8 + size;
-      continue;
-    }
-    if (magic === LEGACY_MAGIC) throw new Lz4FormatError("legacy LZ4 format is not supported", pos);
-    throw new Lz4FormatError(`bad magic number ${hex(magic, 8)}`, pos);
-  }
-  pos += 4;
-
-  // Frame descriptor.
-  const descriptorStart = pos;
-  need(pos, 2, "frame descriptor");
-  const flg = byteAt(pos);
-  const bd = byteAt(pos + 1);
-  if ((flg & FLG_VERSION_MASK) !== FLG_VERSION_01) {
-    throw new Lz4FormatError(`unsupported frame version ${(flg & FLG_VERSION_MASK) >>> 6}`, pos);
-  }
-  if (flg & FLG_RESERVED) throw new Lz4FormatError(`reserved bit set in FLG byte ${hex(flg, 2)}`, pos);
-  if (flg & FLG_DICT_ID) throw new Lz4FormatError("dictionary IDs are not supported", pos);
-  if (bd & BD_RESERVED) throw new Lz4FormatError(`reserved bits set in BD byte ${hex(bd, 2)}`, pos + 1);
-  const sizeIndex = (bd >>> BD_SIZE_SHIFT) & BD_SIZE_MASK;
-  if (sizeIndex < BD_SIZE_INDEX_MIN) {
-    throw new Lz4FormatError(`invalid block maximum size index ${sizeIndex} (must be 4 to 7)`, pos + 1);
-  }
-  const blockMaxSize = 1 << (2 * sizeIndex + 8); // 4 → 64 KiB, 5 → 256 KiB, 6 → 1 MiB, 7 → 4 MiB
-  const independent = (flg & FLG_BLOCK_INDEPENDENCE) !== 0;
-  const hasBlockChecksums = (flg & FLG_BLOCK_CHECKSUM) !== 0;
-  const hasContentChecksum = (flg & FLG_CONTENT_CHECKSUM) !== 0;
-  pos += 2;
-
-  let contentSize: number | undefined;
-  if (flg & FLG_CONTENT_SIZE) {
-    need(pos, 8, "content size");
-    // Exact below 2^53; anything larger is far past any output limit anyway.
-    contentSize = u32At(pos + 4) * 2 ** 32 + u32At(pos);
-    if (contentSize > maxOutputBytes) {
-      throw new Lz4OutputLimitError(
-        `declared content size ${contentSize} exceeds the output limit of ${maxOutputBytes} bytes`,
-        pos,
-      );
-    }
-    pos += 8;
-  }
-  need(pos, 1, "header checksum");
-  const expectedHc = headerChecksum(frame.bytes(descriptorStart, pos));
-  if (byteAt(pos) !== expectedHc) {
-    throw new Lz4FormatError(
-      `header checksum mismatch (stored ${hex(byteAt(pos), 2)}, computed ${hex(expectedHc, 2)})`,
-      pos,
-    );
-  }
-  pos += 1;
-
-  const capacityLimit = contentSize ?? maxOutputBytes;
-  const tooMuchOutput = (at: number): Lz4FormatError =>
-    contentSize !== undefined
-      ? new Lz4FormatError(`decompressed data exceeds the declared content size of ${contentSize} bytes`, at)
-      : new Lz4OutputLimitError(`decompressed data exceeds the output limit of ${maxOutputBytes} bytes`, at);
+  const header = readLz4FrameHeader(frame, maxOutputBytes);
+  const { blockMaxSize, independent } = header;
 
   // Working buffer: the back-reference window dependent blocks may use, then room for one block. With
   // the WebAssembly decoder it is that decoder's work area, which holds any block.
@@ -468,7 +258,7 @@ export function decodeLz4FrameStream(
     let work: Uint8Array = wasm ? wasm.work : new Uint8Array(0);
     let history = 0;
     let total = 0;
-    const checksum = hasContentChecksum ? new Xxh32() : null;
+    const checksum = header.contentChecksum ? new Xxh32() : null;
     const emit = (chunk: Uint8Array): void => {
       checksum?.update(chunk);
       total += chunk.length;
@@ -481,36 +271,13 @@ export function decodeLz4FrameStream(
       history = keep;
     };
 
-    // Data blocks.
-    for (;;) {
-      const headerAt = pos;
-      need(pos, 4, "block header");
-      const header = u32At(pos);
-      pos += 4;
-      if (header === END_MARK) break;
-      const size = header & BLOCK_LENGTH_MASK;
-      if (size > blockMaxSize) {
-        throw new Lz4FormatError(
-          `block of ${size} bytes exceeds the maximum block size of ${blockMaxSize}`,
-          headerAt,
-        );
-      }
-      need(pos, size + (hasBlockChecksums ? 4 : 0), "block data");
-      if (hasBlockChecksums) {
-        const stored = u32At(pos + size);
-        const computed = xxh32(frame.bytes(pos, pos + size));
-        if (stored !== computed) {
-          throw new Lz4FormatError(
-            `block checksum mismatch (stored ${hex(stored, 8)}, computed ${hex(computed, 8)})`,
-            pos + size,
-          );
-        }
-      }
-
-      const room = capacityLimit - total;
-      if (header & BLOCK_UNCOMPRESSED) {
-        if (size > room) throw tooMuchOutput(headerAt);
-        const data = frame.bytes(pos, pos + size);
+    let pos = header.blocksAt;
+    for (let block = readLz4Block(frame, header, pos); block; block = readLz4Block(frame, header, pos)) {
+      const { headerAt, dataAt, size } = block;
+      const room = outputRoom(header, total);
+      if (block.stored) {
+        if (size > room) throw tooMuchOutput(header, headerAt);
+        const data = frame.bytes(dataAt, dataAt + size);
         if (window > 0) {
           if (work.length < window + size) work = grow(work, window + size, history);
           work.set(data, history);
@@ -523,18 +290,18 @@ export function decodeLz4FrameStream(
         let capacity = wasm ? limit : Math.min(limit, Math.max(size * 4, MIN_OUTPUT_GROWTH));
         for (;;) {
           if (work.length < history + capacity) work = grow(work, history + capacity, history);
-          const block = frame.bytes(pos, pos + size);
+          const data = frame.bytes(dataAt, dataAt + size);
           const windowStart = independent ? history : 0;
           const end = wasm
-            ? decodeBlockWasm(wasm, block, pos, history, history + capacity, windowStart)
-            : decodeBlockAt(block, pos, work, history, history + capacity, windowStart);
+            ? decodeBlockWasm(wasm, data, dataAt, history, history + capacity, windowStart)
+            : decodeBlockAt(data, dataAt, work, history, history + capacity, windowStart);
           if (end !== OUTPUT_LIMIT_REACHED) {
             emit(work.subarray(history, end));
             if (window > 0) keepWindow(end);
             break;
           }
           if (capacity >= limit) {
-            if (limit === room) throw tooMuchOutput(headerAt);
+            if (limit === room) throw tooMuchOutput(header, headerAt);
             throw new Lz4FormatError(
               `block decompresses to more than the maximum block size of ${blockMaxSize}`,
               headerAt,
@@ -543,103 +310,12 @@ export function decodeLz4FrameStream(
           capacity = Math.min(limit, capacity * 2);
         }
       }
-      pos += size + (hasBlockChecksums ? 4 : 0);
+      pos = block.next;
     }
-
-    const endMarkAt = pos - 4;
-    if (contentSize !== undefined && total !== contentSize) {
-      throw new Lz4FormatError(
-        `content size mismatch (declared ${contentSize} bytes, decoded ${total})`,
-        endMarkAt,
-      );
-    }
-    if (checksum) {
-      need(pos, 4, "content checksum");
-      const stored = u32At(pos);
-      const computed = checksum.digest();
-      if (stored !== computed) {
-        throw new Lz4FormatError(
-          `content checksum mismatch (stored ${hex(stored, 8)}, computed ${hex(computed, 8)})`,
-          pos,
-        );
-      }
-      pos += 4;
-    }
-    if (pos !== frame.length) {
-      const n = frame.length - pos;
-      throw new Lz4FormatError(`trailing data after the frame (${n} byte${n === 1 ? "" : "s"})`, pos);
-    }
+    finishLz4Frame(frame, header, pos, total, () => checksum?.digest() ?? 0);
     return total;
   } finally {
     wasm?.releaseDecoder();
-  }
-}
-
-/**
- * Which block decoder decodes: `wasm` (the default) uses the WebAssembly one where it loads and the
- * JavaScript one elsewhere; `js` forces the JavaScript one (tests compare the two).
- */
-export type BlockDecoderChoice = "wasm" | "js";
-
-/** The WebAssembly decoder for one frame, or null (not available, or a frame decoding on this thread has it). */
-function claimWasm(): WasmKernels | null {
-  const kernels = wasmKernels();
-  return kernels?.claimDecoder() ? kernels : null;
-}
-
-/** What each negative result of the WebAssembly decoder means, as decodeBlock words it. */
-const WASM_ERRORS: Readonly<Record<number, (value: number) => string>> = {
-  [-2]: () => "block ends inside a literal length",
-  [-3]: () => "literal run overruns the block",
-  [-4]: () => "block ends inside a match offset",
-  [-5]: () => "match offset is zero",
-  [-6]: (offset) => `match offset ${offset} reaches before the start of the available output`,
-  [-7]: () => "block ends inside a match length",
-  [-8]: () => "block ends with a match instead of literals",
-};
-
-/** decodeBlockAt with the WebAssembly decoder: same results, same errors at the same offsets. */
-function decodeBlockWasm(
-  wasm: WasmKernels,
-  block: Uint8Array,
-  blockOffset: number,
-  d: number,
-  dLimit: number,
-  windowStart: number,
-): number {
-  const end = wasm.decodeBlock(block, d, dLimit, windowStart);
-  if (end >= 0 || end === OUTPUT_LIMIT_REACHED) return end;
-  const message = WASM_ERRORS[end];
-  if (!message) throw new Error(`lz4 wasm: unknown result ${end}`);
-  throw new Lz4FormatError(message(wasm.errorValue), blockOffset + wasm.errorOffset);
-}
-
-/** Where the decoder reads a frame from: a byte array, or a file read piece by piece. */
-export interface FrameSource {
-  readonly length: number;
-  /** Bytes [start, end) of the frame; the view may be reused after the next call. */
-  bytes(start: number, end: number): Uint8Array;
-}
-
-function arraySource(frame: Uint8Array): FrameSource {
-  return { length: frame.length, bytes: (start, end) => frame.subarray(start, end) };
-}
-
-/** decodeBlock over one block's bytes, reporting errors at their offset in the whole frame. */
-function decodeBlockAt(
-  block: Uint8Array,
-  blockOffset: number,
-  dst: Uint8Array,
-  d: number,
-  dLimit: number,
-  windowStart: number,
-): number {
-  try {
-    return decodeBlock(block, 0, block.length, dst, d, dLimit, windowStart);
-  } catch (err) {
-    if (!(err instanceof Lz4FormatError)) throw err;
-    const problem = err.message.replace(/^Cannot decode LZ4 frame: /, "").replace(/ at offset \d+$/, "");
-    throw new Lz4FormatError(problem, blockOffset + err.offset);
   }
 }
 

@@ -9,19 +9,20 @@
  */
 
 import * as os from "node:os";
-import { decodeLz4Frame, Lz4OutputLimitError } from "../format/lz4-frame.ts";
+import { decodeLz4Block } from "../format/lz4-block-decode.ts";
+import { decodeLz4Frame, Lz4FormatError, Lz4OutputLimitError } from "../format/lz4-frame.ts";
 import { isCompiledExecutable } from "../io/executable.ts";
 
-export interface DecodeRequest {
-  id: number;
-  frame: Uint8Array;
-  maxOutputBytes: number;
-}
+/** A whole frame (a WAL segment), or one independent block of a large frame (a snapshot). */
+export type DecodeRequest =
+  | { id: number; kind: "frame"; frame: Uint8Array; maxOutputBytes: number }
+  | { id: number; kind: "block"; data: Uint8Array; stored: boolean; blockMaxSize: number };
 
 export type DecodeReply =
   | { id: number; content: Uint8Array }
   | { id: number; overLimit: true }
-  | { id: number; error: string };
+  /** `offset`: where in the block an Lz4FormatError found the problem, which is `error` without its framing. */
+  | { id: number; error: string; offset?: number };
 
 /** What a worker sends once it has loaded, before any request. */
 export const WORKER_READY = "ready";
@@ -72,12 +73,28 @@ export class DecodePool {
    * `frame`. Rejects with the decoder's message for invalid input.
    */
   async decode(frame: Uint8Array, maxOutputBytes: number): Promise<Uint8Array | null> {
-    const target = this.leastBusy();
-    if (!target) return decodeOrNull(frame, maxOutputBytes);
-    const request: DecodeRequest = { id: this.nextId++, frame, maxOutputBytes };
+    if (this.workers.length === 0) return decodeOrNull(frame, maxOutputBytes);
+    return this.send({ id: this.nextId++, kind: "frame", frame, maxOutputBytes });
+  }
+
+  /**
+   * Decodes one independent LZ4 block of a larger frame (`data` is transferred to the worker, so the caller
+   * gives up its copy). Rejects with an Lz4FormatError whose offset is within `data`.
+   */
+  async decodeBlock(data: Uint8Array, stored: boolean, blockMaxSize: number): Promise<Uint8Array> {
+    if (this.workers.length === 0) return decodeLz4Block(data, stored, blockMaxSize);
+    const content = await this.send({ id: this.nextId++, kind: "block", data, stored, blockMaxSize }, [
+      data.buffer as ArrayBuffer,
+    ]);
+    if (!content) throw new Error("the decode worker answered a block without its content");
+    return content;
+  }
+
+  private send(request: DecodeRequest, transfer: ArrayBuffer[] = []): Promise<Uint8Array | null> {
+    const target = this.leastBusy()!;
     return new Promise((resolve, reject) => {
       target.jobs.set(request.id, { resolve, reject });
-      target.worker.postMessage(request);
+      target.worker.postMessage(request, transfer);
     });
   }
 
@@ -96,7 +113,10 @@ export class DecodePool {
     const job = entry.jobs.get(reply.id);
     if (!job) return;
     entry.jobs.delete(reply.id);
-    if ("error" in reply) job.reject(new Error(reply.error));
+    if ("error" in reply)
+      job.reject(
+        reply.offset === undefined ? new Error(reply.error) : new Lz4FormatError(reply.error, reply.offset),
+      );
     else job.resolve("content" in reply ? reply.content : null);
   }
 

@@ -17,7 +17,8 @@ import { compressFile, compressionFor, entryNameFor } from "./compress.ts";
 import { DecodePool } from "./decode-pool.ts";
 import { ReplicaGapError, type RestorePlan } from "./plan.ts";
 import { type PointInTimeSummary, replayAfter } from "./point-in-time.ts";
-import { corrupt, decodeStream, type SegmentData, SegmentReplay } from "./segment-replay.ts";
+import { corrupt, type SegmentData, SegmentReplay } from "./segment-replay.ts";
+import { decodeSnapshot } from "./snapshot-decode.ts";
 import { type VerifyMode, verifyDatabase } from "./verify.ts";
 
 export const DEFAULT_PARALLELISM = 8;
@@ -101,35 +102,41 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     const client = plan.replica.client;
     const { generation, snapshot } = plan;
     const snapKey = snapshotPath("", generation, snapshot.index);
-    // The compressed snapshot is read from a local file (the replica's own, or a download) and
-    // decoded block by block: memory stays at one block whatever the database's size.
+    // The compressed snapshot is read from a local file (the replica's own, or a download) and decoded
+    // block by block on the worker threads: memory stays at a few blocks whatever the database's size.
     const snapFile = await client.snapshotFile(generation, snapshot.index, path.dirname(output));
     if (!snapFile)
       throw new RestoreIntegrityError(`Cannot restore: snapshot ${snapKey} disappeared`, snapKey);
     let bytesDownloaded = snapFile.size;
+    const decodePool = await decodePoolStarting;
+    opts.log.debug("decoding", { worker_threads: decodePool.size });
     const snapFd = fs.openSync(snapFile.path, "r");
-    let written = 0;
     let head: Uint8Array = new Uint8Array(0);
     let pageSize = 0;
     try {
-      decodeStream(fileSource(snapFd, snapFile.size), snapKey, MAX_SNAPSHOT_BYTES, (chunk) => {
-        // Check the database header as soon as it is there, before writing gigabytes of garbage.
-        if (pageSize === 0) {
-          head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
-          if (head.length >= DB_HEADER_SIZE) {
-            try {
-              pageSize = decodeDbHeader(head).pageSize;
-            } catch (err) {
-              throw new RestoreIntegrityError(
-                `Cannot restore: ${(err as Error).message} in ${snapKey}`,
-                snapKey,
-              );
+      await decodeSnapshot(
+        fileSource(snapFd, snapFile.size),
+        snapKey,
+        MAX_SNAPSHOT_BYTES,
+        decodePool,
+        (chunk, at) => {
+          // Check the database header as soon as it is there, before writing gigabytes of garbage.
+          if (pageSize === 0) {
+            head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
+            if (head.length >= DB_HEADER_SIZE) {
+              try {
+                pageSize = decodeDbHeader(head).pageSize;
+              } catch (err) {
+                throw new RestoreIntegrityError(
+                  `Cannot restore: ${(err as Error).message} in ${snapKey}`,
+                  snapKey,
+                );
+              }
             }
           }
-        }
-        writeAt(fd, chunk, written);
-        written += chunk.length;
-      });
+          writeAt(fd, chunk, at);
+        },
+      );
     } finally {
       fs.closeSync(snapFd);
       snapFile.release();
@@ -142,8 +149,6 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     }
     advance(snapFile.size);
 
-    const decodePool = await decodePoolStarting;
-    opts.log.debug("decoding segments", { worker_threads: decodePool.size });
     const replay = new SegmentReplay(new WalApplier(fd, pageSize), generation, snapshot.index, snapKey);
     const fetch = async (seg: WalSegmentInfo): Promise<Uint8Array> => {
       const bytes = await client.readWalSegment(generation, seg.index, seg.offset);

@@ -2,13 +2,16 @@
  * Restore benchmark: `walship restore` against `litestream restore` (0.3.13) on the same large replica
  * (about 256 MiB, over 1,000 WAL segments), from a directory and from the S3 test server, side by side.
  *
- *   bun test/bench/restore.ts [--size-mb 256] [--runs 3] [--iterations 1200] [--sources dir,s3]
+ *   bun test/bench/restore.ts [--case wal|snapshot] [--size-mb 256] [--runs 3] [--iterations 1200] [--sources dir,s3]
  *                             [--timeout-s 600] [--max-minutes 90] [--walship-bin PATH]
  *                             [--with-verify-none] [--regenerate]
  *
  * walship runs from `dist/walship` when it exists (or --walship-bin), else from source. The replica is
  * cached under `.bench/` (see make-replica.ts); --regenerate rebuilds it. --with-verify-none adds a
  * third contender, `walship restore --verify none`, since Litestream does no check after restoring.
+ *
+ * `--case snapshot` uses a snapshot-dominated replica instead: a database of --size-mb (use 1024) written
+ * by the real Litestream 0.3.13, one big snapshot and a few WAL segments (make-litestream-replica.ts).
  *
  * Each tool runs N times per source, alternating which goes first. Every restore is checked afterwards
  * (integrity_check, row count, content hash against the source database); any mismatch or failed command
@@ -22,6 +25,7 @@ import * as path from "node:path";
 import { litestreamBinary, litestreamConfig } from "../helpers/litestream.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 import { BenchFailure, guardRun, killGroup, live, walshipCommand } from "./bench-process.ts";
+import { ensureLitestreamReplica } from "./make-litestream-replica.ts";
 import {
   contentDigest,
   DEFAULT_PARAMS,
@@ -51,6 +55,8 @@ interface Options {
   walshipBin: string | undefined;
   withVerifyNone: boolean;
   regenerate: boolean;
+  /** `wal`: walship's WAL-heavy replica; `snapshot`: a big database replicated by Litestream 0.3.13. */
+  replicaCase: "wal" | "snapshot";
 }
 
 interface RunFigures {
@@ -93,6 +99,7 @@ function parseOptions(argv: string[]): Options {
     "--walship-bin",
     "--with-verify-none",
     "--regenerate",
+    "--case",
     "--help",
   ]);
   for (const a of argv) if (a.startsWith("--") && !known.has(a)) usage();
@@ -121,6 +128,8 @@ function parseOptions(argv: string[]): Options {
     walshipBin: argv.includes("--walship-bin") ? argv[argv.indexOf("--walship-bin") + 1] : undefined,
     withVerifyNone: argv.includes("--with-verify-none"),
     regenerate: argv.includes("--regenerate"),
+    replicaCase:
+      argv.includes("--case") && argv[argv.indexOf("--case") + 1] === "snapshot" ? "snapshot" : "wal",
   };
 }
 
@@ -332,14 +341,18 @@ async function main(): Promise<number> {
       say(`S3 test server at ${server.endpoint}`);
     }
     const genStarted = performance.now();
-    const replica = await ensureReplica(opts.params, { s3, say, deadline, force: opts.regenerate });
+    const replica =
+      opts.replicaCase === "snapshot"
+        ? await ensureLitestreamReplica(opts.params.sizeMb, { s3, say, deadline, force: opts.regenerate })
+        : await ensureReplica(opts.params, { s3, say, deadline, force: opts.regenerate });
     const meta = replica.meta;
     say(
       `replica ready in ${((performance.now() - genStarted) / 1000).toFixed(1)} s: db ${(meta.dbBytes / 2 ** 20).toFixed(1)} MiB, ` +
         `${meta.rowCount} rows, ${meta.segments} WAL segments, ${meta.walIndexes} WAL indexes; ` +
         `generation took ${meta.generationSeconds.toFixed(1)} s${replica.fromCache ? " (earlier, cached)" : ""}`,
     );
-    if (meta.segments < 1000) say(`warning: only ${meta.segments} WAL segments (fewer than 1,000)`);
+    if (meta.segments < 1000 && opts.replicaCase === "wal")
+      say(`warning: only ${meta.segments} WAL segments (fewer than 1,000)`);
 
     const warmed = warmFiles(replica.replicaDir) + (server ? warmFiles(server.dir) : 0);
     say(`page cache warmed: ${(warmed / 2 ** 20).toFixed(0)} MiB of replica files read once`);

@@ -1,0 +1,92 @@
+/**
+ * Decodes a snapshot with every core: the LZ4 frames Litestream 0.3.13 and walship write have
+ * independent blocks, so this thread reads the frame's structure and hands each block to the decode
+ * pool, then takes the results back in order, checksums them and writes them at their offsets while
+ * later blocks decode. At most IN_FLIGHT_PER_WORKER blocks per worker are out at once (each at most
+ * 4 MiB compressed and 4 MiB decoded), so memory does not grow with the snapshot. A frame with
+ * dependent blocks, or no worker threads, is decoded here block by block as before.
+ */
+import { Lz4FormatError } from "../format/lz4-frame.ts";
+import type { FrameSource } from "../format/lz4-frame-format.ts";
+import {
+  finishLz4Frame,
+  type Lz4BlockRef,
+  type Lz4FrameHeader,
+  outputRoom,
+  readLz4Block,
+  readLz4FrameHeader,
+  tooMuchOutput,
+} from "../format/lz4-frame-reader.ts";
+import { Xxh32 } from "../format/xxhash32.ts";
+import type { DecodePool } from "./decode-pool.ts";
+import { corrupt, decodeStream } from "./segment-replay.ts";
+
+/** Blocks out per worker: one decoding, one queued, so a worker never waits for this thread. */
+const IN_FLIGHT_PER_WORKER = 2;
+
+/**
+ * Decodes the snapshot frame `source` (object `key`), handing each piece of content to `sink` with its
+ * offset, in order. Returns the content's size. Throws RestoreIntegrityError naming `key` for anything
+ * wrong with the frame; a failure can come after some content was handed over.
+ */
+export async function decodeSnapshot(
+  source: FrameSource,
+  key: string,
+  maxOutputBytes: number,
+  pool: DecodePool,
+  sink: (chunk: Uint8Array, offset: number) => void,
+): Promise<number> {
+  let header: Lz4FrameHeader;
+  try {
+    header = readLz4FrameHeader(source, maxOutputBytes);
+  } catch (err) {
+    throw corrupt(key, err);
+  }
+  if (!header.independent || pool.size === 0) {
+    let offset = 0;
+    return decodeStream(source, key, maxOutputBytes, (chunk) => {
+      sink(chunk, offset);
+      offset += chunk.length;
+    });
+  }
+
+  const inFlight: { block: Lz4BlockRef; content: Promise<Uint8Array> }[] = [];
+  const depth = pool.size * IN_FLIGHT_PER_WORKER;
+  const checksum = header.contentChecksum ? new Xxh32() : null;
+  let pos = header.blocksAt;
+  let ended = false;
+  let total = 0;
+  try {
+    for (;;) {
+      while (!ended && inFlight.length < depth) {
+        const block = readLz4Block(source, header, pos);
+        if (!block) {
+          ended = true;
+          break;
+        }
+        // A copy of our own: the source's view is reused, and the copy is transferred to the worker.
+        const data = source.bytes(block.dataAt, block.dataAt + block.size).slice();
+        inFlight.push({ block, content: pool.decodeBlock(data, block.stored, header.blockMaxSize) });
+        pos = block.next;
+      }
+      const next = inFlight.shift();
+      if (!next) break;
+      const { block } = next;
+      const content = await next.content.catch((err: unknown) => {
+        throw err instanceof Lz4FormatError
+          ? new Lz4FormatError(err.problem, block.dataAt + err.offset)
+          : err;
+      });
+      if (content.length > outputRoom(header, total)) throw tooMuchOutput(header, block.headerAt);
+      checksum?.update(content);
+      sink(content, total);
+      total += content.length;
+    }
+    finishLz4Frame(source, header, pos, total, () => checksum?.digest() ?? 0);
+  } catch (err) {
+    // Blocks still out are dropped; their results (or failures) must not go unhandled.
+    for (const f of inFlight) f.content.catch(() => {});
+    throw corrupt(key, err);
+  }
+  return total;
+}
