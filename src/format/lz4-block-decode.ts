@@ -144,29 +144,36 @@ export function decodeBlockWasm(
 }
 
 /**
- * Decodes one independent block (`stored`: kept uncompressed) of at most `blockMaxSize` bytes into a new
- * array: what a worker thread does with one block of a large frame. Errors are at offsets in `data`.
+ * Decodes one independent block (`stored`: kept uncompressed) of at most `blockMaxSize` bytes into the
+ * start of `out` (at least blockMaxSize long) and returns its length: what a worker thread does with one
+ * block of a large frame, into memory it shares with the thread that asked. Errors are at offsets in `data`.
  */
-export function decodeLz4Block(data: Uint8Array, stored: boolean, blockMaxSize: number): Uint8Array {
+export function decodeLz4BlockInto(
+  data: Uint8Array,
+  stored: boolean,
+  blockMaxSize: number,
+  out: Uint8Array,
+): number {
+  if (out.length < blockMaxSize)
+    throw new RangeError("decodeLz4BlockInto: the output is smaller than a block");
   if (stored) {
-    if (data.length > blockMaxSize)
+    if (data.length > blockMaxSize) {
       throw new Lz4FormatError(
         `stored block of ${data.length} bytes exceeds the maximum block size of ${blockMaxSize}`,
         0,
       );
-    return data.slice();
+    }
+    out.set(data);
+    return data.length;
   }
   const wasm = claimWasm();
   try {
-    if (wasm) {
-      const end = decodeBlockWasm(wasm, data, 0, 0, Math.min(blockMaxSize, wasm.work.length), 0);
-      if (end === OUTPUT_LIMIT_REACHED) throw blockTooLarge(blockMaxSize);
-      return wasm.work.slice(0, end);
-    }
-    const out = new Uint8Array(blockMaxSize);
-    const end = decodeBlockAt(data, 0, out, 0, blockMaxSize, 0);
+    const end = wasm
+      ? decodeBlockWasm(wasm, data, 0, 0, Math.min(blockMaxSize, wasm.work.length), 0)
+      : decodeBlockAt(data, 0, out, 0, blockMaxSize, 0);
     if (end === OUTPUT_LIMIT_REACHED) throw blockTooLarge(blockMaxSize);
-    return end === out.length ? out : out.slice(0, end);
+    if (wasm) out.set(wasm.work.subarray(0, end));
+    return end;
   } finally {
     wasm?.releaseDecoder();
   }

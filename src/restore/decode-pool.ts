@@ -9,17 +9,27 @@
  */
 
 import * as os from "node:os";
-import { decodeLz4Block } from "../format/lz4-block-decode.ts";
 import { decodeLz4Frame, Lz4FormatError, Lz4OutputLimitError } from "../format/lz4-frame.ts";
 import { isCompiledExecutable } from "../io/executable.ts";
 
 /** A whole frame (a WAL segment), or one independent block of a large frame (a snapshot). */
 export type DecodeRequest =
   | { id: number; kind: "frame"; frame: Uint8Array; maxOutputBytes: number }
-  | { id: number; kind: "block"; data: Uint8Array; stored: boolean; blockMaxSize: number };
+  | {
+      id: number;
+      kind: "block";
+      /** The compressed block in `input[0, length)`; decoded into `output`, both shared with the worker. */
+      input: SharedArrayBuffer;
+      length: number;
+      output: SharedArrayBuffer;
+      stored: boolean;
+      blockMaxSize: number;
+    };
 
 export type DecodeReply =
   | { id: number; content: Uint8Array }
+  /** A block decoded into its request's `output`. */
+  | { id: number; length: number }
   | { id: number; overLimit: true }
   /** `offset`: where in the block an Lz4FormatError found the problem, which is `error` without its framing. */
   | { id: number; error: string; offset?: number };
@@ -32,8 +42,18 @@ const START_TIMEOUT_MS = 5000;
 /** Each worker holds a runtime of its own; on the 2-core benchmark machine a third gained nothing. */
 const MAX_WORKERS = 4;
 
+/** Memory shared with the workers for one block in flight: its compressed bytes and its content. */
+export interface BlockSlot {
+  input: SharedArrayBuffer;
+  output: SharedArrayBuffer;
+}
+
+export function blockSlot(blockMaxSize: number): BlockSlot {
+  return { input: new SharedArrayBuffer(blockMaxSize), output: new SharedArrayBuffer(blockMaxSize) };
+}
+
 interface Job {
-  resolve: (content: Uint8Array | null) => void;
+  resolve: (content: Uint8Array | number | null) => void;
   reject: (err: Error) => void;
 }
 
@@ -74,27 +94,36 @@ export class DecodePool {
    */
   async decode(frame: Uint8Array, maxOutputBytes: number): Promise<Uint8Array | null> {
     if (this.workers.length === 0) return decodeOrNull(frame, maxOutputBytes);
-    return this.send({ id: this.nextId++, kind: "frame", frame, maxOutputBytes });
-  }
-
-  /**
-   * Decodes one independent LZ4 block of a larger frame (`data` is transferred to the worker, so the caller
-   * gives up its copy). Rejects with an Lz4FormatError whose offset is within `data`.
-   */
-  async decodeBlock(data: Uint8Array, stored: boolean, blockMaxSize: number): Promise<Uint8Array> {
-    if (this.workers.length === 0) return decodeLz4Block(data, stored, blockMaxSize);
-    const content = await this.send({ id: this.nextId++, kind: "block", data, stored, blockMaxSize }, [
-      data.buffer as ArrayBuffer,
-    ]);
-    if (!content) throw new Error("the decode worker answered a block without its content");
+    const content = await this.send({ id: this.nextId++, kind: "frame", frame, maxOutputBytes });
+    if (typeof content === "number")
+      throw new Error("the decode worker answered a frame with a block's length");
     return content;
   }
 
-  private send(request: DecodeRequest, transfer: ArrayBuffer[] = []): Promise<Uint8Array | null> {
+  /**
+   * Decodes the independent LZ4 block in `slot.input[0, length)` into `slot.output` on a worker and
+   * returns its length. The slot's memory is shared, not copied: the caller must not touch it until this
+   * settles. Rejects with an Lz4FormatError whose offset is within the block. Needs worker threads.
+   */
+  async decodeBlock(slot: BlockSlot, length: number, stored: boolean, blockMaxSize: number): Promise<number> {
+    const reply = await this.send({
+      id: this.nextId++,
+      kind: "block",
+      input: slot.input,
+      length,
+      output: slot.output,
+      stored,
+      blockMaxSize,
+    });
+    if (typeof reply !== "number") throw new Error("the decode worker answered a block without its length");
+    return reply;
+  }
+
+  private send(request: DecodeRequest): Promise<Uint8Array | number | null> {
     const target = this.leastBusy()!;
     return new Promise((resolve, reject) => {
       target.jobs.set(request.id, { resolve, reject });
-      target.worker.postMessage(request, transfer);
+      target.worker.postMessage(request);
     });
   }
 
@@ -117,7 +146,7 @@ export class DecodePool {
       job.reject(
         reply.offset === undefined ? new Error(reply.error) : new Lz4FormatError(reply.error, reply.offset),
       );
-    else job.resolve("content" in reply ? reply.content : null);
+    else job.resolve("content" in reply ? reply.content : "length" in reply ? reply.length : null);
   }
 
   /** A worker died: the frames it held went with it, so their decodes fail; later ones go elsewhere. */

@@ -1,9 +1,10 @@
 /**
- * Worker thread of the decode pool (decode-pool.ts): decodes one LZ4 frame, or one independent block of
- * a larger frame, per message and sends the content back (transferred, not copied), `overLimit` when a
- * frame is larger than asked, or the error: a format error's problem and offset, so the pool can rebuild it.
+ * Worker thread of the decode pool (decode-pool.ts): decodes one LZ4 frame per message and sends the
+ * content back (transferred, not copied), or one independent block of a larger frame into memory shared
+ * with the pool, sending its length; `overLimit` when a frame is larger than asked; or the error: a
+ * format error's problem and offset, so the pool can rebuild it.
  */
-import { decodeLz4Block } from "../format/lz4-block-decode.ts";
+import { decodeLz4BlockInto } from "../format/lz4-block-decode.ts";
 import { Lz4FormatError } from "../format/lz4-frame.ts";
 import { type DecodeReply, type DecodeRequest, decodeOrNull, WORKER_READY } from "./decode-pool.ts";
 
@@ -14,10 +15,18 @@ self.onmessage = (event: MessageEvent<DecodeRequest>) => {
   const { id } = request;
   let reply: DecodeReply;
   try {
-    const content =
-      request.kind === "frame"
-        ? decodeOrNull(request.frame, request.maxOutputBytes)
-        : decodeLz4Block(request.data, request.stored, request.blockMaxSize);
+    if (request.kind === "block") {
+      const { input, length, output, stored, blockMaxSize } = request;
+      const decoded = decodeLz4BlockInto(
+        new Uint8Array(input, 0, length),
+        stored,
+        blockMaxSize,
+        new Uint8Array(output),
+      );
+      self.postMessage({ id, length: decoded } satisfies DecodeReply);
+      return;
+    }
+    const content = decodeOrNull(request.frame, request.maxOutputBytes);
     if (content) {
       reply = { id, content };
       self.postMessage(reply, [content.buffer as ArrayBuffer]);

@@ -104,7 +104,12 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     const snapKey = snapshotPath("", generation, snapshot.index);
     // The compressed snapshot is read from a local file (the replica's own, or a download) and decoded
     // block by block on the worker threads: memory stays at a few blocks whatever the database's size.
-    const snapFile = await client.snapshotFile(generation, snapshot.index, path.dirname(output));
+    const snapFile = await client.snapshotFile(
+      generation,
+      snapshot.index,
+      path.dirname(output),
+      snapshot.size,
+    );
     if (!snapFile)
       throw new RestoreIntegrityError(`Cannot restore: snapshot ${snapKey} disappeared`, snapKey);
     let bytesDownloaded = snapFile.size;

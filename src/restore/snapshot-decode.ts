@@ -2,8 +2,10 @@
  * Decodes a snapshot with every core: the LZ4 frames Litestream 0.3.13 and walship write have
  * independent blocks, so this thread reads the frame's structure and hands each block to the decode
  * pool, then takes the results back in order, checksums them and writes them at their offsets while
- * later blocks decode. At most IN_FLIGHT_PER_WORKER blocks per worker are out at once (each at most
- * 4 MiB compressed and 4 MiB decoded), so memory does not grow with the snapshot. A frame with
+ * later blocks decode. At most IN_FLIGHT_PER_WORKER blocks per worker are out at once, each in a slot of
+ * memory shared with the workers (a block's maximum size, compressed and decoded: 8 MiB for the 4 MiB
+ * blocks Litestream writes) allocated once, so memory does not grow with the snapshot and nothing is
+ * copied between threads or left for the garbage collector. A frame with
  * dependent blocks, or no worker threads, is decoded here block by block as before.
  */
 import { Lz4FormatError } from "../format/lz4-frame.ts";
@@ -18,7 +20,7 @@ import {
   tooMuchOutput,
 } from "../format/lz4-frame-reader.ts";
 import { Xxh32 } from "../format/xxhash32.ts";
-import type { DecodePool } from "./decode-pool.ts";
+import { type BlockSlot, blockSlot, type DecodePool } from "./decode-pool.ts";
 import { corrupt, decodeStream } from "./segment-replay.ts";
 
 /** Blocks out per worker: one decoding, one queued, so a worker never waits for this thread. */
@@ -50,42 +52,49 @@ export async function decodeSnapshot(
     });
   }
 
-  const inFlight: { block: Lz4BlockRef; content: Promise<Uint8Array> }[] = [];
-  const depth = pool.size * IN_FLIGHT_PER_WORKER;
+  // The memory of the blocks in flight, allocated once: a block's bytes never move between threads.
+  const free = Array.from({ length: pool.size * IN_FLIGHT_PER_WORKER }, () => blockSlot(header.blockMaxSize));
+  const inFlight: { block: Lz4BlockRef; slot: BlockSlot; length: Promise<number> }[] = [];
   const checksum = header.contentChecksum ? new Xxh32() : null;
   let pos = header.blocksAt;
   let ended = false;
   let total = 0;
   try {
     for (;;) {
-      while (!ended && inFlight.length < depth) {
-        const block = readLz4Block(source, header, pos);
+      for (let slot = free.pop(); slot; slot = free.pop()) {
+        const block = ended ? null : readLz4Block(source, header, pos);
         if (!block) {
+          free.push(slot);
           ended = true;
           break;
         }
-        // A copy of our own: the source's view is reused, and the copy is transferred to the worker.
-        const data = source.bytes(block.dataAt, block.dataAt + block.size).slice();
-        inFlight.push({ block, content: pool.decodeBlock(data, block.stored, header.blockMaxSize) });
+        new Uint8Array(slot.input).set(source.bytes(block.dataAt, block.dataAt + block.size));
+        inFlight.push({
+          block,
+          slot,
+          length: pool.decodeBlock(slot, block.size, block.stored, header.blockMaxSize),
+        });
         pos = block.next;
       }
       const next = inFlight.shift();
       if (!next) break;
-      const { block } = next;
-      const content = await next.content.catch((err: unknown) => {
+      const { block, slot } = next;
+      const length = await next.length.catch((err: unknown) => {
         throw err instanceof Lz4FormatError
           ? new Lz4FormatError(err.problem, block.dataAt + err.offset)
           : err;
       });
-      if (content.length > outputRoom(header, total)) throw tooMuchOutput(header, block.headerAt);
+      if (length > outputRoom(header, total)) throw tooMuchOutput(header, block.headerAt);
+      const content = new Uint8Array(slot.output, 0, length);
       checksum?.update(content);
       sink(content, total);
-      total += content.length;
+      total += length;
+      free.push(slot);
     }
     finishLz4Frame(source, header, pos, total, () => checksum?.digest() ?? 0);
   } catch (err) {
     // Blocks still out are dropped; their results (or failures) must not go unhandled.
-    for (const f of inFlight) f.content.catch(() => {});
+    for (const f of inFlight) f.length.catch(() => {});
     throw corrupt(key, err);
   }
   return total;

@@ -41,8 +41,9 @@ export interface ObjectStore {
   /**
    * Makes an object readable as a local file without holding it in memory: a directory replica's own
    * file, or a download into `tempDir`. `release()` removes any download. `null` when it does not exist.
+   * `sizeHint` (the listed size) lets a remote backend fetch a large object in parallel ranges.
    */
-  getFile(key: string, tempDir: string): Promise<LocalObject | null>;
+  getFile(key: string, tempDir: string, sizeHint?: number): Promise<LocalObject | null>;
   /** Deletes objects; missing keys are not an error. */
   delete(keys: string[]): Promise<void>;
   /** Fails when writes here are sure to be refused, where the backend can tell without writing. */

@@ -108,8 +108,13 @@ export class ReplicaClient {
   }
 
   /** The compressed snapshot as a local file (see ObjectStore.getFile), or null if it does not exist. */
-  snapshotFile(generation: string, index: number, tempDir: string): Promise<LocalObject | null> {
-    return this.store.getFile(snapshotPath("", generation, index), tempDir);
+  snapshotFile(
+    generation: string,
+    index: number,
+    tempDir: string,
+    size?: number,
+  ): Promise<LocalObject | null> {
+    return this.store.getFile(snapshotPath("", generation, index), tempDir, size);
   }
 
   /** The compressed WAL segment, or null if it does not exist. */

@@ -9,6 +9,7 @@ import { concatBytes } from "../format/bytes.ts";
 import { networkAdvice } from "./network-advice.ts";
 import { classifyNetworkError } from "./network-error.ts";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
+import { downloadInRanges, RANGE_BYTES } from "./s3-ranged-download.ts";
 import { classifyRefusal, refusalAdvice } from "./storage-refusal.ts";
 
 export interface S3StoreOptions {
@@ -250,7 +251,7 @@ export class S3Store implements ObjectStore {
     return this.download(key, async (body) => (body ? body.transformToByteArray() : new Uint8Array(0)));
   }
 
-  async getFile(key: string, tempDir: string): Promise<LocalObject | null> {
+  async getFile(key: string, tempDir: string, sizeHint?: number): Promise<LocalObject | null> {
     const fs = await import("node:fs");
     const path = await import("node:path");
     const file = path.join(
@@ -258,6 +259,24 @@ export class S3Store implements ObjectStore {
       `.walship-download-${process.pid}-${Date.now().toString(36)}-${(downloads++).toString(36)}`,
     );
     const release = () => fs.rmSync(file, { force: true });
+    if (sizeHint !== undefined && sizeHint > RANGE_BYTES) {
+      const fd = fs.openSync(file, "w", 0o600);
+      try {
+        const size = await this.downloadRanged(key, (chunk, at) =>
+          fs.writeSync(fd, chunk, 0, chunk.length, at),
+        );
+        if (size === null) {
+          release();
+          return null;
+        }
+        return { path: file, size, release };
+      } catch (err) {
+        release();
+        throw err;
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
     return this.download(key, async (body) => {
       const fd = fs.openSync(file, "w", 0o600);
       let size = 0;
@@ -274,6 +293,44 @@ export class S3Store implements ObjectStore {
         fs.closeSync(fd);
       }
     });
+  }
+
+  /** The object in parallel byte ranges (see s3-ranged-download.ts); its size, or null when it does not exist. */
+  private async downloadRanged(
+    key: string,
+    write: (chunk: Uint8Array, at: number) => void,
+  ): Promise<number | null> {
+    const { GetObjectCommand } = await import("@aws-sdk/client-s3");
+    const s3 = await this.s3();
+    try {
+      return await downloadInRanges({
+        attempts: BODY_READ_ATTEMPTS,
+        write,
+        get: async (range, ifMatch) => {
+          const out = await this.call("get", key, () =>
+            s3.send(
+              new GetObjectCommand({
+                Bucket: this.opts.bucket,
+                Key: this.key(key),
+                Range: range,
+                IfMatch: ifMatch,
+              }),
+            ),
+          ).catch((err: unknown) => {
+            if (err instanceof StorageError && isNotFound(err.cause)) return null;
+            throw err;
+          });
+          if (!out) return null;
+          return {
+            body: (out.Body ?? []) as AsyncIterable<Uint8Array>,
+            contentRange: out.ContentRange,
+            etag: out.ETag,
+          };
+        },
+      });
+    } catch (err) {
+      throw err instanceof StorageError ? err : describeS3Error(err, "get", key, this.opts);
+    }
   }
 
   /**

@@ -1,0 +1,80 @@
+/**
+ * A large object downloaded as parallel byte ranges, each written at its offset as it arrives, so one
+ * slow stream does not bound a restore and a failed range is fetched again alone (rocicorp/mono#4260
+ * took a 200 GB Litestream restore from 35 to 5 minutes this way). Memory holds only the chunks in
+ * transit. Every range after the first names the first answer's ETag (If-Match): an object replaced
+ * during the download fails instead of mixing two versions.
+ */
+
+/** Range size: large enough that request overhead is small, small enough to spread over the connections. */
+export const RANGE_BYTES = 8 * 1024 * 1024;
+/** Ranges in flight at once. */
+export const RANGE_CONCURRENCY = 6;
+
+export interface RangeAnswer {
+  body: AsyncIterable<Uint8Array>;
+  /** `bytes START-END/TOTAL`, as S3 answers a ranged GET. */
+  contentRange: string | undefined;
+  etag: string | undefined;
+}
+
+export interface RangedDownload {
+  /** One ranged GET (`bytes=START-END`), with If-Match when given; null when the object does not exist. */
+  get(range: string, ifMatch: string | undefined): Promise<RangeAnswer | null>;
+  write(chunk: Uint8Array, at: number): void;
+  /** Attempts per range when its body fails part way (the client retries failed requests itself). */
+  attempts: number;
+}
+
+/** Downloads the whole object; returns its size, or null when it does not exist. */
+export async function downloadInRanges(d: RangedDownload): Promise<number | null> {
+  const first = await fetchRange(d, 0, RANGE_BYTES - 1, undefined);
+  if (!first) return null;
+  const total = first.total;
+  const starts: number[] = [];
+  for (let at = RANGE_BYTES; at < total; at += RANGE_BYTES) starts.push(at);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < starts.length) {
+      const start = starts[next++]!;
+      const got = await fetchRange(d, start, Math.min(total, start + RANGE_BYTES) - 1, first.etag);
+      if (!got || got.total !== total) throw new Error("the object changed during the download");
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RANGE_CONCURRENCY, starts.length) }, worker));
+  return total;
+}
+
+/** Fetches bytes [start, end] (fewer when the object is shorter), retrying a body that breaks off. */
+async function fetchRange(
+  d: RangedDownload,
+  start: number,
+  end: number,
+  etag: string | undefined,
+): Promise<{ total: number; etag: string | undefined } | null> {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await d.get(`bytes=${start}-${end}`, etag);
+    if (!answer) return null;
+    const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(answer.contentRange ?? "");
+    // A server that ignores Range sends the whole object from 0: fine for the first range only.
+    const total = m ? Number(m[3]) : undefined;
+    const expected = m ? Number(m[2]) - Number(m[1]) + 1 : undefined;
+    if (m && Number(m[1]) !== start)
+      throw new Error(`asked for bytes from ${start}, got ${answer.contentRange}`);
+    let got = 0;
+    try {
+      for await (const chunk of answer.body) {
+        d.write(chunk, start + got);
+        got += chunk.length;
+      }
+      if (expected !== undefined && got !== expected) {
+        throw new Error(`range ${start}-${end} ended after ${got} of ${expected} bytes`);
+      }
+      if (total === undefined && start !== 0) throw new Error("the server ignored the byte range");
+      return { total: total ?? got, etag: answer.etag };
+    } catch (err) {
+      if (attempt >= d.attempts) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/** A large object comes down in parallel byte ranges; a range that breaks off is fetched again alone. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { StorageError } from "../../src/storage/object-store.ts";
+import { S3Store } from "../../src/storage/s3.ts";
+import { RANGE_BYTES } from "../../src/storage/s3-ranged-download.ts";
+import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
+import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+
+describe("ranged downloads", () => {
+  let s3: S3Server;
+  let proxy: FaultProxy;
+  let store: S3Store;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "walship-ranged-"));
+  const object = new Uint8Array(3 * RANGE_BYTES + 12_345).map((_, i) => (i * 2654435761) >>> 24);
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: ["ranged"] });
+    await s3.store("ranged", "").put("snap", object);
+    proxy = await startFaultProxy(s3.endpoint, { seed: 3 });
+    store = new S3Store({
+      bucket: "ranged",
+      prefix: "",
+      endpoint: proxy.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      skipVerify: false,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await s3?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const gets = () => proxy.requests.filter((r) => r.method === "GET" && r.path.includes("/snap"));
+
+  test("four ranges for an object of 3 ranges and a bit; two broken bodies cost two range requests", async () => {
+    proxy.requests.length = 0;
+    proxy.setRules([{ kind: "truncate", method: "GET", pathIncludes: "/snap", limit: 2 }]);
+    const local = await store.getFile("snap", dir, object.length);
+    expect(local).not.toBeNull();
+    expect(local!.size).toBe(object.length);
+    expect(Buffer.from(fs.readFileSync(local!.path)).equals(Buffer.from(object))).toBe(true);
+    local!.release();
+    const ranges = gets().map((r) => r.headers.range);
+    expect(ranges.every((r) => r?.startsWith("bytes="))).toBe(true); // never the whole object
+    expect(new Set(ranges).size).toBe(4);
+    expect(ranges.length).toBe(4 + 2);
+    // Every range but the first names the first answer's ETag.
+    expect(gets().filter((r) => r.headers["if-match"] !== undefined).length).toBeGreaterThanOrEqual(3);
+  });
+
+  test("a range that keeps failing fails the download, naming the object, and leaves no file", async () => {
+    proxy.setRules([{ kind: "truncate", method: "GET", pathIncludes: "/snap" }]);
+    let error: unknown;
+    try {
+      await store.getFile("snap", dir, object.length);
+    } catch (err) {
+      error = err;
+    }
+    proxy.setRules([]);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).message).toContain("snap");
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test("a missing object is null", async () => {
+    expect(await store.getFile("nope", dir, 100 * RANGE_BYTES)).toBeNull();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
