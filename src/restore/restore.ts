@@ -30,6 +30,8 @@ const MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024 * 1024;
  * Larger ones (Litestream writes them after falling behind) are decoded here as a stream, in bounded memory.
  */
 const POOLED_SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Compressed WAL segments downloaded ahead of the one being applied, at most (one is always allowed). */
+const DOWNLOAD_BUDGET_BYTES = 32 * 1024 * 1024;
 
 export interface RestoreOptions {
   /** Output path; a name ending in `.gz` or `.zip` gets the database compressed. */
@@ -173,7 +175,11 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     };
     await forEachInOrder(
       plan.segments,
-      opts.parallelism ?? DEFAULT_PARALLELISM,
+      {
+        parallelism: opts.parallelism ?? DEFAULT_PARALLELISM,
+        budgetBytes: DOWNLOAD_BUDGET_BYTES,
+        sizeOf: (s) => s.size,
+      },
       download,
       (seg, { bytes, data }) => {
         bytesDownloaded += bytes.length;
@@ -238,20 +244,27 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
 }
 
 /**
- * Runs `fetch` for items with at most `parallelism` in flight, and `apply` strictly in item order.
- * Memory stays bounded by the window, not by the number of items.
+ * Fetches items ahead of the one being applied, at most `parallelism` at once and, beyond the first,
+ * no more than `budgetBytes` of them by `sizeOf` (Litestream writes WAL segments of tens of MB after
+ * a burst, and eight of those in flight would hold hundreds of MB), and applies them in order.
  */
 async function forEachInOrder<T, R>(
   items: T[],
-  parallelism: number,
+  limits: { parallelism: number; budgetBytes: number; sizeOf: (item: T) => number },
   fetch: (item: T) => Promise<R>,
   apply: (item: T, result: R) => void,
 ): Promise<void> {
-  const window = Math.max(1, parallelism);
+  const window = Math.max(1, limits.parallelism);
   const inflight: Promise<R>[] = [];
   let next = 0;
+  let bytes = 0;
   for (let i = 0; i < items.length; i++) {
-    while (next < items.length && next < i + window) {
+    while (
+      next < items.length &&
+      next < i + window &&
+      (next === i || bytes + limits.sizeOf(items[next]!) <= limits.budgetBytes)
+    ) {
+      bytes += limits.sizeOf(items[next]!);
       const p = fetch(items[next]!);
       // Avoid unhandled-rejection noise for results we never await after an earlier failure.
       p.catch(() => {});
@@ -259,6 +272,7 @@ async function forEachInOrder<T, R>(
     }
     const result = await inflight[i]!;
     delete inflight[i];
+    bytes -= limits.sizeOf(items[i]!);
     apply(items[i]!, result);
   }
 }
