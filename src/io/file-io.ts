@@ -62,9 +62,17 @@ export function fileSource(
   fd: number,
   length: number,
 ): { length: number; bytes(start: number, end: number): Uint8Array } {
+  // One buffer, grown to the largest read and reused, as FrameSource allows: reading a snapshot block by
+  // block then leaves no garbage behind (a fresh buffer per block kept hundreds of MB alive until the
+  // garbage collector ran).
+  let buffer = new Uint8Array(0);
   return {
     length,
-    bytes: (start, end) => readAt(fd, start, Math.max(0, Math.min(end, length) - start)),
+    bytes: (start, end) => {
+      const n = Math.max(0, Math.min(end, length) - start);
+      if (buffer.length < n) buffer = new Uint8Array(Math.max(n, buffer.length * 2));
+      return readInto(fd, buffer.subarray(0, n), start);
+    },
   };
 }
 
