@@ -1,7 +1,8 @@
 /**
  * Applies WAL indexes to a database file the way a checkpoint does, with no SQLite: each committed
  * transaction's pages are written at (pgno - 1) * pageSize, then the file is cut to the last commit's
- * size. Bytes arrive segment by segment; only the current transaction's frames are held in memory.
+ * size. Bytes arrive segment by segment; only the current transaction's frames are held back, in memory
+ * up to a limit and then in a spill file (pending-transaction.ts).
  */
 import * as fs from "node:fs";
 import { concatBytes } from "../format/bytes.ts";
@@ -14,6 +15,7 @@ import {
   WAL_HEADER_SIZE,
   WalScanner,
 } from "../sqlite/wal.ts";
+import { PendingTransaction } from "./pending-transaction.ts";
 
 /** Restored data does not match its own checksums or layout; carries the object that showed it. */
 export class RestoreIntegrityError extends Error {
@@ -33,22 +35,32 @@ export class WalApplier {
   private headerBytes: Uint8Array = new Uint8Array(0);
   /** Bytes of an incomplete frame carried over to the next push. */
   private carry: Uint8Array = new Uint8Array(0);
-  private pending: { pgno: number; page: Uint8Array }[] = [];
+  private readonly pending: PendingTransaction;
   private lastCommitSize = 0;
   /** Total transactions applied, across indexes. */
   commits = 0;
 
+  /** `spillPath`: where the pages of a transaction too large for memory wait for its commit. */
   constructor(
     private readonly fd: number,
     private readonly pageSize: number,
-  ) {}
+    spillPath: string,
+    memoryLimit?: number,
+  ) {
+    this.pending = new PendingTransaction(pageSize, spillPath, memoryLimit);
+  }
+
+  /** Removes the spill file. */
+  close(): void {
+    this.pending.close();
+  }
 
   /** Starts a new WAL index (a new WAL session); its first bytes must be the WAL header. */
   begin(): void {
     this.scanner = null;
     this.headerBytes = new Uint8Array(0);
     this.carry = new Uint8Array(0);
-    this.pending = [];
+    this.pending.clear();
     this.lastCommitSize = 0;
   }
 
@@ -98,18 +110,17 @@ export class WalApplier {
       this.commits++;
     }
     for (let f = txStart; f < whole; f += fs_) {
-      this.pending.push({
-        pgno: decodeFrameHeader(frames, f).pgno,
-        page: frames.slice(f + WAL_FRAME_HEADER_SIZE, f + fs_),
-      });
+      this.pending.add(
+        decodeFrameHeader(frames, f).pgno,
+        frames.subarray(f + WAL_FRAME_HEADER_SIZE, f + fs_),
+      );
     }
     this.carry = buf.slice(whole);
   }
 
   /** Writes the transaction frames carried over from earlier buffers. */
   private flush(): void {
-    for (const { pgno, page } of this.pending) writeAt(this.fd, page, (pgno - 1) * this.pageSize);
-    this.pending = [];
+    this.pending.writeTo(this.fd);
   }
 
   private writePage(frames: Uint8Array, frameOffset: number): void {
@@ -132,15 +143,15 @@ export class WalApplier {
     if (this.carry.length > 0 || (!this.scanner && this.headerBytes.length > 0)) {
       throw new RestoreIntegrityError(`WAL data ends with a partial frame in ${key}`, key);
     }
-    if (this.pending.length > 0 && !openTransactionAllowed) {
+    if (this.pending.count > 0 && !openTransactionAllowed) {
       throw new RestoreIntegrityError(
-        `Cannot restore: ${key} ends inside a transaction (${this.pending.length} frame(s) after the last commit of its WAL index), so the replica is missing data after that commit`,
+        `Cannot restore: ${key} ends inside a transaction (${this.pending.count} frame(s) after the last commit of its WAL index), so the replica is missing data after that commit`,
         key,
         "the replica holds frames that never committed, or an upload was cut short; restore an earlier point in time (-timestamp or -index) or another generation (-generation)",
       );
     }
     if (this.lastCommitSize > 0) fs.ftruncateSync(this.fd, this.lastCommitSize * this.pageSize);
-    this.pending = [];
+    this.pending.clear();
     return this.scanner?.validEnd ?? 0;
   }
 }

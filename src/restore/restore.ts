@@ -98,7 +98,8 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     progress.objectsDone++;
     opts.onProgress?.({ ...progress });
   };
-  // Workers load while the snapshot is decoded.
+  let applier: WalApplier | undefined;
+  // Workers load while the snapshot is downloaded.
   const decodePoolStarting = DecodePool.start();
   try {
     const client = plan.replica.client;
@@ -156,7 +157,8 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     }
     advance(snapFile.size);
 
-    const replay = new SegmentReplay(new WalApplier(fd, pageSize), generation, snapshot.index, snapKey);
+    applier = new WalApplier(fd, pageSize, `${tmpBase}.spill`);
+    const replay = new SegmentReplay(applier, generation, snapshot.index, snapKey);
     const fetch = async (seg: WalSegmentInfo): Promise<Uint8Array> => {
       const bytes = await client.readWalSegment(generation, seg.index, seg.offset);
       if (bytes) return bytes;
@@ -236,6 +238,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       elapsedMs: Date.now() - started,
     };
   } finally {
+    applier?.close();
     (await decodePoolStarting).close();
     if (!closed) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
