@@ -8,8 +8,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { compile } from "../../build/compile.ts";
 import { createDatabase, openApp } from "../helpers/app-db.ts";
-import { MAIN, runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
 import { metricSample } from "../helpers/proc-usage.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
@@ -257,36 +258,38 @@ describe("a replica that cannot be reached at start-up", () => {
       expect(r.stderr).toContain('Try: create the bucket "missing"');
     });
 
-    // As root every directory is writable: the check runs walship as nobody, which needs root to switch
-    // and a source tree nobody may read (a fresh clone under a 0700 temp dir is not).
-    const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
-    const asNobody = (args: string[]) =>
-      Bun.spawnSync([...NOBODY, process.execPath, MAIN, ...args], { stderr: "pipe", stdout: "pipe" });
-    const canSwitch =
-      process.getuid?.() === 0 && Bun.which("setpriv") !== null && asNobody(["version"]).exitCode === 0;
+    // As root every directory is writable, so this runs walship as nobody (setpriv, as root). The
+    // checkout may sit where nobody cannot read it (a clone under a 0700 temp dir), so walship runs as
+    // the compiled executable, copied into a directory nobody can read.
+    const canSwitch = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
     if (!canSwitch)
-      console.warn(
-        "SKIPPED: a directory replica this user may not write (needs root, setpriv and a world-readable checkout)",
-      );
+      console.warn("SKIPPED: a directory replica this user may not write (needs root and setpriv)");
     test.skipIf(!canSwitch)(
       "a directory replica this user may not write: exit 1 naming it, before anything runs",
-      () => {
+      async () => {
+        fs.chmodSync(dir, 0o755);
+        const exe = path.join(dir, "bin", "walship");
+        await compile({ outfile: exe });
+        fs.chmodSync(path.dirname(exe), 0o755);
         const home = path.join(dir, "nobody");
         fs.mkdirSync(home, { mode: 0o755 });
-        fs.chmodSync(dir, 0o755);
         const db = path.join(home, "ro.db");
         createDatabase(db);
         fs.chownSync(home, 65534, 65534);
         fs.chownSync(db, 65534, 65534);
         const replica = path.join(dir, "root-owned-replica"); // created by root, 0755: nobody may not write it
         fs.mkdirSync(replica, { mode: 0o755 });
-        const r = asNobody(["replicate", db, replica]);
+        const r = Bun.spawnSync(
+          ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe, "replicate", db, replica],
+          { stderr: "pipe", stdout: "pipe", env: { PATH: "/usr/bin:/bin", HOME: home } },
+        );
         const stderr = r.stderr.toString();
-        expect(r.exitCode).toBe(1);
         expect(stderr).toContain(replica);
+        expect(r.exitCode).toBe(1);
         expect(stderr).toContain("Try: check that this user may write to");
         expect(fs.readdirSync(replica)).toEqual([]);
       },
+      120_000,
     );
 
     test("no credentials anywhere: exit 1 saying where to put them", async () => {
