@@ -259,40 +259,32 @@ export class S3Store implements ObjectStore {
       `.walship-download-${process.pid}-${Date.now().toString(36)}-${(downloads++).toString(36)}`,
     );
     const release = () => fs.rmSync(file, { force: true });
-    if (sizeHint !== undefined && sizeHint > RANGE_BYTES) {
-      const fd = fs.openSync(file, "w", 0o600);
-      try {
-        const size = await this.downloadRanged(key, (chunk, at) =>
-          fs.writeSync(fd, chunk, 0, chunk.length, at),
-        );
-        if (size === null) {
-          release();
-          return null;
-        }
-        return { path: file, size, release };
-      } catch (err) {
+    const fd = fs.openSync(file, "w", 0o600);
+    try {
+      const write = (chunk: Uint8Array, at: number) => fs.writeSync(fd, chunk, 0, chunk.length, at);
+      const size =
+        sizeHint !== undefined && sizeHint > RANGE_BYTES
+          ? await this.downloadRanged(key, write)
+          : await this.download(key, async (body) => {
+              // A retried download starts again at 0, overwriting what the failed attempt wrote.
+              let n = 0;
+              for await (const chunk of (body ?? []) as AsyncIterable<Uint8Array>) {
+                write(chunk, n);
+                n += chunk.length;
+              }
+              return n;
+            });
+      if (size === null) {
         release();
-        throw err;
-      } finally {
-        fs.closeSync(fd);
+        return null;
       }
+      return { path: file, size, release };
+    } catch (err) {
+      release();
+      throw err;
+    } finally {
+      fs.closeSync(fd);
     }
-    return this.download(key, async (body) => {
-      const fd = fs.openSync(file, "w", 0o600);
-      let size = 0;
-      try {
-        for await (const chunk of (body ?? []) as AsyncIterable<Uint8Array>) {
-          fs.writeSync(fd, chunk, 0, chunk.length, size);
-          size += chunk.length;
-        }
-        return { path: file, size, release };
-      } catch (err) {
-        release();
-        throw err;
-      } finally {
-        fs.closeSync(fd);
-      }
-    });
   }
 
   /** The object in parallel byte ranges (see s3-ranged-download.ts); its size, or null when it does not exist. */
