@@ -30,6 +30,8 @@ export interface RangedDownload {
 export async function downloadInRanges(d: RangedDownload): Promise<number | null> {
   const first = await fetchRange(d, 0, RANGE_BYTES - 1, undefined);
   if (!first) return null;
+  // A server that ignores Range sent the whole object already.
+  if (!first.ranged) return first.total;
   const total = first.total;
   const starts: number[] = [];
   for (let at = RANGE_BYTES; at < total; at += RANGE_BYTES) starts.push(at);
@@ -51,7 +53,7 @@ async function fetchRange(
   start: number,
   end: number,
   etag: string | undefined,
-): Promise<{ total: number; etag: string | undefined } | null> {
+): Promise<{ total: number; etag: string | undefined; ranged: boolean } | null> {
   for (let attempt = 1; ; attempt++) {
     const answer = await d.get(`bytes=${start}-${end}`, etag);
     if (!answer) return null;
@@ -71,7 +73,7 @@ async function fetchRange(
         throw new Error(`range ${start}-${end} ended after ${got} of ${expected} bytes`);
       }
       if (total === undefined && start !== 0) throw new Error("the server ignored the byte range");
-      return { total: total ?? got, etag: answer.etag };
+      return { total: total ?? got, etag: answer.etag, ranged: m !== null };
     } catch (err) {
       if (attempt >= d.attempts) throw err;
       await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { StorageError } from "../../src/storage/object-store.ts";
 import { S3Store } from "../../src/storage/s3.ts";
-import { RANGE_BYTES } from "../../src/storage/s3-ranged-download.ts";
+import { downloadInRanges, RANGE_BYTES } from "../../src/storage/s3-ranged-download.ts";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 
@@ -72,5 +72,50 @@ describe("ranged downloads", () => {
   test("a missing object is null", async () => {
     expect(await store.getFile("nope", dir, 100 * RANGE_BYTES)).toBeNull();
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe("ranged downloads against servers that answer otherwise", () => {
+  const object = new Uint8Array(2 * RANGE_BYTES + 5).map((_, i) => i & 0xff);
+  const body = (bytes: Uint8Array) => ({
+    async *[Symbol.asyncIterator]() {
+      yield bytes;
+    },
+  });
+
+  test("a server that ignores Range: the first answer is the whole object, and nothing more is asked", async () => {
+    const out = new Uint8Array(object.length);
+    let calls = 0;
+    const size = await downloadInRanges({
+      attempts: 2,
+      write: (chunk, at) => out.set(chunk, at),
+      get: async () => {
+        calls++;
+        return { body: body(object), contentRange: undefined, etag: '"e"' };
+      },
+    });
+    expect({ size, calls }).toEqual({ size: object.length, calls: 1 });
+    expect(out).toEqual(object);
+  });
+
+  test("an object replaced during the download fails instead of mixing two versions", async () => {
+    let calls = 0;
+    const download = downloadInRanges({
+      attempts: 1,
+      write: () => {},
+      get: async (range) => {
+        calls++;
+        const [start, end] = range.slice(6).split("-").map(Number) as [number, number];
+        // After the first range the object is shorter: another upload replaced it.
+        const total = calls === 1 ? object.length : RANGE_BYTES + 1;
+        const last = Math.min(end, total - 1);
+        return {
+          body: body(object.subarray(start, last + 1)),
+          contentRange: `bytes ${start}-${last}/${total}`,
+          etag: calls === 1 ? '"a"' : '"b"',
+        };
+      },
+    });
+    await expect(download).rejects.toThrow(/changed during the download/);
   });
 });
