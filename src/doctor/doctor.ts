@@ -15,7 +15,7 @@ import { networkAdvice } from "../storage/network-advice.ts";
 import { classifyNetworkError, type NetworkFailure } from "../storage/network-error.ts";
 import { type Credentials, describeTarget, openReplicaClient } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
-import { ambiguityHint } from "../storage/s3.ts";
+import { ambiguityHint } from "../storage/s3-errors.ts";
 import { classifyRefusal, refusalAdvice } from "../storage/storage-refusal.ts";
 import { connectTcp, handshakeTls, parseEndpoint, resolveHost, serverDate } from "./network.ts";
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ambiguityHint, describeS3Error, type S3StoreOptions } from "../../src/storage/s3.ts";
+import type { S3StoreOptions } from "../../src/storage/s3.ts";
+import { ambiguityHint, describeS3Error } from "../../src/storage/s3-errors.ts";
 
 const ambiguous: S3StoreOptions = {
   bucket: "s3.example.com",
