@@ -1,7 +1,8 @@
 /** `walship databases [-config PATH]`: the databases in the config and the names of their replicas. */
 import { loadConfig } from "../config/load.ts";
+import { isReplicaUrl } from "../config/replica-url.ts";
 import { EXIT_OK, UsageError } from "./errors.ts";
-import { type CommandOutput, isReplicaUrl, processOutput } from "./replica-source.ts";
+import { type CommandOutput, processOutput } from "./replica-source.ts";
 import { formatTable } from "./table.ts";
 
 export interface DatabasesFlags {

@@ -7,6 +7,7 @@ import { findDatabase } from "../config/directory.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig, replicaTargetFromUrl } from "../config/load.ts";
 import { expandPath } from "../config/posix-path.ts";
+import { isReplicaUrl } from "../config/replica-url.ts";
 import {
   type DiagnoseInput,
   diagnoseDatabase,
@@ -17,7 +18,6 @@ import {
 import { defaultMetaPath } from "../replicate/database.ts";
 import { DirectoryScanner } from "../replicate/directory-scanner.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
-import { isReplicaUrl } from "./replica-source.ts";
 
 export interface DoctorFlags {
   config?: string;

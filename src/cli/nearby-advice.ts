@@ -2,9 +2,11 @@
  * Turns backups found next to an empty replica into something to type: the same URL (or directory)
  * pointing one level up or down, or, for a replica from the config, the `path:` to set.
  */
+
+import { isReplicaUrl } from "../config/replica-url.ts";
 import { findNearbyReplicas, type NearbyReplica } from "../storage/nearby-replicas.ts";
 import { openReplicaClient } from "../storage/open.ts";
-import { type InspectReplica, isReplicaUrl } from "./replica-source.ts";
+import type { InspectReplica } from "./replica-source.ts";
 
 export interface NearbyAdvice {
   /** "found backups one level up at s3://bucket, ..." */

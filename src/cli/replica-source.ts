@@ -2,9 +2,7 @@
  * The `DB_PATH | REPLICA_URL` argument of the listing commands, resolved to replica clients as
  * Litestream does: a URL is one replica named after its type; a path is looked up in the config and
  * brings that database's replicas (optionally only `-replica NAME`) and its modification time.
- *
- * The URL/config resolution repeats a few lines of src/cli/restore.ts on purpose for now (that file is
- * being changed in parallel); the two should share this module later.
+ * A directory is a replica too (databases are files); `restore` resolves its target here as well.
  */
 
 import * as fs from "node:fs";
@@ -15,6 +13,7 @@ import { ConfigError } from "../config/errors.ts";
 import { type LoadedConfig, loadConfigFile, replicaTargetFromUrl } from "../config/load.ts";
 import { expandPath } from "../config/posix-path.ts";
 import type { ReplicaTarget } from "../config/replica-target.ts";
+import { isReplicaUrl } from "../config/replica-url.ts";
 import { type Credentials, openReplicaClient, resolveCredentials } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { formatError, UsageError } from "./errors.ts";
@@ -45,11 +44,6 @@ export interface ReplicaSource {
    * config mode, the current time with a URL. Null when the database file does not exist (lag `-`).
    */
   dbUpdatedAt: Date | null;
-}
-
-/** `scheme://...`: a replica URL rather than a path. */
-export function isReplicaUrl(target: string): boolean {
-  return /^\w+:\/\//.test(target);
 }
 
 /**

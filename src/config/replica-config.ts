@@ -10,7 +10,7 @@ import type { EnvLookup } from "./env-expand.ts";
 import { ReplicaUrlError, redactUrl } from "./errors.ts";
 import { expandPath } from "./posix-path.ts";
 import type { ReplicaTarget, S3Settings } from "./replica-target.ts";
-import { parseReplicaUrl } from "./replica-url.ts";
+import { isReplicaUrl, parseReplicaUrl } from "./replica-url.ts";
 import { bucketNameProblem, cleanKeyPrefix, resolveS3Target } from "./s3-target.ts";
 import type { YamlMap, YamlNode } from "./yaml-tree.ts";
 
@@ -55,7 +55,6 @@ export interface ReplicaContext {
 
 const SUPPORTED_TYPES = ["file", "s3"];
 const LATER_TYPES = ["gcs", "abs", "sftp"];
-const URL_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 // Keys that only mean something for an S3 target.
 const S3_ONLY_KEYS = [
   "bucket",
@@ -160,7 +159,7 @@ function readTarget(
   const bucket = reader.get(map, key, "bucket", reader.string);
   const settings = readS3Settings(map, key, reader);
 
-  if (path !== undefined && URL_LIKE.test(path)) {
+  if (path !== undefined && isReplicaUrl(path)) {
     reader.fail(`${key}.path`, `${key}.path cannot be a URL`, {
       hint: `use url: ${redactUrl(path)}`,
       position: positionOf(map, "path"),

@@ -42,6 +42,11 @@ export interface ReplicaUrlOptions {
 }
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
+
+/** `scheme://...`: a replica URL rather than a path (what the CLI and the config's `path:` check). */
+export function isReplicaUrl(input: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(input);
+}
 const SUPPORTED_SCHEMES = ["file", "s3", "https", "http"];
 // Litestream 0.3.13 backends that walship does not have yet.
 const LATER_SCHEMES: Readonly<Record<string, string>> = {
