@@ -118,7 +118,8 @@ function describeSource(source: EndpointSource): string {
  * which broke its listings), no trailing slash, no empty or `.` segments; "" for the bucket root.
  */
 export function cleanKeyPrefix(path: string): string {
-  const cleaned = cleanPath(path).replace(/^\/+/, "");
+  // Cleaned as an absolute path, so that `..` (say a decoded `..%2F`) cannot survive above the root.
+  const cleaned = cleanPath(`/${path}`).replace(/^\/+/, "");
   return cleaned === "." ? "" : cleaned;
 }
 

@@ -30,3 +30,9 @@ test("found by fuzzing: a URL one slash short (or with a tab or CR in its //) ne
     expect(() => verifyUrlCase({ input, env: {} })).not.toThrow();
   }
 });
+
+test("found by fuzzing: a key prefix never keeps a `..` segment (an encoded slash after it)", () => {
+  for (const input of ["s3://sfTP://..%2F/", "s3://bkt/..%2F..%2Fdb", "s3://bkt/a/..%2F..%2F..%2Fdb"]) {
+    expect(() => verifyUrlCase({ input, env: {} })).not.toThrow();
+  }
+});
