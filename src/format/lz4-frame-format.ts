@@ -98,6 +98,8 @@ export interface FrameSource {
   readonly length: number;
   /** Bytes [start, end) of the frame; the view may be reused after the next call. */
   bytes(start: number, end: number): Uint8Array;
+  /** Copies bytes [start, start + target.length) into `target` (as `bytes` and a copy, in one step). */
+  copyTo?(start: number, target: Uint8Array): void;
 }
 
 export function arraySource(frame: Uint8Array): FrameSource {

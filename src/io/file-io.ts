@@ -23,6 +23,22 @@ export function writeAt(fd: number, data: Uint8Array, position: number): void {
   while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
 }
 
+/** Writes all of `buffers`, one after another, from `position`, with as few system calls as it can. */
+export function writevAt(fd: number, buffers: Uint8Array[], position: number): void {
+  const total = buffers.reduce((n, b) => n + b.length, 0);
+  const done = fs.writevSync(fd, buffers, position);
+  if (done === total) return;
+  // A short write (rare on regular files): the rest one buffer at a time.
+  let at = 0;
+  for (const b of buffers) {
+    if (at + b.length > done) {
+      const skip = Math.max(0, done - at);
+      writeAt(fd, b.subarray(skip), position + at + skip);
+    }
+    at += b.length;
+  }
+}
+
 /**
  * Opens `path`, reads up to `length` bytes at `position`, closes it. Never use this on the database
  * file itself: closing any descriptor of it drops the process's SQLite locks. Returns an empty array
@@ -61,7 +77,11 @@ export function fileSize(path: string): number | null {
 export function fileSource(
   fd: number,
   length: number,
-): { length: number; bytes(start: number, end: number): Uint8Array } {
+): {
+  length: number;
+  bytes(start: number, end: number): Uint8Array;
+  copyTo(start: number, target: Uint8Array): void;
+} {
   // One buffer, grown to the largest read and reused, as FrameSource allows: reading a snapshot block by
   // block then leaves no garbage behind (a fresh buffer per block kept hundreds of MB alive until the
   // garbage collector ran).
@@ -72,6 +92,10 @@ export function fileSource(
       const n = Math.max(0, Math.min(end, length) - start);
       if (buffer.length < n) buffer = new Uint8Array(Math.max(n, buffer.length * 2));
       return readInto(fd, buffer.subarray(0, n), start);
+    },
+    copyTo: (start, target) => {
+      if (readInto(fd, target, start).length < target.length)
+        throw new RangeError("read past the end of the file");
     },
   };
 }

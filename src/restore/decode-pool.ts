@@ -48,7 +48,7 @@ export interface BlockSlot {
   output: SharedArrayBuffer;
 }
 
-export function blockSlot(blockMaxSize: number): BlockSlot {
+function blockSlot(blockMaxSize: number): BlockSlot {
   return { input: new SharedArrayBuffer(blockMaxSize), output: new SharedArrayBuffer(blockMaxSize) };
 }
 
@@ -65,6 +65,8 @@ interface PoolWorker {
 export class DecodePool {
   private readonly workers: PoolWorker[] = [];
   private nextId = 0;
+  /** Block slots given back by the last frame decoded, for the next: a restore decodes many large frames. */
+  private spareSlots: BlockSlot[] = [];
 
   private constructor() {}
 
@@ -117,6 +119,22 @@ export class DecodePool {
     });
     if (typeof reply !== "number") throw new Error("the decode worker answered a block without its length");
     return reply;
+  }
+
+  /**
+   * `count` slots for blocks of up to `blockMaxSize` bytes, for one caller's use until it gives them back
+   * with returnBlockSlots (or drops them, when a worker may still be writing into one).
+   */
+  takeBlockSlots(count: number, blockMaxSize: number): BlockSlot[] {
+    const fit = this.spareSlots.filter((s) => s.input.byteLength >= blockMaxSize);
+    this.spareSlots = [];
+    const slots = fit.slice(0, count);
+    while (slots.length < count) slots.push(blockSlot(blockMaxSize));
+    return slots;
+  }
+
+  returnBlockSlots(slots: BlockSlot[]): void {
+    this.spareSlots = slots;
   }
 
   private send(request: DecodeRequest): Promise<Uint8Array | number | null> {

@@ -65,7 +65,7 @@ export async function replayAfter(
       return { stoppedInsideIndex: seg.index === replay.currentIndex, summary };
     }
     summary.segmentsReadAfter++;
-    const length = replay.apply(seg, await source.decode(bytes, key), limit);
+    const length = await replay.apply(seg, await source.decode(bytes, key), limit);
     if (limit < length) {
       summary.stoppedBy = "capture times";
       return { stoppedInsideIndex: true, summary };

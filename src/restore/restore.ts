@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { concatBytes } from "../format/bytes.ts";
-import { snapshotPath, walSegmentPath } from "../format/layout.ts";
+import { MAX_SEGMENT_CONTENT_BYTES, snapshotPath, walSegmentPath } from "../format/layout.ts";
+import { arraySource } from "../format/lz4-frame-format.ts";
 import { fileSource, syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
@@ -15,10 +16,10 @@ import type { WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
 import { compressFile, compressionFor, entryNameFor } from "./compress.ts";
 import { DecodePool } from "./decode-pool.ts";
+import { decodeFrameParallel } from "./parallel-decode.ts";
 import { ReplicaGapError, type RestorePlan } from "./plan.ts";
 import { type PointInTimeSummary, replayAfter } from "./point-in-time.ts";
 import { corrupt, type SegmentData, SegmentReplay } from "./segment-replay.ts";
-import { decodeSnapshot } from "./snapshot-decode.ts";
 import { type VerifyMode, verifyDatabase } from "./verify.ts";
 
 export const DEFAULT_PARALLELISM = 8;
@@ -27,9 +28,16 @@ const MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024 * 1024;
 /**
  * Segments up to this size (walship's largest) are decoded whole on the decode pool's threads while
  * earlier ones are applied, so the download window holds at most `parallelism` times this much decoded.
- * Larger ones (Litestream writes them after falling behind) are decoded here as a stream, in bounded memory.
+ * Larger ones (Litestream writes them after falling behind) are decoded block by block as they are
+ * applied (parallel-decode.ts), in bounded memory.
  */
 const POOLED_SEGMENT_BYTES = 16 * 1024 * 1024;
+/**
+ * Segments whose LZ4 frame is larger than one block (so more than 4 MiB of content) skip the whole-frame
+ * decode: their blocks are decoded in parallel when they are applied, instead of the whole frame being
+ * copied to one worker that may give up at POOLED_SEGMENT_BYTES.
+ */
+const BLOCKWISE_FRAME_BYTES = 4 * 1024 * 1024;
 /** Compressed WAL segments downloaded ahead of the one being applied, at most (one is always allowed). */
 const DOWNLOAD_BUDGET_BYTES = 32 * 1024 * 1024;
 
@@ -122,7 +130,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     let head: Uint8Array = new Uint8Array(0);
     let pageSize = 0;
     try {
-      await decodeSnapshot(
+      await decodeFrameParallel(
         fileSource(snapFd, snapFile.size),
         snapKey,
         MAX_SNAPSHOT_BYTES,
@@ -158,7 +166,11 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     advance(snapFile.size);
 
     applier = new WalApplier(fd, pageSize, `${tmpBase}.spill`);
-    const replay = new SegmentReplay(applier, generation, snapshot.index, snapKey);
+    const replay = new SegmentReplay(applier, generation, snapshot.index, snapKey, {
+      readToTheEndBelow: plan.after[0]?.index ?? Number.POSITIVE_INFINITY,
+      decodeFrame: (frame, key, sink) =>
+        decodeFrameParallel(arraySource(frame), key, MAX_SEGMENT_CONTENT_BYTES, decodePool, sink),
+    });
     const fetch = async (seg: WalSegmentInfo): Promise<Uint8Array> => {
       const bytes = await client.readWalSegment(generation, seg.index, seg.offset);
       if (bytes) return bytes;
@@ -166,6 +178,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       throw new RestoreIntegrityError(`Cannot restore: WAL segment ${key} disappeared`, key);
     };
     const decode = async (bytes: Uint8Array, key: string): Promise<SegmentData> => {
+      if (bytes.length > BLOCKWISE_FRAME_BYTES) return { frame: bytes };
       const content = await decodePool.decode(bytes, POOLED_SEGMENT_BYTES).catch((err: unknown) => {
         throw corrupt(key, err);
       });
@@ -183,9 +196,9 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
         sizeOf: (s) => s.size,
       },
       download,
-      (seg, { bytes, data }) => {
+      async (seg, { bytes, data }) => {
         bytesDownloaded += bytes.length;
-        replay.apply(seg, data);
+        await replay.apply(seg, data);
         advance(bytes.length);
       },
     );
@@ -255,7 +268,7 @@ async function forEachInOrder<T, R>(
   items: T[],
   limits: { parallelism: number; budgetBytes: number; sizeOf: (item: T) => number },
   fetch: (item: T) => Promise<R>,
-  apply: (item: T, result: R) => void,
+  apply: (item: T, result: R) => Promise<void>,
 ): Promise<void> {
   const window = Math.max(1, limits.parallelism);
   const inflight: Promise<R>[] = [];
@@ -276,6 +289,6 @@ async function forEachInOrder<T, R>(
     const result = await inflight[i]!;
     delete inflight[i];
     bytes -= limits.sizeOf(items[i]!);
-    apply(items[i]!, result);
+    await apply(items[i]!, result);
   }
 }

@@ -3,13 +3,31 @@
  * before (from the snapshot's on) and starts at offset 0, that each segment starts where the previous one
  * ended, and feeds their content to the WAL applier, all of it or only up to a point in time.
  */
-import { hex8, MAX_SEGMENT_CONTENT_BYTES, walSegmentPath } from "../format/layout.ts";
+import { hex8, walSegmentPath } from "../format/layout.ts";
 import { decodeLz4FrameStream } from "../format/lz4-frame.ts";
 import type { WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError, type WalApplier } from "./apply.ts";
 
 /** A downloaded segment: its content when already decoded (on a worker), else its LZ4 bytes. */
 export type SegmentData = { content: Uint8Array } | { frame: Uint8Array };
+
+/** Decodes a whole LZ4 frame (object `key`) into `sink`, in order, and returns the content's length. */
+export type FrameDecoder = (
+  frame: Uint8Array,
+  key: string,
+  sink: (chunk: Uint8Array) => void,
+) => Promise<number>;
+
+export interface ReplayOptions {
+  /**
+   * WAL indexes below this one are read to their end or the restore fails, so their transactions may be
+   * written before they commit (WalApplier.begin). A point-in-time restore may stop inside any index
+   * from the first it reads past the requested time on.
+   */
+  readToTheEndBelow: number;
+  /** Decodes segments that arrive undecoded (too large to decode ahead whole). */
+  decodeFrame: FrameDecoder;
+}
 
 export class SegmentReplay {
   private index = -1;
@@ -22,6 +40,7 @@ export class SegmentReplay {
     private readonly generation: string,
     private readonly snapshotIndex: number,
     snapshotKey: string,
+    private readonly options: ReplayOptions,
   ) {
     this.lastKey = snapshotKey;
   }
@@ -40,7 +59,7 @@ export class SegmentReplay {
    * Applies a segment's content, or only its first `limit` bytes (a commit's end), and returns the
    * content's whole length.
    */
-  apply(seg: WalSegmentInfo, data: SegmentData, limit = Number.POSITIVE_INFINITY): number {
+  async apply(seg: WalSegmentInfo, data: SegmentData, limit = Number.POSITIVE_INFINITY): Promise<number> {
     const key = walSegmentPath("", this.generation, seg.index, seg.offset);
     if (seg.index !== this.index) {
       const expected = this.index < 0 ? this.snapshotIndex : this.index + 1;
@@ -51,7 +70,7 @@ export class SegmentReplay {
         );
       }
       if (this.index >= 0) this.applier.end(this.lastKey);
-      this.applier.begin();
+      this.applier.begin(seg.index < this.options.readToTheEndBelow);
       this.index = seg.index;
       this.expectOffset = 0;
     }
@@ -67,7 +86,7 @@ export class SegmentReplay {
       length = data.content.length;
     } else {
       let done = 0;
-      length = decodeStream(data.frame, key, MAX_SEGMENT_CONTENT_BYTES, (chunk) => {
+      length = await this.options.decodeFrame(data.frame, key, (chunk) => {
         const take = Math.max(0, Math.min(chunk.length, limit - done));
         if (take > 0) this.applier.push(chunk.subarray(0, take), key);
         done += chunk.length;

@@ -5,6 +5,8 @@ export interface FrameSpec {
   pgno: number;
   commitSize?: number;
   fill?: number;
+  /** The page's bytes (instead of `fill`). */
+  page?: Uint8Array;
 }
 
 export function buildWal(
@@ -34,7 +36,8 @@ export function buildWal(
     fv.setUint32(4, f.commitSize ?? 0);
     fv.setUint32(8, view.getUint32(16));
     fv.setUint32(12, view.getUint32(20));
-    frame.fill(f.fill ?? f.pgno, 24);
+    if (f.page) frame.set(f.page, 24);
+    else frame.fill(f.fill ?? f.pgno, 24);
     sum = walChecksum(le, sum[0], sum[1], frame, 0, 8);
     sum = walChecksum(le, sum[0], sum[1], frame, 24, pageSize);
     fv.setUint32(16, sum[0]);

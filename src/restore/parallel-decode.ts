@@ -1,12 +1,12 @@
 /**
- * Decodes a snapshot with every core: the LZ4 frames Litestream 0.3.13 and walship write have
- * independent blocks, so this thread reads the frame's structure and hands each block to the decode
- * pool, then takes the results back in order, checksums them and writes them at their offsets while
- * later blocks decode. At most IN_FLIGHT_PER_WORKER blocks per worker are out at once, each in a slot of
- * memory shared with the workers (a block's maximum size, compressed and decoded: 8 MiB for the 4 MiB
- * blocks Litestream writes) allocated once, so memory does not grow with the snapshot and nothing is
- * copied between threads or left for the garbage collector. A frame with
- * dependent blocks, or no worker threads, is decoded here block by block as before.
+ * Decodes a large LZ4 frame (a snapshot, or a WAL segment Litestream wrote after a burst) with every
+ * core: the frames Litestream 0.3.13 and walship write have independent blocks, so this thread reads the
+ * frame's structure and hands each block to the decode pool, then takes the results back in order,
+ * checksums them and hands them on while later blocks decode. At most IN_FLIGHT_PER_WORKER blocks per
+ * worker are out at once, each in a slot of memory shared with the workers (a block's maximum size,
+ * compressed and decoded: 8 MiB for the 4 MiB blocks Litestream writes) that the pool keeps for the next
+ * frame, so memory does not grow with the frame and nothing is copied between threads or left for the
+ * garbage collector. A frame with dependent blocks, or no worker threads, is decoded here block by block.
  */
 import { Lz4FormatError } from "../format/lz4-frame.ts";
 import type { FrameSource } from "../format/lz4-frame-format.ts";
@@ -20,18 +20,19 @@ import {
   tooMuchOutput,
 } from "../format/lz4-frame-reader.ts";
 import { Xxh32 } from "../format/xxhash32.ts";
-import { type BlockSlot, blockSlot, type DecodePool } from "./decode-pool.ts";
+import type { BlockSlot, DecodePool } from "./decode-pool.ts";
 import { corrupt, decodeStream } from "./segment-replay.ts";
 
 /** Blocks out per worker: one decoding, one queued, so a worker never waits for this thread. */
 const IN_FLIGHT_PER_WORKER = 2;
 
 /**
- * Decodes the snapshot frame `source` (object `key`), handing each piece of content to `sink` with its
- * offset, in order. Returns the content's size. Throws RestoreIntegrityError naming `key` for anything
- * wrong with the frame; a failure can come after some content was handed over.
+ * Decodes the frame `source` (object `key`), handing each piece of content to `sink` with its offset, in
+ * order. Returns the content's size. Throws RestoreIntegrityError naming `key` for anything wrong with
+ * the frame; a failure can come after some content was handed over. The content handed to `sink` is
+ * valid only during the call.
  */
-export async function decodeSnapshot(
+export async function decodeFrameParallel(
   source: FrameSource,
   key: string,
   maxOutputBytes: number,
@@ -52,8 +53,9 @@ export async function decodeSnapshot(
     });
   }
 
-  // The memory of the blocks in flight, allocated once: a block's bytes never move between threads.
-  const free = Array.from({ length: pool.size * IN_FLIGHT_PER_WORKER }, () => blockSlot(header.blockMaxSize));
+  // The memory of the blocks in flight, kept by the pool: a block's bytes never move between threads.
+  const slots = pool.takeBlockSlots(pool.size * IN_FLIGHT_PER_WORKER, header.blockMaxSize);
+  const free = [...slots];
   const inFlight: { block: Lz4BlockRef; slot: BlockSlot; length: Promise<number> }[] = [];
   const checksum = header.contentChecksum ? new Xxh32() : null;
   let pos = header.blocksAt;
@@ -68,7 +70,9 @@ export async function decodeSnapshot(
           ended = true;
           break;
         }
-        new Uint8Array(slot.input).set(source.bytes(block.dataAt, block.dataAt + block.size));
+        const input = new Uint8Array(slot.input, 0, block.size);
+        if (source.copyTo) source.copyTo(block.dataAt, input);
+        else input.set(source.bytes(block.dataAt, block.dataAt + block.size));
         inFlight.push({
           block,
           slot,
@@ -93,9 +97,11 @@ export async function decodeSnapshot(
     }
     finishLz4Frame(source, header, pos, total, () => checksum?.digest() ?? 0);
   } catch (err) {
+    // The slots are not given back: a worker may still be writing into one.
     // Blocks still out are dropped; their results (or failures) must not go unhandled.
     for (const f of inFlight) f.length.catch(() => {});
     throw corrupt(key, err);
   }
+  pool.returnBlockSlots(slots);
   return total;
 }

@@ -4,8 +4,8 @@ import { encodeLz4Frame } from "../../src/format/lz4-frame.ts";
 import { arraySource } from "../../src/format/lz4-frame-format.ts";
 import { RestoreIntegrityError } from "../../src/restore/apply.ts";
 import { DecodePool } from "../../src/restore/decode-pool.ts";
+import { decodeFrameParallel } from "../../src/restore/parallel-decode.ts";
 import { decodeStream } from "../../src/restore/segment-replay.ts";
-import { decodeSnapshot } from "../../src/restore/snapshot-decode.ts";
 
 const MiB = 1024 * 1024;
 const pools: DecodePool[] = [];
@@ -27,7 +27,7 @@ function content(): Uint8Array {
 async function decodeAll(frame: Uint8Array, pool: DecodePool, limit = 64 * MiB) {
   const out = new Uint8Array(limit);
   let end = 0;
-  const size = await decodeSnapshot(arraySource(frame), "snap", limit, pool, (chunk, at) => {
+  const size = await decodeFrameParallel(arraySource(frame), "snap", limit, pool, (chunk, at) => {
     expect(at).toBe(end); // in order, each at its offset
     out.set(chunk, at);
     end = at + chunk.length;
