@@ -23,22 +23,6 @@ export function writeAt(fd: number, data: Uint8Array, position: number): void {
   while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
 }
 
-/** Writes all of `buffers`, one after another, from `position`, with as few system calls as it can. */
-export function writevAt(fd: number, buffers: Uint8Array[], position: number): void {
-  const total = buffers.reduce((n, b) => n + b.length, 0);
-  const done = fs.writevSync(fd, buffers, position);
-  if (done === total) return;
-  // A short write (rare on regular files): the rest one buffer at a time.
-  let at = 0;
-  for (const b of buffers) {
-    if (at + b.length > done) {
-      const skip = Math.max(0, done - at);
-      writeAt(fd, b.subarray(skip), position + at + skip);
-    }
-    at += b.length;
-  }
-}
-
 /**
  * Opens `path`, reads up to `length` bytes at `position`, closes it. Never use this on the database
  * file itself: closing any descriptor of it drops the process's SQLite locks. Returns an empty array

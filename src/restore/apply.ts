@@ -10,11 +10,13 @@
  * then in a spill file (pending-transaction.ts); the spill doubled the writes of Litestream's bursts,
  * whose transactions span segments of tens of MB.
  */
+import { Buffer } from "node:buffer";
 import * as fs from "node:fs";
 import { concatBytes } from "../format/bytes.ts";
 import {
-  decodeFrameHeader,
   decodeWalHeader,
+  frameCommitSize,
+  framePgno,
   frameSize,
   WAL_FRAME_HEADER_SIZE,
   WAL_HEADER_SIZE,
@@ -124,8 +126,9 @@ export class WalApplier {
   }
 
   /** Checks and applies whole frames (`frames.length` is a multiple of the frame size). */
-  private applyFrames(frames: Uint8Array, key: string): void {
+  private applyFrames(bytes: Uint8Array, key: string): void {
     const scanner = this.scanner!;
+    const frames = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const fs_ = frameSize(this.pageSize);
     const whole = frames.length;
     if (scanner.push(frames) !== whole) {
@@ -137,7 +140,7 @@ export class WalApplier {
     if (this.writeBeforeCommit) {
       for (let off = 0; off < whole; off += fs_) {
         this.writePage(frames, off);
-        const commitSize = decodeFrameHeader(frames, off).commitSize;
+        const commitSize = frameCommitSize(frames, off);
         if (commitSize === 0) {
           this.uncommittedWritten++;
           continue;
@@ -153,7 +156,7 @@ export class WalApplier {
     // transaction still open at the end of the buffer is copied, to outlive the buffer.
     let txStart = 0;
     for (let off = 0; off < whole; off += fs_) {
-      const commitSize = decodeFrameHeader(frames, off).commitSize;
+      const commitSize = frameCommitSize(frames, off);
       if (commitSize === 0) continue;
       this.pages.flush();
       this.pending.writeTo(this.fd);
@@ -164,19 +167,12 @@ export class WalApplier {
     }
     this.pages.flush();
     for (let f = txStart; f < whole; f += fs_) {
-      this.pending.add(
-        decodeFrameHeader(frames, f).pgno,
-        frames.subarray(f + WAL_FRAME_HEADER_SIZE, f + fs_),
-      );
+      this.pending.add(framePgno(frames, f), frames.subarray(f + WAL_FRAME_HEADER_SIZE, f + fs_));
     }
   }
 
-  private writePage(frames: Uint8Array, frameOffset: number): void {
-    const pgno = decodeFrameHeader(frames, frameOffset).pgno;
-    this.pages.write(
-      pgno,
-      frames.subarray(frameOffset + WAL_FRAME_HEADER_SIZE, frameOffset + frameSize(this.pageSize)),
-    );
+  private writePage(frames: Buffer, frameOffset: number): void {
+    this.pages.write(framePgno(frames, frameOffset), frames, frameOffset + WAL_FRAME_HEADER_SIZE);
   }
 
   /**

@@ -7,8 +7,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { concatBytes } from "../format/bytes.ts";
-import { MAX_SEGMENT_CONTENT_BYTES, snapshotPath, walSegmentPath } from "../format/layout.ts";
-import { arraySource } from "../format/lz4-frame-format.ts";
+import { snapshotPath } from "../format/layout.ts";
 import { fileSource, syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
@@ -19,25 +18,13 @@ import { DecodePool } from "./decode-pool.ts";
 import { decodeFrameParallel } from "./parallel-decode.ts";
 import { ReplicaGapError, type RestorePlan } from "./plan.ts";
 import { type PointInTimeSummary, replayAfter } from "./point-in-time.ts";
-import { corrupt, type SegmentData, SegmentReplay } from "./segment-replay.ts";
+import { SegmentFetcher } from "./segment-fetcher.ts";
+import { SegmentReplay } from "./segment-replay.ts";
 import { type VerifyMode, verifyDatabase } from "./verify.ts";
 
 export const DEFAULT_PARALLELISM = 8;
 /** Largest decompressed snapshot we accept: far beyond any SQLite file we expect, far below a bomb. */
 const MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024 * 1024;
-/**
- * Segments up to this size (walship's largest) are decoded whole on the decode pool's threads while
- * earlier ones are applied, so the download window holds at most `parallelism` times this much decoded.
- * Larger ones (Litestream writes them after falling behind) are decoded block by block as they are
- * applied (parallel-decode.ts), in bounded memory.
- */
-const POOLED_SEGMENT_BYTES = 16 * 1024 * 1024;
-/**
- * Segments whose LZ4 frame is larger than one block (so more than 4 MiB of content) skip the whole-frame
- * decode: their blocks are decoded in parallel when they are applied, instead of the whole frame being
- * copied to one worker that may give up at POOLED_SEGMENT_BYTES.
- */
-const BLOCKWISE_FRAME_BYTES = 4 * 1024 * 1024;
 /** Compressed WAL segments downloaded ahead of the one being applied, at most (one is always allowed). */
 const DOWNLOAD_BUDGET_BYTES = 32 * 1024 * 1024;
 
@@ -107,6 +94,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     opts.onProgress?.({ ...progress });
   };
   let applier: WalApplier | undefined;
+  let segments: SegmentFetcher | undefined;
   // Workers load while the snapshot is downloaded.
   const decodePoolStarting = DecodePool.start();
   try {
@@ -166,43 +154,33 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     advance(snapFile.size);
 
     applier = new WalApplier(fd, pageSize, `${tmpBase}.spill`);
+    const fetcher = new SegmentFetcher(client, generation, path.dirname(output), decodePool);
+    segments = fetcher;
     const replay = new SegmentReplay(applier, generation, snapshot.index, snapKey, {
       readToTheEndBelow: plan.after[0]?.index ?? Number.POSITIVE_INFINITY,
-      decodeFrame: (frame, key, sink) =>
-        decodeFrameParallel(arraySource(frame), key, MAX_SEGMENT_CONTENT_BYTES, decodePool, sink),
+      decodeFrame: segments.decodeFrame,
     });
-    const fetch = async (seg: WalSegmentInfo): Promise<Uint8Array> => {
-      const bytes = await client.readWalSegment(generation, seg.index, seg.offset);
-      if (bytes) return bytes;
-      const key = walSegmentPath("", generation, seg.index, seg.offset);
-      throw new RestoreIntegrityError(`Cannot restore: WAL segment ${key} disappeared`, key);
-    };
-    const decode = async (bytes: Uint8Array, key: string): Promise<SegmentData> => {
-      if (bytes.length > BLOCKWISE_FRAME_BYTES) return { frame: bytes };
-      const content = await decodePool.decode(bytes, POOLED_SEGMENT_BYTES).catch((err: unknown) => {
-        throw corrupt(key, err);
-      });
-      return content ? { content } : { frame: bytes };
-    };
-    const download = async (seg: WalSegmentInfo) => {
-      const bytes = await fetch(seg);
-      return { bytes, data: await decode(bytes, walSegmentPath("", generation, seg.index, seg.offset)) };
-    };
     await forEachInOrder(
       plan.segments,
       {
         parallelism: opts.parallelism ?? DEFAULT_PARALLELISM,
         budgetBytes: DOWNLOAD_BUDGET_BYTES,
-        sizeOf: (s) => s.size,
+        // A large segment is a file, not memory; the window still bounds how many are open.
+        sizeOf: (s) => (SegmentFetcher.inMemory(s) ? s.size : 0),
       },
-      download,
-      async (seg, { bytes, data }) => {
-        bytesDownloaded += bytes.length;
-        await replay.apply(seg, data);
-        advance(bytes.length);
+      (seg) => fetcher.fetch(seg),
+      async (seg, fetched) => {
+        try {
+          await replay.apply(seg, fetched.data);
+        } finally {
+          fetched.release();
+        }
+        bytesDownloaded += fetched.size;
+        advance(fetched.size);
       },
     );
-    const pointInTime = await replayAfter(plan, replay, { fetch, decode, log: opts.log }, (n) => {
+    const source = { fetch: (s: WalSegmentInfo) => fetcher.bytes(s), decode: fetcher.decode.bind(fetcher) };
+    const pointInTime = await replayAfter(plan, replay, { ...source, log: opts.log }, (n) => {
       bytesDownloaded += n;
       progress.bytesTotal += n;
       progress.objectsTotal++;
@@ -251,6 +229,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       elapsedMs: Date.now() - started,
     };
   } finally {
+    segments?.releaseAll();
     applier?.close();
     (await decodePoolStarting).close();
     if (!closed) fs.closeSync(fd);

@@ -5,15 +5,16 @@
  */
 import { hex8, walSegmentPath } from "../format/layout.ts";
 import { decodeLz4FrameStream } from "../format/lz4-frame.ts";
+import type { FrameSource } from "../format/lz4-frame-format.ts";
 import type { WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError, type WalApplier } from "./apply.ts";
 
-/** A downloaded segment: its content when already decoded (on a worker), else its LZ4 bytes. */
-export type SegmentData = { content: Uint8Array } | { frame: Uint8Array };
+/** A downloaded segment: its content when already decoded (on a worker), else its LZ4 frame. */
+export type SegmentData = { content: Uint8Array } | { frame: FrameSource };
 
 /** Decodes a whole LZ4 frame (object `key`) into `sink`, in order, and returns the content's length. */
 export type FrameDecoder = (
-  frame: Uint8Array,
+  frame: FrameSource,
   key: string,
   sink: (chunk: Uint8Array) => void,
 ) => Promise<number>;

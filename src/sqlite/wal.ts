@@ -105,8 +105,18 @@ class ChecksumReader {
         : null;
   }
 
+  /** The running sum after the last sumInto (unsigned). */
+  s0 = 0;
+  s1 = 0;
+
   /** Sums wrap at 2^32; kept as int32 (`| 0`) the JIT adds machine words instead of doubles. */
   sum(s0: number, s1: number, off: number, len: number): [number, number] {
+    this.sumInto(s0, s1, off, len);
+    return [this.s0, this.s1];
+  }
+
+  /** As sum, leaving the result in s0 and s1: the hot loops allocate nothing per frame. */
+  sumInto(s0: number, s1: number, off: number, len: number): void {
     let a = s0 | 0;
     let c = s1 | 0;
     const words = this.words;
@@ -123,7 +133,8 @@ class ChecksumReader {
         c = (((c + view.getInt32(i + 4, le)) | 0) + a) | 0;
       }
     }
-    return [a >>> 0, c >>> 0];
+    this.s0 = a >>> 0;
+    this.s1 = c >>> 0;
   }
 }
 
@@ -182,6 +193,16 @@ export interface FrameHeader {
   salt2: number;
   checksum1: number;
   checksum2: number;
+}
+
+/** The page number of the frame at `off` (decodeFrameHeader's, without an object per frame). */
+export function framePgno(b: Uint8Array, off: number): number {
+  return u32(b, off);
+}
+
+/** The commit size of the frame at `off`: 0 for a frame that is not a commit. */
+export function frameCommitSize(b: Uint8Array, off: number): number {
+  return u32(b, off + 4);
 }
 
 export function decodeFrameHeader(b: Uint8Array, off: number): FrameHeader {
@@ -256,22 +277,24 @@ export class WalScanner implements WalScan {
     if (this.stopped) return 0;
     const header = this.header;
     const fs = this.frameBytes;
-    const checksums = new ChecksumReader(bytes, header.magic === WAL_MAGIC_LE);
-    let sum = this.checksum;
+    const c = new ChecksumReader(bytes, header.magic === WAL_MAGIC_LE);
+    let [s0, s1] = this.checksum;
     let off = 0;
     for (; off + fs <= bytes.length; off += fs) {
       if (u32(bytes, off + 8) !== header.salt1 || u32(bytes, off + 12) !== header.salt2) break;
-      sum = checksums.sum(sum[0], sum[1], off, 8);
-      sum = checksums.sum(sum[0], sum[1], off + WAL_FRAME_HEADER_SIZE, header.pageSize);
-      if (sum[0] !== u32(bytes, off + 16) || sum[1] !== u32(bytes, off + 20)) break;
-      this.checksum = sum;
+      c.sumInto(s0, s1, off, 8);
+      c.sumInto(c.s0, c.s1, off + WAL_FRAME_HEADER_SIZE, header.pageSize);
+      if (c.s0 !== u32(bytes, off + 16) || c.s1 !== u32(bytes, off + 20)) break;
+      s0 = c.s0;
+      s1 = c.s1;
       const commitSize = u32(bytes, off + 4);
       if (commitSize !== 0) {
         this.lastCommitEnd = this.validEnd + off + fs;
-        this.commitChecksum = sum;
+        this.commitChecksum = [s0, s1];
         this.commitSize = commitSize;
       }
     }
+    this.checksum = [s0, s1];
     this.validEnd += off;
     if (off + fs <= bytes.length) this.stopped = true;
     return off;

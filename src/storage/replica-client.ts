@@ -117,6 +117,17 @@ export class ReplicaClient {
     return this.store.getFile(snapshotPath("", generation, index), tempDir, size);
   }
 
+  /** The compressed WAL segment as a local file (see ObjectStore.getFile), or null if it does not exist. */
+  walSegmentFile(
+    generation: string,
+    index: number,
+    offset: number,
+    tempDir: string,
+    size?: number,
+  ): Promise<LocalObject | null> {
+    return this.store.getFile(walSegmentPath("", generation, index, offset), tempDir, size);
+  }
+
   /** The compressed WAL segment, or null if it does not exist. */
   readWalSegment(generation: string, index: number, offset: number): Promise<Uint8Array | null> {
     return this.store.get(walSegmentPath("", generation, index, offset));
