@@ -32,10 +32,11 @@ export interface PointInTime {
   summary: PointInTimeSummary;
 }
 
+/** Where the segments come from (a SegmentFetcher). */
 export interface SegmentSource {
-  fetch(seg: WalSegmentInfo): Promise<Uint8Array>;
+  /** The segment's bytes, whole. */
+  bytes(seg: WalSegmentInfo): Promise<Uint8Array>;
   decode(bytes: Uint8Array, key: string): Promise<SegmentData>;
-  log: Logger;
 }
 
 /**
@@ -46,6 +47,7 @@ export async function replayAfter(
   plan: RestorePlan,
   replay: SegmentReplay,
   source: SegmentSource,
+  log: Logger,
   downloaded: (bytes: number) => void,
 ): Promise<PointInTime | null> {
   if (!plan.timestamp) return null;
@@ -57,9 +59,9 @@ export async function replayAfter(
   };
   for (const seg of plan.after) {
     const key = walSegmentPath("", plan.generation, seg.index, seg.offset);
-    const bytes = await source.fetch(seg);
+    const bytes = await source.bytes(seg);
     downloaded(bytes.length);
-    const limit = captureLimit(bytes, key, t, source.log);
+    const limit = captureLimit(bytes, key, t, log);
     if (limit === null || limit === 0) {
       summary.stoppedBy = limit === null ? "object times" : "capture times";
       return { stoppedInsideIndex: seg.index === replay.currentIndex, summary };

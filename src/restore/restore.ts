@@ -11,7 +11,6 @@ import { snapshotPath } from "../format/layout.ts";
 import { fileSource, syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
-import type { WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
 import { compressFile, compressionFor, entryNameFor } from "./compress.ts";
 import { DecodePool } from "./decode-pool.ts";
@@ -20,7 +19,7 @@ import { ReplicaGapError, type RestorePlan } from "./plan.ts";
 import { type PointInTimeSummary, replayAfter } from "./point-in-time.ts";
 import { SegmentFetcher } from "./segment-fetcher.ts";
 import { SegmentReplay } from "./segment-replay.ts";
-import { type VerifyMode, verifyDatabase } from "./verify.ts";
+import { syncAndVerify, type VerifyMode } from "./verify.ts";
 
 export const DEFAULT_PARALLELISM = 8;
 /** Largest decompressed snapshot we accept: far beyond any SQLite file we expect, far below a bomb. */
@@ -80,7 +79,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
   );
   const tmp = `${tmpBase}.tmp`;
   const compressedTmp = `${tmpBase}.ctmp`;
-  const fd = fs.openSync(tmp, "wx", 0o600);
+  const fd = fs.openSync(tmp, "wx+", 0o600);
   let closed = false;
   const progress: RestoreProgress = {
     bytesDone: 0,
@@ -158,7 +157,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     segments = fetcher;
     const replay = new SegmentReplay(applier, generation, snapshot.index, snapKey, {
       readToTheEndBelow: plan.after[0]?.index ?? Number.POSITIVE_INFINITY,
-      decodeFrame: segments.decodeFrame,
+      decodeFrame: fetcher.decodeFrame,
     });
     await forEachInOrder(
       plan.segments,
@@ -179,19 +178,17 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
         advance(fetched.size);
       },
     );
-    const source = { fetch: (s: WalSegmentInfo) => fetcher.bytes(s), decode: fetcher.decode.bind(fetcher) };
-    const pointInTime = await replayAfter(plan, replay, { ...source, log: opts.log }, (n) => {
+    const pointInTime = await replayAfter(plan, replay, fetcher, opts.log, (n) => {
       bytesDownloaded += n;
       progress.bytesTotal += n;
       progress.objectsTotal++;
       advance(n);
     });
     replay.finish(pointInTime?.stoppedInsideIndex ?? false);
-    fs.fsyncSync(fd);
+    await syncAndVerify(fd, tmp, opts.verify ?? "quick", replay.lastKey);
     fs.closeSync(fd);
     closed = true;
 
-    await verifyDatabase(tmp, opts.verify ?? "quick", replay.lastKey);
     let ready = tmp;
     const compression = compressionFor(output);
     if (compression) {

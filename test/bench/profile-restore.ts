@@ -48,7 +48,7 @@ const PHASES: { phase: string; fn: RegExp; file?: RegExp }[] = [
   { phase: "LZ4 decode (incl. xxHash32 content checksum)", fn: /^xxHash32$/ },
   { phase: "WAL frame checks (salts, checksums, headers)", fn: /./, file: /\/sqlite\/wal\.ts$/ },
   { phase: "apply bookkeeping (page copies, pending lists)", fn: /./, file: /\/restore\/apply\.ts$/ },
-  { phase: "quick_check", fn: /^verifyDatabase$/ },
+  { phase: "fsync + quick_check", fn: /^syncAndVerify$/ },
   { phase: "planning (listing generations, snapshots, segments)", fn: /./, file: /\/restore\/plan\.ts$/ },
   { phase: "object reads / downloads (file read, S3 GET, HTTP)", fn: /./, file: /\/storage\/(file|s3)\.ts$/ },
   {
