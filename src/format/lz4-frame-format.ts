@@ -100,6 +100,11 @@ export interface FrameSource {
   bytes(start: number, end: number): Uint8Array;
   /** Copies bytes [start, start + target.length) into `target` (as `bytes` and a copy, in one step). */
   copyTo?(start: number, target: Uint8Array): void;
+  /**
+   * Resolves once bytes [0, end) can be read, for a frame still being downloaded; absent when all of
+   * it can. Only asynchronous decoders ask; the others need the whole frame there.
+   */
+  ready?(end: number): Promise<void>;
 }
 
 export function arraySource(frame: Uint8Array): FrameSource {

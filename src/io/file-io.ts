@@ -57,14 +57,19 @@ export function fileSize(path: string): number | null {
   }
 }
 
-/** Random access to an open file as `{ length, bytes(start, end) }`, for decoders that read in pieces. */
+/**
+ * Random access to an open file as `{ length, bytes(start, end) }`, for decoders that read in pieces;
+ * `ready` tells when a part of a file still being downloaded is there.
+ */
 export function fileSource(
   fd: number,
   length: number,
+  ready?: (end: number) => Promise<void>,
 ): {
   length: number;
   bytes(start: number, end: number): Uint8Array;
   copyTo(start: number, target: Uint8Array): void;
+  ready?(end: number): Promise<void>;
 } {
   // One buffer, grown to the largest read and reused, as FrameSource allows: reading a snapshot block by
   // block then leaves no garbage behind (a fresh buffer per block kept hundreds of MB alive until the
@@ -72,6 +77,7 @@ export function fileSource(
   let buffer = new Uint8Array(0);
   return {
     length,
+    ...(ready ? { ready } : {}),
     bytes: (start, end) => {
       const n = Math.max(0, Math.min(end, length) - start);
       if (buffer.length < n) buffer = new Uint8Array(Math.max(n, buffer.length * 2));

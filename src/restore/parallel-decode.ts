@@ -41,11 +41,14 @@ export async function decodeFrameParallel(
 ): Promise<number> {
   let header: Lz4FrameHeader;
   try {
-    header = readLz4FrameHeader(source, maxOutputBytes);
+    header = await readHeaderWhenThere(source, maxOutputBytes);
   } catch (err) {
-    throw corrupt(key, err);
+    throw unlessUnavailable(err, key);
   }
   if (!header.independent || pool.size === 0) {
+    await available(source, source.length).catch((err: unknown) => {
+      throw unlessUnavailable(err, key);
+    });
     let offset = 0;
     return decodeStream(source, key, maxOutputBytes, (chunk) => {
       sink(chunk, offset);
@@ -64,6 +67,8 @@ export async function decodeFrameParallel(
   try {
     for (;;) {
       for (let slot = free.pop(); slot; slot = free.pop()) {
+        // Enough for the block's header, its largest data and its checksum.
+        if (!ended) await available(source, pos + header.blockMaxSize + 8);
         const block = ended ? null : readLz4Block(source, header, pos);
         if (!block) {
           free.push(slot);
@@ -95,13 +100,59 @@ export async function decodeFrameParallel(
       total += length;
       free.push(slot);
     }
+    await available(source, source.length);
     finishLz4Frame(source, header, pos, total, () => checksum?.digest() ?? 0);
   } catch (err) {
     // The slots are not given back: a worker may still be writing into one.
     // Blocks still out are dropped; their results (or failures) must not go unhandled.
     for (const f of inFlight) f.length.catch(() => {});
-    throw corrupt(key, err);
+    throw unlessUnavailable(err, key);
   }
   pool.returnBlockSlots(slots);
   return total;
+}
+
+/** Bytes searched for the frame header before waiting for all of a frame still downloading. */
+const HEADER_LOOKAHEAD = 1024 * 1024;
+
+/** A frame's bytes could not be had (its download failed): the download's error, not a corrupt frame. */
+class Unavailable extends Error {
+  constructor(override readonly cause: unknown) {
+    super("frame bytes unavailable");
+  }
+}
+
+/** Waits until `source` has bytes [0, end) (clamped to its length). */
+async function available(source: FrameSource, end: number): Promise<void> {
+  if (!source.ready) return;
+  try {
+    await source.ready(Math.min(end, source.length));
+  } catch (err) {
+    throw new Unavailable(err);
+  }
+}
+
+/** A download's failure as it is; anything else as the frame being corrupt. */
+function unlessUnavailable(err: unknown, key: string): unknown {
+  return err instanceof Unavailable ? err.cause : corrupt(key, err);
+}
+
+/**
+ * The frame header, read once the bytes it spans are there. A frame's header comes within its first
+ * bytes, after any skippable frames (walship's capture times: a few KB); if it is not found within
+ * them, the whole frame is waited for, so unwritten bytes are never taken for a damaged header.
+ */
+async function readHeaderWhenThere(source: FrameSource, maxOutputBytes: number): Promise<Lz4FrameHeader> {
+  const first = Math.min(source.length, HEADER_LOOKAHEAD);
+  await available(source, first);
+  if (first < source.length) {
+    try {
+      const header = readLz4FrameHeader(source, maxOutputBytes);
+      if (header.blocksAt <= first) return header;
+    } catch {
+      // Perhaps bytes not there yet: read again below once all are.
+    }
+    await available(source, source.length);
+  }
+  return readLz4FrameHeader(source, maxOutputBytes);
 }

@@ -24,7 +24,10 @@ import { syncAndVerify, type VerifyMode } from "./verify.ts";
 export const DEFAULT_PARALLELISM = 8;
 /** Largest decompressed snapshot we accept: far beyond any SQLite file we expect, far below a bomb. */
 const MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024 * 1024;
-/** Compressed WAL segments downloaded ahead of the one being applied, at most (one is always allowed). */
+/**
+ * Compressed WAL segments fetched ahead of the one being applied, at most (one is always allowed): in
+ * memory when small, else downloads into files, each of which holds up to six ranges in transit.
+ */
 const DOWNLOAD_BUDGET_BYTES = 32 * 1024 * 1024;
 
 export interface RestoreOptions {
@@ -100,8 +103,9 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     const client = plan.replica.client;
     const { generation, snapshot } = plan;
     const snapKey = snapshotPath("", generation, snapshot.index);
-    // The compressed snapshot is read from a local file (the replica's own, or a download) and decoded
-    // block by block on the worker threads: memory stays at a few blocks whatever the database's size.
+    // The compressed snapshot is read from a local file (the replica's own, or a download that it
+    // follows as the ranges arrive) and decoded block by block on the worker threads: memory stays at a
+    // few blocks whatever the database's size.
     const snapFile = await client.snapshotFile(
       generation,
       snapshot.index,
@@ -118,7 +122,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     let pageSize = 0;
     try {
       await decodeFrameParallel(
-        fileSource(snapFd, snapFile.size),
+        fileSource(snapFd, snapFile.size, snapFile.ready),
         snapKey,
         MAX_SNAPSHOT_BYTES,
         decodePool,
@@ -164,8 +168,8 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       {
         parallelism: opts.parallelism ?? DEFAULT_PARALLELISM,
         budgetBytes: DOWNLOAD_BUDGET_BYTES,
-        // A large segment is a file, not memory; the window still bounds how many are open.
-        sizeOf: (s) => (SegmentFetcher.inMemory(s) ? s.size : 0),
+        // In memory or, for a large segment, in a download that is read as it arrives.
+        sizeOf: (s) => s.size,
       },
       (seg) => fetcher.fetch(seg),
       async (seg, fetched) => {

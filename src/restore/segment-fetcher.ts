@@ -42,14 +42,9 @@ export class SegmentFetcher {
     private readonly pool: DecodePool,
   ) {}
 
-  /** Whether fetch() keeps this segment in memory (the rest cost nothing there). */
-  static inMemory(seg: WalSegmentInfo): boolean {
-    return seg.size <= BLOCKWISE_FRAME_BYTES;
-  }
-
-  /** The segment, decoded when small, opened as a file when large. */
+  /** The segment, decoded when small, opened as a file (perhaps still downloading) when large. */
   async fetch(seg: WalSegmentInfo): Promise<FetchedSegment> {
-    if (SegmentFetcher.inMemory(seg)) {
+    if (seg.size <= BLOCKWISE_FRAME_BYTES) {
       const bytes = await this.bytes(seg);
       return { size: bytes.length, data: await this.decode(bytes, this.key(seg)), release: () => {} };
     }
@@ -69,7 +64,7 @@ export class SegmentFetcher {
       file.release();
     };
     this.held.add(release);
-    return { size: file.size, data: { frame: fileSource(fd, file.size) }, release };
+    return { size: file.size, data: { frame: fileSource(fd, file.size, file.ready) }, release };
   }
 
   /** The segment's bytes, whole. */

@@ -41,7 +41,8 @@ export interface ObjectStore {
   /**
    * Makes an object readable as a local file without holding it in memory: a directory replica's own
    * file, or a download into `tempDir`. `release()` removes any download. `null` when it does not exist.
-   * `sizeHint` (the listed size) lets a remote backend fetch a large object in parallel ranges.
+   * `sizeHint` (the listed size) lets a remote backend fetch a large object in parallel ranges, and
+   * return as soon as its size is known, while the ranges still arrive (see LocalObject.ready).
    */
   getFile(key: string, tempDir: string, sizeHint?: number): Promise<LocalObject | null>;
   /** Deletes objects; missing keys are not an error. */
@@ -53,6 +54,12 @@ export interface ObjectStore {
 export interface LocalObject {
   path: string;
   size: number;
+  /**
+   * Resolves once bytes [0, end) are in the file, for a reader that follows a download still under way;
+   * rejects when the download fails. Absent: the file is complete.
+   */
+  ready?(end: number): Promise<void>;
+  /** Removes a download (and stops it, if it is still under way). */
   release(): void;
 }
 

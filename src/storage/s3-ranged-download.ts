@@ -24,20 +24,34 @@ export interface RangedDownload {
   write(chunk: Uint8Array, at: number): void;
   /** Attempts per range when its body fails part way (the client retries failed requests itself). */
   attempts: number;
+  /** Told the object's size once, as soon as the first answer shows it: before the rest arrives. */
+  onSize?(total: number): void;
+  /** Told each range, bytes [start, end), once all of it is written; ranges finish out of order. */
+  onRange?(start: number, end: number): void;
+  /** Asked before each range: true when nobody wants the rest any more, which ends the download early. */
+  stopped?(): boolean;
 }
 
 /** Downloads the whole object; returns its size, or null when it does not exist. */
 export async function downloadInRanges(d: RangedDownload): Promise<number | null> {
-  const first = await fetchRange(d, 0, RANGE_BYTES - 1, undefined);
+  let sized = false;
+  const onSize = (total: number) => {
+    if (!sized) d.onSize?.(total);
+    sized = true;
+  };
+  const first = await fetchRange(d, 0, RANGE_BYTES - 1, undefined, onSize);
   if (!first) return null;
   // A server that ignores Range sent the whole object already.
-  if (!first.ranged) return first.total;
+  if (!first.ranged) {
+    onSize(first.total);
+    return first.total;
+  }
   const total = first.total;
   const starts: number[] = [];
   for (let at = RANGE_BYTES; at < total; at += RANGE_BYTES) starts.push(at);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < starts.length) {
+    while (next < starts.length && !d.stopped?.()) {
       const start = starts[next++]!;
       const got = await fetchRange(d, start, Math.min(total, start + RANGE_BYTES) - 1, first.etag);
       if (!got || got.total !== total) throw new Error("the object changed during the download");
@@ -53,6 +67,7 @@ async function fetchRange(
   start: number,
   end: number,
   etag: string | undefined,
+  onSize?: (total: number) => void,
 ): Promise<{ total: number; etag: string | undefined; ranged: boolean } | null> {
   for (let attempt = 1; ; attempt++) {
     const answer = await d.get(`bytes=${start}-${end}`, etag);
@@ -63,6 +78,8 @@ async function fetchRange(
     const expected = m ? Number(m[2]) - Number(m[1]) + 1 : undefined;
     if (m && Number(m[1]) !== start)
       throw new Error(`asked for bytes from ${start}, got ${answer.contentRange}`);
+    if (total !== undefined) onSize?.(total);
+    if (total === undefined && start !== 0) throw new Error("the server ignored the byte range");
     let got = 0;
     try {
       for await (const chunk of answer.body) {
@@ -70,12 +87,19 @@ async function fetchRange(
         got += chunk.length;
       }
       if (expected !== undefined && got !== expected) {
-        throw new Error(`range ${start}-${end} ended after ${got} of ${expected} bytes`);
+        throw new Error(`it ended after ${got} of ${expected} bytes`);
       }
-      if (total === undefined && start !== 0) throw new Error("the server ignored the byte range");
+      d.onRange?.(start, start + got);
       return { total: total ?? got, etag: answer.etag, ranged: m !== null };
     } catch (err) {
-      if (attempt >= d.attempts) throw err;
+      if (attempt >= d.attempts) {
+        // The server answered, so the network advice for a connection refused or reset before any
+        // answer (wrong port, HTTP to HTTPS) does not apply: say what happened instead.
+        const why = err instanceof Error ? err.message : String(err);
+        throw new Error(
+          `the answer to bytes=${start}-${end} broke off after ${got} bytes, ${attempt} times (last: ${why})`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
     }
   }

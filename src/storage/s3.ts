@@ -6,9 +6,10 @@
  */
 import type { GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { concatBytes } from "../format/bytes.ts";
+import { DownloadedPrefix } from "./downloaded-prefix.ts";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
 import { describeS3Error, isNotFound } from "./s3-errors.ts";
-import { downloadInRanges, RANGE_BYTES } from "./s3-ranged-download.ts";
+import { downloadInRanges, RANGE_BYTES, type RangedDownload } from "./s3-ranged-download.ts";
 
 export interface S3StoreOptions {
   bucket: string;
@@ -256,29 +257,64 @@ export class S3Store implements ObjectStore {
       tempDir,
       `.walship-download-${process.pid}-${Date.now().toString(36)}-${(downloads++).toString(36)}`,
     );
-    const release = () => fs.rmSync(file, { force: true });
+    const remove = () => fs.rmSync(file, { force: true });
     const fd = fs.openSync(file, "w", 0o600);
-    try {
-      const write = (chunk: Uint8Array, at: number) => fs.writeSync(fd, chunk, 0, chunk.length, at);
-      const size =
-        sizeHint !== undefined && sizeHint > RANGE_BYTES
-          ? await this.downloadRanged(key, write)
-          : await this.download(key, async (body) => {
-              // A retried download starts again at 0, overwriting what the failed attempt wrote.
-              let n = 0;
-              for await (const chunk of (body ?? []) as AsyncIterable<Uint8Array>) {
-                write(chunk, n);
-                n += chunk.length;
-              }
-              return n;
-            });
+    const write = (chunk: Uint8Array, at: number) => {
+      let done = 0;
+      while (done < chunk.length) done += fs.writeSync(fd, chunk, done, chunk.length - done, at + done);
+    };
+    if (sizeHint !== undefined && sizeHint > RANGE_BYTES) {
+      // Returned as soon as the size is known; the ranges go on arriving while the caller reads the
+      // ones already there. The descriptor stays open until the last range settles.
+      const prefix = new DownloadedPrefix();
+      let stopped = false;
+      const size = await new Promise<number | null>((resolve, reject) => {
+        this.downloadRanged(key, {
+          write,
+          onSize: resolve,
+          onRange: (start, end) => prefix.add(start, end),
+          stopped: () => stopped,
+        })
+          .then(resolve, (err: unknown) => {
+            prefix.fail(err);
+            reject(err);
+          })
+          .finally(() => fs.closeSync(fd));
+      }).catch((err: unknown) => {
+        remove();
+        throw err;
+      });
       if (size === null) {
-        release();
+        remove();
         return null;
       }
-      return { path: file, size, release };
+      return {
+        path: file,
+        size,
+        ready: (end) => prefix.ready(Math.min(end, size)),
+        release: () => {
+          stopped = true;
+          remove();
+        },
+      };
+    }
+    try {
+      const size = await this.download(key, async (body) => {
+        // A retried download starts again at 0, overwriting what the failed attempt wrote.
+        let n = 0;
+        for await (const chunk of (body ?? []) as AsyncIterable<Uint8Array>) {
+          write(chunk, n);
+          n += chunk.length;
+        }
+        return n;
+      });
+      if (size === null) {
+        remove();
+        return null;
+      }
+      return { path: file, size, release: remove };
     } catch (err) {
-      release();
+      remove();
       throw err;
     } finally {
       fs.closeSync(fd);
@@ -288,14 +324,14 @@ export class S3Store implements ObjectStore {
   /** The object in parallel byte ranges (see s3-ranged-download.ts); its size, or null when it does not exist. */
   private async downloadRanged(
     key: string,
-    write: (chunk: Uint8Array, at: number) => void,
+    d: Pick<RangedDownload, "write" | "onSize" | "onRange" | "stopped">,
   ): Promise<number | null> {
     const { GetObjectCommand } = await import("@aws-sdk/client-s3");
     const s3 = await this.s3();
     try {
       return await downloadInRanges({
+        ...d,
         attempts: BODY_READ_ATTEMPTS,
-        write,
         get: async (range, ifMatch) => {
           const out = await this.call("get", key, () =>
             s3.send(
