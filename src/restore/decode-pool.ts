@@ -1,36 +1,29 @@
 /**
- * Decodes LZ4 frames on worker threads, so a restore decodes the next WAL segments on the other cores
- * while it applies the current one. Decoding is most of a restore's time (70% of a 256 MiB restore,
- * about 14 ns per LZ4 sequence in JavaScript); the 256 MiB restore benchmark's segments decode 1.8x
- * faster on two workers than on one thread.
+ * Worker threads that decode LZ4 blocks, so a restore decodes on every core (parallel-decode.ts hands
+ * them the blocks, in memory shared with them). Decoding was most of a restore's time on one thread.
  *
- * Where workers cannot start (one core, or a runtime without them) frames are decoded on the calling
- * thread, as before.
+ * Where workers cannot start (one core, or a runtime without them) the pool is empty and frames are
+ * decoded on the calling thread, as before.
  */
 
 import * as os from "node:os";
-import { decodeLz4Frame, Lz4FormatError, Lz4OutputLimitError } from "../format/lz4-frame.ts";
+import { Lz4FormatError } from "../format/lz4-frame.ts";
 import { isCompiledExecutable } from "../io/executable.ts";
 
-/** A whole frame (a WAL segment), or one independent block of a large frame (a snapshot). */
-export type DecodeRequest =
-  | { id: number; kind: "frame"; frame: Uint8Array; maxOutputBytes: number }
-  | {
-      id: number;
-      kind: "block";
-      /** The compressed block in `input[0, length)`; decoded into `output`, both shared with the worker. */
-      input: SharedArrayBuffer;
-      length: number;
-      output: SharedArrayBuffer;
-      stored: boolean;
-      blockMaxSize: number;
-    };
+/** One independent block of a frame. */
+export interface DecodeRequest {
+  id: number;
+  /** The compressed block in `input[0, length)`; decoded into `output`, both shared with the worker. */
+  input: SharedArrayBuffer;
+  length: number;
+  output: SharedArrayBuffer;
+  stored: boolean;
+  blockMaxSize: number;
+}
 
 export type DecodeReply =
-  | { id: number; content: Uint8Array }
-  /** A block decoded into its request's `output`. */
+  /** The block decoded into its request's `output`. */
   | { id: number; length: number }
-  | { id: number; overLimit: true }
   /** `offset`: where in the block an Lz4FormatError found the problem, which is `error` without its framing. */
   | { id: number; error: string; offset?: number };
 
@@ -53,7 +46,7 @@ function blockSlot(blockMaxSize: number): BlockSlot {
 }
 
 interface Job {
-  resolve: (content: Uint8Array | number | null) => void;
+  resolve: (length: number) => void;
   reject: (err: Error) => void;
 }
 
@@ -90,35 +83,19 @@ export class DecodePool {
   }
 
   /**
-   * Decodes one frame whose content is at most `maxOutputBytes`; null when it is larger (decode such a
-   * frame as a stream instead: it may be valid, and whole it would not fit). The worker gets a copy of
-   * `frame`. Rejects with the decoder's message for invalid input.
-   */
-  async decode(frame: Uint8Array, maxOutputBytes: number): Promise<Uint8Array | null> {
-    if (this.workers.length === 0) return decodeOrNull(frame, maxOutputBytes);
-    const content = await this.send({ id: this.nextId++, kind: "frame", frame, maxOutputBytes });
-    if (typeof content === "number")
-      throw new Error("the decode worker answered a frame with a block's length");
-    return content;
-  }
-
-  /**
    * Decodes the independent LZ4 block in `slot.input[0, length)` into `slot.output` on a worker and
    * returns its length. The slot's memory is shared, not copied: the caller must not touch it until this
    * settles. Rejects with an Lz4FormatError whose offset is within the block. Needs worker threads.
    */
   async decodeBlock(slot: BlockSlot, length: number, stored: boolean, blockMaxSize: number): Promise<number> {
-    const reply = await this.send({
+    return this.send({
       id: this.nextId++,
-      kind: "block",
       input: slot.input,
       length,
       output: slot.output,
       stored,
       blockMaxSize,
     });
-    if (typeof reply !== "number") throw new Error("the decode worker answered a block without its length");
-    return reply;
   }
 
   /**
@@ -137,7 +114,7 @@ export class DecodePool {
     this.spareSlots = slots;
   }
 
-  private send(request: DecodeRequest): Promise<Uint8Array | number | null> {
+  private send(request: DecodeRequest): Promise<number> {
     const target = this.leastBusy()!;
     return new Promise((resolve, reject) => {
       target.jobs.set(request.id, { resolve, reject });
@@ -164,7 +141,7 @@ export class DecodePool {
       job.reject(
         reply.offset === undefined ? new Error(reply.error) : new Lz4FormatError(reply.error, reply.offset),
       );
-    else job.resolve("content" in reply ? reply.content : "length" in reply ? reply.length : null);
+    else job.resolve(reply.length);
   }
 
   /** A worker died: the frames it held went with it, so their decodes fail; later ones go elsewhere. */
@@ -180,16 +157,6 @@ export class DecodePool {
 function defaultSize(): number {
   const cores = os.availableParallelism();
   return cores < 2 ? 0 : Math.min(MAX_WORKERS, cores);
-}
-
-/** decodeLz4Frame, with null for content over the limit. */
-export function decodeOrNull(frame: Uint8Array, maxOutputBytes: number): Uint8Array | null {
-  try {
-    return decodeLz4Frame(frame, { maxOutputBytes });
-  } catch (err) {
-    if (err instanceof Lz4OutputLimitError) return null;
-    throw err;
-  }
 }
 
 /**

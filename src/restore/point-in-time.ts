@@ -12,7 +12,7 @@ import { walSegmentPath } from "../format/layout.ts";
 import type { Logger } from "../observe/log.ts";
 import type { WalSegmentInfo } from "../storage/replica-client.ts";
 import type { RestorePlan } from "./plan.ts";
-import type { SegmentData, SegmentReplay } from "./segment-replay.ts";
+import type { SegmentReplay } from "./segment-replay.ts";
 
 export interface PointInTimeSummary {
   timestamp: string;
@@ -32,11 +32,12 @@ export interface PointInTime {
   summary: PointInTimeSummary;
 }
 
-/** Where the segments come from (a SegmentFetcher). */
+/** Where the segments come from, and how they are applied. */
 export interface SegmentSource {
   /** The segment's bytes, whole. */
   bytes(seg: WalSegmentInfo): Promise<Uint8Array>;
-  decode(bytes: Uint8Array, key: string): Promise<SegmentData>;
+  /** Applies the first `limit` bytes of the segment's content; returns the content's whole length. */
+  apply(seg: WalSegmentInfo, bytes: Uint8Array, limit: number): Promise<number>;
 }
 
 /**
@@ -67,7 +68,7 @@ export async function replayAfter(
       return { stoppedInsideIndex: seg.index === replay.currentIndex, summary };
     }
     summary.segmentsReadAfter++;
-    const length = await replay.apply(seg, await source.decode(bytes, key), limit);
+    const length = await source.apply(seg, bytes, limit);
     if (limit < length) {
       summary.stoppedBy = "capture times";
       return { stoppedInsideIndex: true, summary };

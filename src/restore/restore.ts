@@ -8,13 +8,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { concatBytes } from "../format/bytes.ts";
 import { snapshotPath } from "../format/layout.ts";
+import { arraySource } from "../format/lz4-frame-format.ts";
 import { fileSource, syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
+import type { WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError, WalApplier } from "./apply.ts";
 import { compressFile, compressionFor, entryNameFor } from "./compress.ts";
 import { DecodePool } from "./decode-pool.ts";
-import { decodeFrameParallel } from "./parallel-decode.ts";
+import { decodeFrameParallel, decodeFramesInOrder, type FrameJob } from "./parallel-decode.ts";
 import { ReplicaGapError, type RestorePlan } from "./plan.ts";
 import { type PointInTimeSummary, replayAfter } from "./point-in-time.ts";
 import { SegmentFetcher } from "./segment-fetcher.ts";
@@ -157,32 +159,40 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     advance(snapFile.size);
 
     applier = new WalApplier(fd, pageSize, `${tmpBase}.spill`);
-    const fetcher = new SegmentFetcher(client, generation, path.dirname(output), decodePool);
+    const fetcher = new SegmentFetcher(client, generation, path.dirname(output));
     segments = fetcher;
-    const replay = new SegmentReplay(applier, generation, snapshot.index, snapKey, {
-      readToTheEndBelow: plan.after[0]?.index ?? Number.POSITIVE_INFINITY,
-      decodeFrame: fetcher.decodeFrame,
-    });
-    await forEachInOrder(
-      plan.segments,
-      {
-        parallelism: opts.parallelism ?? DEFAULT_PARALLELISM,
-        budgetBytes: DOWNLOAD_BUDGET_BYTES,
-        // In memory or, for a large segment, in a download that is read as it arrives.
-        sizeOf: (s) => s.size,
-      },
-      (seg) => fetcher.fetch(seg),
-      async (seg, fetched) => {
-        try {
-          await replay.apply(seg, fetched.data);
-        } finally {
-          fetched.release();
-        }
-        bytesDownloaded += fetched.size;
-        advance(fetched.size);
-      },
+    const replay = new SegmentReplay(
+      applier,
+      generation,
+      snapshot.index,
+      snapKey,
+      plan.after[0]?.index ?? Number.POSITIVE_INFINITY,
     );
-    const pointInTime = await replayAfter(plan, replay, fetcher, opts.log, (n) => {
+    const limits = {
+      parallelism: opts.parallelism ?? DEFAULT_PARALLELISM,
+      budgetBytes: DOWNLOAD_BUDGET_BYTES,
+      sizeOf: (s: WalSegmentInfo) => s.size,
+    };
+    async function* jobs(): AsyncGenerator<FrameJob> {
+      for await (const [seg, fetched] of fetchAhead(plan.segments, limits, (s) => fetcher.fetch(s))) {
+        yield replay.job(seg, fetched.source, undefined, () => {
+          fetched.release();
+          bytesDownloaded += fetched.size;
+          advance(fetched.size);
+        });
+      }
+    }
+    await decodeFramesInOrder(decodePool, jobs());
+    const wholeOrUpTo = async (seg: WalSegmentInfo, bytes: Uint8Array, limit: number) => {
+      let length = 0;
+      const job = replay.job(seg, arraySource(bytes), limit, (n) => {
+        length = n;
+      });
+      await decodeFramesInOrder(decodePool, [job]);
+      return length;
+    };
+    const source = { bytes: (seg: WalSegmentInfo) => fetcher.bytes(seg), apply: wholeOrUpTo };
+    const pointInTime = await replayAfter(plan, replay, source, opts.log, (n) => {
       bytesDownloaded += n;
       progress.bytesTotal += n;
       progress.objectsTotal++;
@@ -240,16 +250,16 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
 }
 
 /**
- * Fetches items ahead of the one being applied, at most `parallelism` at once and, beyond the first,
- * no more than `budgetBytes` of them by `sizeOf` (Litestream writes WAL segments of tens of MB after
- * a burst, and eight of those in flight would hold hundreds of MB), and applies them in order.
+ * Yields `items` in order with their fetched results, fetching ahead of the one taken: at most
+ * `parallelism` at once and, beyond the next, no more than `budgetBytes` of them by `sizeOf` (Litestream
+ * writes WAL segments of tens of MB after a burst, and eight of those in flight would hold hundreds of
+ * MB).
  */
-async function forEachInOrder<T, R>(
+async function* fetchAhead<T, R>(
   items: T[],
   limits: { parallelism: number; budgetBytes: number; sizeOf: (item: T) => number },
   fetch: (item: T) => Promise<R>,
-  apply: (item: T, result: R) => Promise<void>,
-): Promise<void> {
+): AsyncGenerator<[T, R]> {
   const window = Math.max(1, limits.parallelism);
   const inflight: Promise<R>[] = [];
   let next = 0;
@@ -269,6 +279,6 @@ async function forEachInOrder<T, R>(
     const result = await inflight[i]!;
     delete inflight[i];
     bytes -= limits.sizeOf(items[i]!);
-    await apply(items[i]!, result);
+    yield [items[i]!, result];
   }
 }

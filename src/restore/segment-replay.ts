@@ -3,32 +3,11 @@
  * before (from the snapshot's on) and starts at offset 0, that each segment starts where the previous one
  * ended, and feeds their content to the WAL applier, all of it or only up to a point in time.
  */
-import { hex8, walSegmentPath } from "../format/layout.ts";
-import { decodeLz4FrameStream } from "../format/lz4-frame.ts";
+import { hex8, MAX_SEGMENT_CONTENT_BYTES, walSegmentPath } from "../format/layout.ts";
 import type { FrameSource } from "../format/lz4-frame-format.ts";
 import type { WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError, type WalApplier } from "./apply.ts";
-
-/** A downloaded segment: its content when already decoded (on a worker), else its LZ4 frame. */
-export type SegmentData = { content: Uint8Array } | { frame: FrameSource };
-
-/** Decodes a whole LZ4 frame (object `key`) into `sink`, in order, and returns the content's length. */
-export type FrameDecoder = (
-  frame: FrameSource,
-  key: string,
-  sink: (chunk: Uint8Array) => void,
-) => Promise<number>;
-
-export interface ReplayOptions {
-  /**
-   * WAL indexes below this one are read to their end or the restore fails, so their transactions may be
-   * written before they commit (WalApplier.begin). A point-in-time restore may stop inside any index
-   * from the first it reads past the requested time on.
-   */
-  readToTheEndBelow: number;
-  /** Decodes segments that arrive undecoded (too large to decode ahead whole). */
-  decodeFrame: FrameDecoder;
-}
+import type { FrameJob } from "./parallel-decode.ts";
 
 export class SegmentReplay {
   private index = -1;
@@ -36,12 +15,17 @@ export class SegmentReplay {
   /** The last object read (the snapshot's key until a segment is). */
   lastKey: string;
 
+  /**
+   * `readToTheEndBelow`: WAL indexes below this one are read to their end or the restore fails, so their
+   * transactions may be written before they commit (WalApplier.begin). A point-in-time restore may stop
+   * inside any index from the first it reads past the requested time on.
+   */
   constructor(
     private readonly applier: WalApplier,
     private readonly generation: string,
     private readonly snapshotIndex: number,
     snapshotKey: string,
-    private readonly options: ReplayOptions,
+    private readonly readToTheEndBelow: number,
   ) {
     this.lastKey = snapshotKey;
   }
@@ -57,11 +41,41 @@ export class SegmentReplay {
   }
 
   /**
-   * Applies a segment's content, or only its first `limit` bytes (a commit's end), and returns the
-   * content's whole length.
+   * The decoding job (parallel-decode.ts) that applies segment `seg`, read from `source`: all of its
+   * content, or only the first `limit` bytes (a commit's end). `applied` is told the content's whole
+   * length once it is.
    */
-  async apply(seg: WalSegmentInfo, data: SegmentData, limit = Number.POSITIVE_INFINITY): Promise<number> {
+  job(
+    seg: WalSegmentInfo,
+    source: FrameSource,
+    limit = Number.POSITIVE_INFINITY,
+    applied?: (length: number) => void,
+  ): FrameJob {
     const key = walSegmentPath("", this.generation, seg.index, seg.offset);
+    return {
+      source,
+      key,
+      maxOutputBytes: MAX_SEGMENT_CONTENT_BYTES,
+      start: () => this.start(seg, key),
+      sink: (chunk, offset) => {
+        const take = Math.max(0, Math.min(chunk.length, limit - offset));
+        if (take > 0) this.applier.push(chunk.subarray(0, take), key);
+      },
+      end: (length) => {
+        this.expectOffset += length;
+        this.lastKey = key;
+        applied?.(length);
+      },
+    };
+  }
+
+  /** Ends the last index; `stoppedInsideIndex` as for WalApplier.end. */
+  finish(stoppedInsideIndex: boolean): void {
+    if (this.index >= 0) this.applier.end(this.lastKey, stoppedInsideIndex);
+  }
+
+  /** Checks that `seg` follows what was applied, and starts its WAL index when it is a new one. */
+  private start(seg: WalSegmentInfo, key: string): void {
     if (seg.index !== this.index) {
       const expected = this.index < 0 ? this.snapshotIndex : this.index + 1;
       if (seg.index !== expected) {
@@ -71,7 +85,7 @@ export class SegmentReplay {
         );
       }
       if (this.index >= 0) this.applier.end(this.lastKey);
-      this.applier.begin(seg.index < this.options.readToTheEndBelow);
+      this.applier.begin(seg.index < this.readToTheEndBelow);
       this.index = seg.index;
       this.expectOffset = 0;
     }
@@ -81,45 +95,5 @@ export class SegmentReplay {
         key,
       );
     }
-    let length: number;
-    if ("content" in data) {
-      this.applier.push(data.content.subarray(0, Math.min(limit, data.content.length)), key);
-      length = data.content.length;
-    } else {
-      let done = 0;
-      length = await this.options.decodeFrame(data.frame, key, (chunk) => {
-        const take = Math.max(0, Math.min(chunk.length, limit - done));
-        if (take > 0) this.applier.push(chunk.subarray(0, take), key);
-        done += chunk.length;
-      });
-    }
-    this.expectOffset += length;
-    this.lastKey = key;
-    return length;
   }
-
-  /** Ends the last index; `stoppedInsideIndex` as for WalApplier.end. */
-  finish(stoppedInsideIndex: boolean): void {
-    if (this.index >= 0) this.applier.end(this.lastKey, stoppedInsideIndex);
-  }
-}
-
-/** Decodes an object block by block into `sink`; a format error names the object. */
-export function decodeStream(
-  bytes: Parameters<typeof decodeLz4FrameStream>[0],
-  key: string,
-  max: number,
-  sink: (chunk: Uint8Array) => void,
-): number {
-  try {
-    return decodeLz4FrameStream(bytes, sink, { maxOutputBytes: max });
-  } catch (err) {
-    throw corrupt(key, err);
-  }
-}
-
-/** An object that does not decode, as the error a restore reports. */
-export function corrupt(key: string, err: unknown): RestoreIntegrityError {
-  if (err instanceof RestoreIntegrityError) return err;
-  return new RestoreIntegrityError(`Cannot restore: ${key} is corrupt: ${(err as Error).message}`, key);
 }

@@ -80,7 +80,7 @@ describe("an S3 host that is not an endpoint", () => {
     await Bun.sleep(500);
     expect(await Promise.race([walship.exited, Bun.sleep(0).then(() => "running")])).toBe("running");
     expect((await walship.stop()).code).toBe(1); // the final sync could not reach it either
-  });
+  }, 30_000); // the final sync gives a replica that is down 5 s
 
   test("404 and 403 from a server: the same explanation", async () => {
     // With the endpoint from the environment the host is still taken as the bucket, so the server says

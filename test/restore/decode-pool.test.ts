@@ -1,5 +1,7 @@
+/** The decode pool's workers decode blocks into memory shared with the caller, several at once. */
 import { afterAll, expect, test } from "bun:test";
-import { encodeLz4Frame } from "../../src/format/lz4-frame.ts";
+import { compressBlock, compressBound, LZ4_HASH_TABLE_SIZE } from "../../src/format/lz4-block.ts";
+import { Lz4FormatError } from "../../src/format/lz4-frame.ts";
 import { DecodePool } from "../../src/restore/decode-pool.ts";
 
 const pools: DecodePool[] = [];
@@ -7,11 +9,7 @@ afterAll(() => {
   for (const p of pools) p.close();
 });
 
-async function pool(size: number): Promise<DecodePool> {
-  const p = await DecodePool.start(size);
-  pools.push(p);
-  return p;
-}
+const BLOCK_MAX = 4 * 1024 * 1024;
 
 function content(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -19,34 +17,45 @@ function content(n: number, seed: number): Uint8Array {
   return out;
 }
 
-test("worker threads decode frames in parallel, each to its own content", async () => {
-  const p = await pool(2);
-  expect(p.size).toBe(2);
-  const inputs = Array.from({ length: 12 }, (_, i) => content(200_000 + i * 5000, i + 3));
-  const frames = inputs.map((c) => encodeLz4Frame(c));
-  // A frame inside a larger buffer.
-  const shared = new Uint8Array(frames[0]!.length + 10);
-  shared.set(frames[0]!, 5);
-  const decoded = await Promise.all([
-    ...frames.map((f) => p.decode(f, 1 << 30)),
-    p.decode(shared.subarray(5, 5 + frames[0]!.length), 1 << 30),
-  ]);
-  for (const [i, d] of decoded.entries()) expect(d).toEqual(inputs[i % inputs.length]!);
-  // The caller keeps its bytes: frames go to the workers as copies.
-  expect(Buffer.from(shared.subarray(5, 5 + frames[0]!.length)).equals(frames[0]!)).toBe(true);
+function compressed(data: Uint8Array): Uint8Array {
+  const dst = new Uint8Array(compressBound(data.length));
+  const n = compressBlock(data, 0, data.length, dst, new Int32Array(LZ4_HASH_TABLE_SIZE));
+  return dst.subarray(0, n);
+}
+
+test("worker threads decode blocks in parallel, each into its own slot", async () => {
+  const pool = await DecodePool.start(2);
+  pools.push(pool);
+  expect(pool.size).toBe(2);
+  const inputs = Array.from({ length: 6 }, (_, i) => content(200_000 + i * 5000, i + 3));
+  const slots = pool.takeBlockSlots(inputs.length, BLOCK_MAX);
+  const lengths = await Promise.all(
+    inputs.map((data, i) => {
+      const block = compressed(data);
+      new Uint8Array(slots[i]!.input).set(block);
+      return pool.decodeBlock(slots[i]!, block.length, false, BLOCK_MAX);
+    }),
+  );
+  for (const [i, data] of inputs.entries()) {
+    expect(lengths[i]).toBe(data.length);
+    expect(Buffer.from(slots[i]!.output, 0, data.length).equals(data)).toBe(true);
+  }
+  // Given back, the slots serve the next caller instead of new memory.
+  pool.returnBlockSlots(slots);
+  expect(pool.takeBlockSlots(2, BLOCK_MAX)).toEqual(slots.slice(0, 2));
 });
 
-test("invalid frames reject with the decoder's message; content over the limit gives null", async () => {
-  for (const p of [await pool(1), await pool(0)]) {
-    const frame = encodeLz4Frame(content(100_000, 7));
-    const corrupt = frame.slice();
-    corrupt[corrupt.length - 1]! ^= 0xff; // the content checksum
-    const failure = await p.decode(corrupt, 1 << 30).then(
-      () => null,
-      (err: Error) => err.message,
-    );
-    expect(failure).toMatch(/Cannot decode LZ4 frame: content checksum mismatch/);
-    expect(await p.decode(frame, 1000)).toBeNull();
-    expect(await p.decode(frame, 100_000)).toEqual(content(100_000, 7));
-  }
+test("a damaged block rejects with the decoder's problem and where in the block it is", async () => {
+  const pool = await DecodePool.start(1);
+  pools.push(pool);
+  const [slot] = pool.takeBlockSlots(1, BLOCK_MAX);
+  const block = compressed(content(100_000, 7));
+  new Uint8Array(slot!.input).set(block);
+  // The block cut short: its last sequence runs past the end.
+  const err = await pool.decodeBlock(slot!, block.length - 5, false, BLOCK_MAX).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(Lz4FormatError);
+  expect((err as Lz4FormatError).offset).toBeGreaterThanOrEqual(0);
 });
