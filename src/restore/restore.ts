@@ -105,58 +105,12 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     const client = plan.replica.client;
     const { generation, snapshot } = plan;
     const snapKey = snapshotPath("", generation, snapshot.index);
-    // The compressed snapshot is read from a local file (the replica's own, or a download that it
-    // follows as the ranges arrive) and decoded block by block on the worker threads: memory stays at a
-    // few blocks whatever the database's size.
-    const snapFile = await client.snapshotFile(
-      generation,
-      snapshot.index,
-      path.dirname(output),
-      snapshot.size,
-    );
-    if (!snapFile)
-      throw new RestoreIntegrityError(`Cannot restore: snapshot ${snapKey} disappeared`, snapKey);
-    let bytesDownloaded = snapFile.size;
+    const written = await writeSnapshot(plan, fd, path.dirname(output), decodePoolStarting);
+    const { pageSize, size: snapshotBytes } = written;
     const decodePool = await decodePoolStarting;
-    opts.log.debug("decoding", { worker_threads: decodePool.size });
-    const snapFd = fs.openSync(snapFile.path, "r");
-    let head: Uint8Array = new Uint8Array(0);
-    let pageSize = 0;
-    try {
-      await decodeFrameParallel(
-        fileSource(snapFd, snapFile.size, snapFile.ready),
-        snapKey,
-        MAX_SNAPSHOT_BYTES,
-        decodePool,
-        (chunk, at) => {
-          // Check the database header as soon as it is there, before writing gigabytes of garbage.
-          if (pageSize === 0) {
-            head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
-            if (head.length >= DB_HEADER_SIZE) {
-              try {
-                pageSize = decodeDbHeader(head).pageSize;
-              } catch (err) {
-                throw new RestoreIntegrityError(
-                  `Cannot restore: ${(err as Error).message} in ${snapKey}`,
-                  snapKey,
-                );
-              }
-            }
-          }
-          writeAt(fd, chunk, at);
-        },
-      );
-    } finally {
-      fs.closeSync(snapFd);
-      snapFile.release();
-    }
-    if (pageSize === 0) {
-      throw new RestoreIntegrityError(
-        `Cannot restore: ${snapKey} is empty or too short to hold a database header`,
-        snapKey,
-      );
-    }
-    advance(snapFile.size);
+    opts.log.debug("decoded the snapshot", { worker_threads: decodePool.size });
+    let bytesDownloaded = snapshotBytes;
+    advance(snapshotBytes);
 
     applier = new WalApplier(fd, pageSize, `${tmpBase}.spill`);
     const fetcher = new SegmentFetcher(client, generation, path.dirname(output));
@@ -247,6 +201,62 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     fs.rmSync(tmp, { force: true });
     fs.rmSync(compressedTmp, { force: true });
   }
+}
+
+/**
+ * Writes the plan's snapshot into `fd` and returns the database's page size and the snapshot's
+ * compressed size. The compressed snapshot is read from a local file (the replica's own, or a download
+ * into `tempDir` that it follows as the ranges arrive) and decoded block by block on the worker threads:
+ * memory stays at a few blocks whatever the database's size.
+ */
+async function writeSnapshot(
+  plan: RestorePlan,
+  fd: number,
+  tempDir: string,
+  poolStarting: Promise<DecodePool>,
+): Promise<{ pageSize: number; size: number }> {
+  const { generation, snapshot } = plan;
+  const key = snapshotPath("", generation, snapshot.index);
+  const file = await plan.replica.client.snapshotFile(generation, snapshot.index, tempDir, snapshot.size);
+  if (!file) throw new RestoreIntegrityError(`Cannot restore: snapshot ${key} disappeared`, key);
+  let head: Uint8Array = new Uint8Array(0);
+  let pageSize = 0;
+  let snapFd: number | undefined;
+  try {
+    snapFd = fs.openSync(file.path, "r");
+    // The workers loaded while the download started.
+    const pool = await poolStarting;
+    await decodeFrameParallel(
+      fileSource(snapFd, file.size, file.ready),
+      key,
+      MAX_SNAPSHOT_BYTES,
+      pool,
+      (chunk, at) => {
+        // Check the database header as soon as it is there, before writing gigabytes of garbage.
+        if (pageSize === 0) {
+          head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
+          if (head.length >= DB_HEADER_SIZE) {
+            try {
+              pageSize = decodeDbHeader(head).pageSize;
+            } catch (err) {
+              throw new RestoreIntegrityError(`Cannot restore: ${(err as Error).message} in ${key}`, key);
+            }
+          }
+        }
+        writeAt(fd, chunk, at);
+      },
+    );
+  } finally {
+    if (snapFd !== undefined) fs.closeSync(snapFd);
+    file.release();
+  }
+  if (pageSize === 0) {
+    throw new RestoreIntegrityError(
+      `Cannot restore: ${key} is empty or too short to hold a database header`,
+      key,
+    );
+  }
+  return { pageSize, size: file.size };
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { concatBytes } from "../format/bytes.ts";
+import { downloadGarbage } from "../runtime/garbage.ts";
 import { DownloadedPrefix } from "./downloaded-prefix.ts";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
 import { describeS3Error, isNotFound } from "./s3-errors.ts";
@@ -247,7 +248,11 @@ export class S3Store implements ObjectStore {
   }
 
   get(key: string): Promise<Uint8Array | null> {
-    return this.download(key, async (body) => (body ? body.transformToByteArray() : new Uint8Array(0)));
+    return this.download(key, async (body) => {
+      const bytes = body ? await body.transformToByteArray() : new Uint8Array(0);
+      downloadGarbage.received(bytes.length);
+      return bytes;
+    });
   }
 
   async getFile(key: string, tempDir: string, sizeHint?: number): Promise<LocalObject | null> {
