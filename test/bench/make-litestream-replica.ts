@@ -111,6 +111,8 @@ async function generate(sizeMb: number, cacheDir: string, say: (l: string) => vo
   say(`generating a ~${sizeMb} MiB database for the Litestream replica`);
   const app = new Database(dbPath, { create: true });
   app.run("PRAGMA journal_mode = wal");
+  // Litestream takes the write lock for its checkpoints: wait for it instead of failing (SQLITE_BUSY).
+  app.run("PRAGMA busy_timeout = 10000");
   app.run(`CREATE TABLE items (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, kind TEXT NOT NULL,
     title TEXT NOT NULL, body TEXT NOT NULL, tags TEXT, amount REAL, created_at TEXT NOT NULL,
     updated_at TEXT, payload BLOB)`);
@@ -132,18 +134,28 @@ async function generate(sizeMb: number, cacheDir: string, say: (l: string) => vo
     const [g] = await client.generations();
     return g ? (await client.snapshots(g)).length : 0;
   };
-  await until("the snapshot", async () => (await snapshots()) > 0);
-  for (let i = 0; i < WAL_ROUNDS; i++) {
-    insertRows(app, next, 64 * 1024);
-    await Bun.sleep(300); // more than the 100 ms sync interval: one segment per round
+  try {
+    await until("the snapshot", async () => (await snapshots()) > 0);
+    for (let i = 0; i < WAL_ROUNDS; i++) {
+      insertRows(app, next, 64 * 1024);
+      await Bun.sleep(300); // more than the 100 ms sync interval: one segment per round
+    }
+    await Bun.sleep(1000);
+  } finally {
+    // Also on a failure: a Litestream left running would go on writing into the next attempt's replica.
+    proc.kill("SIGTERM");
+    await proc.exited;
   }
-  await Bun.sleep(1000);
-  proc.kill("SIGTERM");
-  await proc.exited;
   app.run("PRAGMA wal_checkpoint(TRUNCATE)");
   app.close();
 
-  const [generation] = await client.generations();
+  const generations = await client.generations();
+  if (generations.length !== 1) {
+    throw new Error(
+      `litestream wrote ${generations.length} generations instead of one; run again with --regenerate`,
+    );
+  }
+  const [generation] = generations;
   const snaps = await client.snapshots(generation!);
   const segments = await client.walSegments(generation!);
   const { rows, hash } = contentDigest(dbPath);

@@ -6,6 +6,7 @@ import { planRestore } from "../../src/restore/plan.ts";
 import { executeRestore, OutputExistsError } from "../../src/restore/restore.ts";
 import { FileStore } from "../../src/storage/file.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
+import { MAIN } from "../helpers/cli.ts";
 import { memoryLogger } from "../helpers/quiet-log.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
@@ -34,6 +35,23 @@ describe("restore of a replica written by Litestream 0.3.13", () => {
     const db = new Database(out, { readonly: true });
     expect(db.query("SELECT count(*) AS n, sum(qty) AS s FROM items").get()).toEqual({ n: 499, s: 279741 });
     db.close();
+  });
+
+  // A machine with one core has no decode workers: every frame is decoded on the main thread.
+  test.skipIf(!Bun.which("taskset"))("on one core (no worker threads), byte-identical too", async () => {
+    const out = path.join(dir, "one-core.db");
+    const proc = Bun.spawn(
+      ["taskset", "-c", "0", process.execPath, MAIN, "restore", "-v", "-o", out, FIXTURE],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+    expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
+    expect(stderr).toContain("worker_threads=0");
+    const expected = fs.readFileSync(path.join(FIXTURE, "expected-restored.db"));
+    expect(Buffer.compare(fs.readFileSync(out), expected)).toBe(0);
   });
 
   test("refuses to overwrite an existing output and leaves nothing behind", async () => {
