@@ -58,7 +58,13 @@ int lz4_decode_block(const u8 *src, int s_end, u8 *dst, int d, int d_limit, int 
     if (literals > 0) {
       if (literals > s_end - s) return fail(LITERALS_OVERRUN, s);
       if (literals > d_limit - d) return OUTPUT_LIMIT;
-      if (literals < SHORT_COPY) {
+      if (literals < SHORT_COPY && s_end - s >= SHORT_COPY && d_limit - d >= SHORT_COPY) {
+        /* Room on both sides: copy a whole 16 bytes in one go; the bytes past the literals are
+           overwritten by what follows or lie past the block's end, always inside [d, d_limit). */
+        __builtin_memcpy(dst + d, src + s, SHORT_COPY);
+        s += literals;
+        d += literals;
+      } else if (literals < SHORT_COPY) {
         for (int end = s + literals; s < end;) dst[d++] = src[s++];
       } else {
         __builtin_memcpy(dst + d, src + s, (unsigned)literals);
@@ -87,7 +93,13 @@ int lz4_decode_block(const u8 *src, int s_end, u8 *dst, int d, int d_limit, int 
     length += MIN_MATCH;
     if (length > d_limit - d) return OUTPUT_LIMIT;
     int m = d - offset;
-    if (length < SHORT_COPY) {
+    if (length < SHORT_COPY && offset >= 8 && d_limit - d >= SHORT_COPY) {
+      /* Two 8-byte copies: with the match at least 8 back, each reads only bytes already final, as the
+         byte-by-byte copy would (the second may read what the first wrote). */
+      __builtin_memcpy(dst + d, dst + m, 8);
+      __builtin_memcpy(dst + d + 8, dst + m + 8, 8);
+      d += length;
+    } else if (length < SHORT_COPY) {
       for (int end = d + length; d < end;) dst[d++] = dst[m++];
     } else if (offset >= length) {
       __builtin_memcpy(dst + d, dst + m, (unsigned)length);
