@@ -1,8 +1,55 @@
 /**
- * How much of a file being downloaded in ranges is there from its start, for a reader that follows the
- * download instead of waiting for all of it: ranges finish out of order, and bytes [0, end) are
- * readable once every range below `end` is written.
+ * A file downloaded in ranges that a reader follows instead of waiting for all of it: ranges finish
+ * out of order, and bytes [0, end) are readable once every range below `end` is written.
  */
+import type { LocalObject } from "./object-store.ts";
+
+/** What a ranged download tells its follower (see s3-ranged-download.ts). */
+export interface DownloadProgress {
+  onSize(total: number): void;
+  onRange(start: number, end: number): void;
+  stopped(): boolean;
+}
+
+/**
+ * Starts `download` into `file` and returns the file as soon as the object's size is known (null when
+ * it does not exist), while the ranges go on arriving: its `ready` follows them, and its `release`
+ * stops the download and removes the file. `settled` runs once the download has ended either way.
+ */
+export async function followDownload(
+  file: string,
+  download: (progress: DownloadProgress) => Promise<number | null>,
+  on: { settled: () => void; remove: () => void },
+): Promise<LocalObject | null> {
+  const prefix = new DownloadedPrefix();
+  let stopped = false;
+  const size = await new Promise<number | null>((resolve, reject) => {
+    download({ onSize: resolve, onRange: (start, end) => prefix.add(start, end), stopped: () => stopped })
+      .then(resolve, (err: unknown) => {
+        prefix.fail(err);
+        reject(err);
+      })
+      .finally(on.settled);
+  }).catch((err: unknown) => {
+    on.remove();
+    throw err;
+  });
+  if (size === null) {
+    on.remove();
+    return null;
+  }
+  return {
+    path: file,
+    size,
+    ready: (end) => prefix.ready(Math.min(end, size)),
+    release: () => {
+      stopped = true;
+      on.remove();
+    },
+  };
+}
+
+/** How much of the file is there from its start, and the readers waiting for more. */
 export class DownloadedPrefix {
   private end = 0;
   /** Finished ranges beyond the prefix, by start. */

@@ -7,7 +7,7 @@
 import type { GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { concatBytes } from "../format/bytes.ts";
 import { downloadGarbage } from "../runtime/garbage.ts";
-import { DownloadedPrefix } from "./downloaded-prefix.ts";
+import { followDownload } from "./downloaded-prefix.ts";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
 import { describeS3Error, isNotFound } from "./s3-errors.ts";
 import { downloadInRanges, RANGE_BYTES, type RangedDownload } from "./s3-ranged-download.ts";
@@ -269,39 +269,11 @@ export class S3Store implements ObjectStore {
       while (done < chunk.length) done += fs.writeSync(fd, chunk, done, chunk.length - done, at + done);
     };
     if (sizeHint !== undefined && sizeHint > RANGE_BYTES) {
-      // Returned as soon as the size is known; the ranges go on arriving while the caller reads the
-      // ones already there. The descriptor stays open until the last range settles.
-      const prefix = new DownloadedPrefix();
-      let stopped = false;
-      const size = await new Promise<number | null>((resolve, reject) => {
-        this.downloadRanged(key, {
-          write,
-          onSize: resolve,
-          onRange: (start, end) => prefix.add(start, end),
-          stopped: () => stopped,
-        })
-          .then(resolve, (err: unknown) => {
-            prefix.fail(err);
-            reject(err);
-          })
-          .finally(() => fs.closeSync(fd));
-      }).catch((err: unknown) => {
-        remove();
-        throw err;
+      // The descriptor stays open until the last range settles, after getFile returned.
+      return followDownload(file, (d) => this.downloadRanged(key, { write, ...d }), {
+        settled: () => fs.closeSync(fd),
+        remove,
       });
-      if (size === null) {
-        remove();
-        return null;
-      }
-      return {
-        path: file,
-        size,
-        ready: (end) => prefix.ready(Math.min(end, size)),
-        release: () => {
-          stopped = true;
-          remove();
-        },
-      };
     }
     try {
       const size = await this.download(key, async (body) => {
