@@ -1,5 +1,6 @@
 /** Positional file reads and writes: the few file operations the capture and restore sides share. */
 import * as fs from "node:fs";
+import type { FrameSource } from "../format/lz4-frame-format.ts";
 
 /** Reads up to `length` bytes at `position`; shorter only at the end of the file. */
 export function readAt(fd: number, position: number, length: number): Uint8Array {
@@ -61,16 +62,7 @@ export function fileSize(path: string): number | null {
  * Random access to an open file as `{ length, bytes(start, end) }`, for decoders that read in pieces;
  * `ready` tells when a part of a file still being downloaded is there.
  */
-export function fileSource(
-  fd: number,
-  length: number,
-  ready?: (end: number) => Promise<void>,
-): {
-  length: number;
-  bytes(start: number, end: number): Uint8Array;
-  copyTo(start: number, target: Uint8Array): void;
-  ready?(end: number): Promise<void>;
-} {
+export function fileSource(fd: number, length: number, ready?: (end: number) => Promise<void>): FrameSource {
   // One buffer, grown to the largest read and reused, as FrameSource allows: reading a snapshot block by
   // block then leaves no garbage behind (a fresh buffer per block kept hundreds of MB alive until the
   // garbage collector ran).

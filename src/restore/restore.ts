@@ -98,23 +98,24 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     opts.onProgress?.({ ...progress });
   };
   let applier: WalApplier | undefined;
-  let segments: SegmentFetcher | undefined;
+  const fetcher = new SegmentFetcher(plan.replica.client, plan.generation, path.dirname(output));
   // Workers load while the snapshot is downloaded.
   const decodePoolStarting = DecodePool.start();
   try {
-    const client = plan.replica.client;
     const { generation, snapshot } = plan;
     const snapKey = snapshotPath("", generation, snapshot.index);
-    const written = await writeSnapshot(plan, fd, path.dirname(output), decodePoolStarting);
-    const { pageSize, size: snapshotBytes } = written;
+    const { pageSize, size: snapshotBytes } = await writeSnapshot(
+      plan,
+      fd,
+      path.dirname(output),
+      decodePoolStarting,
+    );
     const decodePool = await decodePoolStarting;
     opts.log.debug("decoded the snapshot", { worker_threads: decodePool.size });
     let bytesDownloaded = snapshotBytes;
     advance(snapshotBytes);
 
     applier = new WalApplier(fd, pageSize, `${tmpBase}.spill`);
-    const fetcher = new SegmentFetcher(client, generation, path.dirname(output));
-    segments = fetcher;
     const replay = new SegmentReplay(
       applier,
       generation,
@@ -194,7 +195,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       elapsedMs: Date.now() - started,
     };
   } finally {
-    segments?.releaseAll();
+    fetcher.releaseAll();
     applier?.close();
     (await decodePoolStarting).close();
     if (!closed) fs.closeSync(fd);
