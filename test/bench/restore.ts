@@ -2,7 +2,7 @@
  * Restore benchmark: `walship restore` against `litestream restore` (0.3.13) on the same large replica
  * (about 256 MiB, over 1,000 WAL segments), from a directory and from the S3 test server, side by side.
  *
- *   bun test/bench/restore.ts [--case wal|snapshot] [--size-mb 256] [--runs 3] [--iterations 1200] [--sources dir,s3]
+ *   bun test/bench/restore.ts [--case wal|snapshot] [--size-mb 256] [--runs 3] [--warmups 1] [--iterations 1200] [--sources dir,s3]
  *                             [--timeout-s 600] [--max-minutes 90] [--walship-bin PATH]
  *                             [--with-verify-none] [--regenerate]
  *
@@ -13,7 +13,13 @@
  * `--case snapshot` uses a snapshot-dominated replica instead: a database of --size-mb (use 1024) written
  * by the real Litestream 0.3.13, one big snapshot and a few WAL segments (make-litestream-replica.ts).
  *
- * Each tool runs N times per source, alternating which goes first. Every restore is checked afterwards
+ * A fourth contender measures the floor the goals name: `dd` writing and fsyncing as many bytes as the
+ * database has, in the same alternation (this machine's disk timing varies several-fold from minute to
+ * minute, so a floor measured apart would mislead). Each run also reports CPU seconds (user + system)
+ * and, from S3, the test server's CPU seconds: it shares the cores with the tool under test.
+ *
+ * Each tool runs once per source as a warm-up (--warmups), then N times, alternating which goes first.
+ * Every restore, warm-ups included, is checked afterwards
  * (integrity_check, row count, content hash against the source database); any mismatch or failed command
  * fails the benchmark. Prints a table and one JSON line with every figure. Exit codes: 0 success,
  * 1 a restore failed or restored the wrong data, 2 usage, 3 the benchmark ran out of time.
@@ -39,16 +45,20 @@ import {
 } from "./make-replica.ts";
 
 const TIME_BIN = "/usr/bin/time";
+/** USER_HZ, the unit of /proc/PID/stat's times: 100 on every Linux architecture we run on. */
+const CLOCK_TICKS_PER_S = 100;
 const RSS_POLL_MS = 20;
 const S3_BUCKET = "bench";
 const S3_PREFIX = "restore/app.db";
 
 type Source = "dir" | "s3";
-type ToolName = "walship" | "litestream" | "walship-verify-none";
+type ToolName = "walship" | "litestream" | "walship-verify-none" | "write-floor";
 
 interface Options {
   params: ReplicaParams;
   runs: number;
+  /** Runs of each contender per source before the counted ones. */
+  warmups: number;
   sources: Source[];
   timeoutMs: number;
   maxMinutes: number;
@@ -62,6 +72,10 @@ interface Options {
 interface RunFigures {
   wallS: number;
   rssMb: number;
+  /** User + system CPU seconds of the command (NaN without /usr/bin/time). */
+  cpuS: number;
+  /** CPU seconds the S3 test server spent meanwhile (NaN from a directory). */
+  serverCpuS: number;
   /** The restored file equals the checkpointed source byte for byte (informational: content is what must match). */
   identical: boolean;
 }
@@ -76,11 +90,13 @@ interface ToolResult {
   mbPerS: number;
   medianRssMb: number;
   maxRssMb: number;
+  medianCpuS: number;
+  medianServerCpuS: number;
 }
 
 function usage(): never {
   throw new BenchFailure(
-    "usage: bun test/bench/restore.ts [--size-mb 256] [--runs 3] [--iterations 1200] [--sources dir,s3] " +
+    "usage: bun test/bench/restore.ts [--size-mb 256] [--runs 3] [--warmups 1] [--iterations 1200] [--sources dir,s3] " +
       "[--timeout-s 600] [--max-minutes 90] [--walship-bin PATH] [--with-verify-none] [--regenerate]",
     2,
   );
@@ -90,6 +106,7 @@ function parseOptions(argv: string[]): Options {
   const known = new Set([
     "--size-mb",
     "--runs",
+    "--warmups",
     "--iterations",
     "--seed",
     "--min-checkpoint-pages",
@@ -122,6 +139,7 @@ function parseOptions(argv: string[]): Options {
       minCheckpointPageCount: int("--min-checkpoint-pages", DEFAULT_PARAMS.minCheckpointPageCount),
     },
     runs: int("--runs", 3),
+    warmups: int("--warmups", 1),
     sources: sources as Source[],
     timeoutMs: int("--timeout-s", 600) * 1000,
     maxMinutes: int("--max-minutes", 90),
@@ -141,6 +159,7 @@ interface Measured {
   code: number;
   wallS: number;
   rssMb: number;
+  cpuS: number;
   timedOut: boolean;
   output: string;
 }
@@ -167,7 +186,7 @@ async function measure(
   const timeFile = path.join(scratch, "time.out");
   const outFile = path.join(scratch, "cmd.out");
   fs.rmSync(timeFile, { force: true });
-  const full = useTime ? [TIME_BIN, "-f", "%e %M", "-o", timeFile, ...cmd] : cmd;
+  const full = useTime ? [TIME_BIN, "-f", "%e %M %U %S", "-o", timeFile, ...cmd] : cmd;
   const started = performance.now();
   // Own process group: a timeout kills /usr/bin/time and the tool under it together.
   const proc = Bun.spawn(full, {
@@ -198,13 +217,31 @@ async function measure(
   try {
     output = fs.readFileSync(outFile, "utf8");
   } catch {}
+  let cpuS = Number.NaN;
   if (useTime) {
     // GNU time writes "Command exited with non-zero status N" before the format line on failure.
     const lines = (fs.existsSync(timeFile) ? fs.readFileSync(timeFile, "utf8") : "").trim().split("\n");
-    const m = /^([\d.]+) (\d+)$/.exec(lines[lines.length - 1] ?? "");
+    const m = /^([\d.]+) (\d+) ([\d.]+) ([\d.]+)$/.exec(lines[lines.length - 1] ?? "");
     peakKb = m ? Number(m[2]) : 0;
+    if (m) cpuS = Number(m[3]) + Number(m[4]);
   }
-  return { code, wallS, rssMb: peakKb / 1024, timedOut, output };
+  return { code, wallS, rssMb: peakKb / 1024, cpuS, timedOut, output };
+}
+
+function figuresOf(m: Measured): Pick<RunFigures, "wallS" | "rssMb" | "cpuS"> {
+  return { wallS: m.wallS, rssMb: m.rssMb, cpuS: m.cpuS };
+}
+
+/** CPU seconds (user + system) a live process has used so far, from /proc; NaN where there is none. */
+function processCpuS(pid: number): number {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -262,6 +299,8 @@ function median(xs: number[]): number {
 function summarize(source: Source, tool: ToolName, runs: RunFigures[], dbBytes: number): ToolResult {
   const walls = runs.map((r) => r.wallS);
   const rss = runs.map((r) => r.rssMb);
+  const cpu = runs.map((r) => r.cpuS);
+  const serverCpu = runs.map((r) => r.serverCpuS);
   const medianWallS = median(walls);
   return {
     source,
@@ -273,6 +312,8 @@ function summarize(source: Source, tool: ToolName, runs: RunFigures[], dbBytes: 
     mbPerS: dbBytes / 2 ** 20 / medianWallS,
     medianRssMb: median(rss),
     maxRssMb: Math.max(...rss),
+    medianCpuS: median(cpu),
+    medianServerCpuS: median(serverCpu),
   };
 }
 
@@ -378,6 +419,7 @@ async function main(): Promise<number> {
 
     const tools: ToolName[] = ["walship", "litestream"];
     if (opts.withVerifyNone) tools.push("walship-verify-none");
+    tools.push("write-floor");
     const command = (
       tool: ToolName,
       source: Source,
@@ -387,6 +429,10 @@ async function main(): Promise<number> {
       const s3Env: Record<string, string> = s3
         ? { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey }
         : {};
+      if (tool === "write-floor") {
+        const dd = ["dd", "if=/dev/zero", `of=${out}`, "bs=4M", `count=${meta.dbBytes}`, "iflag=count_bytes"];
+        return { cmd: [...dd, "conv=fsync", "status=none"], env: cleanEnv() };
+      }
       if (tool === "litestream") {
         return source === "dir"
           ? { cmd: [ls.path, "restore", "-o", out, fileUrl], env: cleanEnv() }
@@ -401,7 +447,8 @@ async function main(): Promise<number> {
     const results: ToolResult[] = [];
     for (const source of opts.sources) {
       const figures = new Map<ToolName, RunFigures[]>(tools.map((t) => [t, []]));
-      for (let run = 0; run < opts.runs; run++) {
+      // Negative runs are warm-ups: checked like the others, not counted.
+      for (let run = -opts.warmups; run < opts.runs; run++) {
         // Alternate which tool goes first, so neither always inherits the other's cache state.
         const order = run % 2 === 0 ? tools : [...tools].reverse();
         for (const tool of order) {
@@ -409,8 +456,11 @@ async function main(): Promise<number> {
           if (remaining <= 0) throw new BenchFailure(`ran out of time (--max-minutes ${opts.maxMinutes})`, 3);
           removeOutput(out);
           const { cmd, env } = command(tool, source);
-          const label = `${source} ${tool} run ${run + 1}/${opts.runs}`;
+          const label = `${source} ${tool} ${run < 0 ? "warm-up" : `run ${run + 1}/${opts.runs}`}`;
+          const serverCpuBefore = source === "s3" && server ? processCpuS(server.pid) : Number.NaN;
           const m = await measure(cmd, env, Math.min(opts.timeoutMs, remaining), scratch);
+          const serverCpuS =
+            source === "s3" && server ? processCpuS(server.pid) - serverCpuBefore : Number.NaN;
           if (m.timedOut) {
             throw new BenchFailure(
               `${label}: timed out after ${(m.wallS).toFixed(0)} s\n${tail(m.output)}`,
@@ -418,6 +468,14 @@ async function main(): Promise<number> {
             );
           }
           if (m.code !== 0) throw new BenchFailure(`${label}: exited with ${m.code}\n${tail(m.output)}`, 1);
+          if (tool === "write-floor") {
+            say(
+              `${label}: ${m.wallS.toFixed(2)} s to write and fsync ${(meta.dbBytes / 2 ** 20).toFixed(0)} MiB`,
+            );
+            if (run >= 0) figures.get(tool)!.push({ ...figuresOf(m), serverCpuS, identical: true });
+            removeOutput(out);
+            continue;
+          }
           const checkStarted = performance.now();
           const identical = checkRestore(out, replica, label);
           say(
@@ -425,7 +483,7 @@ async function main(): Promise<number> {
               `(verified in ${((performance.now() - checkStarted) / 1000).toFixed(1)} s` +
               `${identical ? ", byte-identical to the source" : ", same content, file bytes differ from the source"})`,
           );
-          figures.get(tool)!.push({ wallS: m.wallS, rssMb: m.rssMb, identical });
+          if (run >= 0) figures.get(tool)!.push({ ...figuresOf(m), serverCpuS, identical });
           removeOutput(out);
         }
       }
@@ -435,9 +493,25 @@ async function main(): Promise<number> {
     // Report.
     const dbMiB = meta.dbBytes / 2 ** 20;
     const rows: string[][] = [
-      ["source", "tool", "runs", "median s", "min s", "max s", "MB/s", "peak RSS MB", "max RSS MB"],
+      [
+        "source",
+        "tool",
+        "runs",
+        "median s",
+        "min s",
+        "max s",
+        "MB/s",
+        "peak RSS MB",
+        "max RSS MB",
+        "CPU s",
+        "S3 server CPU s",
+      ],
     ];
-    const ratios: Record<string, { wall: number; rss: number; verifyNoneWall?: number }> = {};
+    const ratios: Record<
+      string,
+      { wall: number; rss: number; wallToFloor: number; verifyNoneWall?: number; verifyNoneToFloor?: number }
+    > = {};
+    const cpuCell = (s: number) => (Number.isNaN(s) ? "-" : s.toFixed(2));
     for (const source of opts.sources) {
       const of = (t: ToolName) => results.find((r) => r.source === source && r.tool === t)!;
       for (const t of tools) {
@@ -452,35 +526,28 @@ async function main(): Promise<number> {
           r.mbPerS.toFixed(1),
           r.medianRssMb.toFixed(0),
           r.maxRssMb.toFixed(0),
+          cpuCell(r.medianCpuS),
+          cpuCell(r.medianServerCpuS),
         ]);
       }
       const w = of("walship");
       const l = of("litestream");
-      ratios[source] = { wall: w.medianWallS / l.medianWallS, rss: w.medianRssMb / l.medianRssMb };
-      rows.push([
-        source,
-        "walship/litestream",
-        "",
-        ratios[source].wall.toFixed(2),
-        "",
-        "",
-        "",
-        ratios[source].rss.toFixed(2),
-        "",
-      ]);
+      const floor = of("write-floor").medianWallS;
+      const ratio = (name: string, value: number, rss = "") =>
+        rows.push([source, name, "", value.toFixed(2), "", "", "", rss, "", "", ""]);
+      ratios[source] = {
+        wall: w.medianWallS / l.medianWallS,
+        rss: w.medianRssMb / l.medianRssMb,
+        wallToFloor: w.medianWallS / floor,
+      };
+      ratio("walship/litestream", ratios[source].wall, ratios[source].rss.toFixed(2));
+      ratio("walship/write-floor", ratios[source].wallToFloor);
       if (opts.withVerifyNone) {
-        ratios[source].verifyNoneWall = of("walship-verify-none").medianWallS / l.medianWallS;
-        rows.push([
-          source,
-          "walship(verify none)/litestream",
-          "",
-          ratios[source].verifyNoneWall.toFixed(2),
-          "",
-          "",
-          "",
-          "",
-          "",
-        ]);
+        const none = of("walship-verify-none").medianWallS;
+        ratios[source].verifyNoneWall = none / l.medianWallS;
+        ratios[source].verifyNoneToFloor = none / floor;
+        ratio("walship(verify none)/litestream", ratios[source].verifyNoneWall);
+        ratio("walship(verify none)/write-floor", ratios[source].verifyNoneToFloor);
       }
     }
     console.log(

@@ -67,6 +67,8 @@ export interface S3Server {
   readonly port: number;
   /** s3rver's storage directory (a fresh temp dir, removed by stop()). */
   readonly dir: string;
+  /** The server process, for benchmarks that count its CPU time. */
+  readonly pid: number;
   /** s3rver's hard-coded dummy account (lib/models/account.js). */
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
@@ -286,6 +288,7 @@ export async function startS3Server(opts: StartS3ServerOptions = {}): Promise<S3
     caFile: TEST_TLS.caFile,
     port,
     dir,
+    pid: proc.pid,
     accessKeyId: "S3RVER",
     secretAccessKey: "S3RVER",
     region: "us-east-1",
