@@ -4,12 +4,13 @@
  * API requires them: the SDK's default flexible checksums make some servers store aws-chunked framing
  * as object data.
  */
-import type { GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { concatBytes } from "../format/bytes.ts";
 import { downloadGarbage } from "../runtime/garbage.ts";
 import { followDownload } from "./downloaded-prefix.ts";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
-import { describeS3Error, isNotFound } from "./s3-errors.ts";
+import { describeS3Error } from "./s3-errors.ts";
+import { ObjectGetter } from "./s3-get.ts";
 import { downloadInRanges, RANGE_BYTES, type RangedDownload } from "./s3-ranged-download.ts";
 
 export interface S3StoreOptions {
@@ -44,7 +45,6 @@ const STREAM_PART_SIZE = 16 * 1024 * 1024;
 const MAX_PARTS = 9000;
 /** Attempts per request, the first one included (ConfiguredRetryStrategy counts attempts, not retries). */
 const SDK_ATTEMPTS = 5;
-type GetObjectBody = NonNullable<GetObjectCommandOutput["Body"]>;
 
 interface MultipartUpload {
   part(body: Uint8Array): Promise<void>;
@@ -63,6 +63,7 @@ export class S3Store implements ObjectStore {
   readonly type = "s3";
   readonly location: string;
   private client: Promise<S3Client> | undefined;
+  private objectGetter: Promise<ObjectGetter> | undefined;
 
   constructor(readonly opts: S3StoreOptions) {
     this.location = `s3://${opts.bucket}/${opts.prefix}${opts.endpoint ? ` (endpoint ${opts.endpoint})` : ""}`;
@@ -95,6 +96,25 @@ export class S3Store implements ObjectStore {
     });
     this.client = client;
     return client;
+  }
+
+  /** GETs go around the SDK's middleware (see s3-get.ts); made once, from the SDK client. */
+  private getter(): Promise<ObjectGetter> {
+    if (this.objectGetter) return this.objectGetter;
+    const getter = (async () => {
+      const fs = await import("node:fs");
+      return ObjectGetter.create(await this.s3(), {
+        bucket: this.opts.bucket,
+        region: await this.region(),
+        skipVerify: this.opts.skipVerify,
+        ca: this.opts.caFile ? readCaFile(fs.readFileSync, this.opts.caFile).toString("utf8") : undefined,
+      });
+    })();
+    getter.catch(() => {
+      if (this.objectGetter === getter) this.objectGetter = undefined;
+    });
+    this.objectGetter = getter;
+    return getter;
   }
 
   async list(prefix: string, opts: { delimiter: boolean }): Promise<Listing> {
@@ -249,7 +269,9 @@ export class S3Store implements ObjectStore {
 
   get(key: string): Promise<Uint8Array | null> {
     return this.download(key, async (body) => {
-      const bytes = body ? await body.transformToByteArray() : new Uint8Array(0);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of body) chunks.push(chunk);
+      const bytes = chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
       downloadGarbage.received(bytes.length);
       return bytes;
     });
@@ -279,7 +301,7 @@ export class S3Store implements ObjectStore {
       const size = await this.download(key, async (body) => {
         // A retried download starts again at 0, overwriting what the failed attempt wrote.
         let n = 0;
-        for await (const chunk of (body ?? []) as AsyncIterable<Uint8Array>) {
+        for await (const chunk of body) {
           write(chunk, n);
           n += chunk.length;
         }
@@ -303,33 +325,12 @@ export class S3Store implements ObjectStore {
     key: string,
     d: Pick<RangedDownload, "write" | "onSize" | "onRange" | "stopped">,
   ): Promise<number | null> {
-    const { GetObjectCommand } = await import("@aws-sdk/client-s3");
-    const s3 = await this.s3();
+    const getter = await this.call("get", key, () => this.getter());
     try {
       return await downloadInRanges({
         ...d,
         attempts: BODY_READ_ATTEMPTS,
-        get: async (range, ifMatch) => {
-          const out = await this.call("get", key, () =>
-            s3.send(
-              new GetObjectCommand({
-                Bucket: this.opts.bucket,
-                Key: this.key(key),
-                Range: range,
-                IfMatch: ifMatch,
-              }),
-            ),
-          ).catch((err: unknown) => {
-            if (err instanceof StorageError && isNotFound(err.cause)) return null;
-            throw err;
-          });
-          if (!out) return null;
-          return {
-            body: (out.Body ?? []) as AsyncIterable<Uint8Array>,
-            contentRange: out.ContentRange,
-            etag: out.ETag,
-          };
-        },
+        get: (range, ifMatch) => this.call("get", key, () => getter.get(this.key(key), { range, ifMatch })),
       });
     } catch (err) {
       throw err instanceof StorageError ? err : describeS3Error(err, "get", key, this.opts);
@@ -337,25 +338,19 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * GetObject, then `read` the body; `null` when the object does not exist. The SDK retries a failed
-   * request but not a body cut off while it is read: that is downloaded again here, from the start.
+   * GetObject, then `read` the body; `null` when the object does not exist. A failed request is retried
+   * by the getter, a body cut off while it is read here: downloaded again, from the start.
    */
   private async download<T>(
     key: string,
-    read: (body: GetObjectBody | undefined) => Promise<T>,
+    read: (body: AsyncIterable<Uint8Array>) => Promise<T>,
   ): Promise<T | null> {
-    const { GetObjectCommand } = await import("@aws-sdk/client-s3");
-    const s3 = await this.s3();
+    const getter = await this.call("get", key, () => this.getter());
     for (let attempt = 1; ; attempt++) {
-      const out = await this.call("get", key, () =>
-        s3.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) })),
-      ).catch((err: unknown) => {
-        if (err instanceof StorageError && isNotFound(err.cause)) return null;
-        throw err;
-      });
+      const out = await this.call("get", key, () => getter.get(this.key(key)));
       if (!out) return null;
       try {
-        return await read(out.Body);
+        return await read(out.body);
       } catch (err) {
         if (attempt >= BODY_READ_ATTEMPTS) throw describeS3Error(err, "get", key, this.opts);
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
