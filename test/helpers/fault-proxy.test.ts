@@ -176,7 +176,11 @@ describe("faults as the SDK sees them", () => {
     proxy.setRules([{ kind: "reset", method: "GET" }]);
     const err = await failure(s.get("reset-get"));
     expect(messages(err)).toContain("ECONNRESET");
-    expect(proxy.requests.filter((r) => r.fault === "reset")).toHaveLength(5);
+    // Five attempts; fetch (which sends GETs, see s3-get.ts) may itself resend one whose pooled
+    // keep-alive connection was reset.
+    const resets = proxy.requests.filter((r) => r.fault === "reset").length;
+    expect(resets).toBeGreaterThanOrEqual(5);
+    expect(resets).toBeLessThanOrEqual(10);
   });
 
   test("delay holds the request for at least delayMs, then forwards it", async () => {
