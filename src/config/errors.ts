@@ -44,9 +44,9 @@ export class ConfigError extends Error {
  * last `@` before the path as the end of the userinfo, so a password containing `@` is removed whole.
  */
 export function redactUrl(url: string): string {
-  // Also after a mistyped `scheme:/` and the tabs and newlines URL parsing drops: a password must never
-  // be echoed, however the URL is mangled.
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:[/\\\t\n\r]*)[^/?#]*@/, "$1");
+  // Also after a mistyped `scheme:/`, and after the control characters and spaces URL parsing strips or
+  // drops: a password must never be echoed, however the URL is mangled.
+  return url.replace(/^([\x00-\x20]*[A-Za-z][A-Za-z0-9+.-]*:[/\\\t\n\r]*)[^/?#]*@/, "$1");
 }
 
 /** A replica URL that walship cannot use. `url` has any userinfo removed. */

@@ -15,7 +15,7 @@
 import { didYouMean } from "./did-you-mean.ts";
 import { type EndpointSpec, isIpAddress, parseEndpoint, type SchemeDefault } from "./endpoint.ts";
 import type { EnvLookup } from "./env-expand.ts";
-import { ReplicaUrlError } from "./errors.ts";
+import { ReplicaUrlError, redactUrl } from "./errors.ts";
 import { cleanPath, expandPath } from "./posix-path.ts";
 import type { ReplicaTarget, S3Settings } from "./replica-target.ts";
 import { matchProviderBucketHost, matchProviderEndpoint } from "./s3-providers.ts";
@@ -114,9 +114,10 @@ function parseSchemelessPath(input: string, options: ReplicaUrlOptions, fail: Fa
   // A bare word is as likely a bucket as a directory; Litestream rejects it too.
   const looksLikePath = input.includes("/") || input === "~" || input === "." || input === "..";
   if (!looksLikePath) {
+    const shown = redactUrl(input);
     fail(
       "it has no scheme, so it is neither a path nor a URL",
-      `write ./${input} for a directory, or s3://${input}/PATH for a bucket`,
+      `write ./${shown} for a directory, or s3://${shown}/PATH for a bucket`,
     );
   }
   return { type: "file", path: expandPath(input, options) };

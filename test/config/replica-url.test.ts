@@ -559,6 +559,11 @@ describe("rejected URLs", () => {
     expect(error.message).not.toContain("sup3r");
     expect(error.message).not.toContain("AKIAEXAMPLE");
   });
+  test("credentials behind leading control characters are not echoed, in the hint either", () => {
+    // Found by the URL fuzz target: a NUL before the scheme made the URL look scheme-less.
+    const error = parseError("\u0000ftp:256.1.1.1ouser:pAss9Word7@m");
+    expect(`${error.message}\n${error.hint}`).not.toContain("pAss9Word7");
+  });
   test("credentials are removed from other errors too", () => {
     const error = parseError("gcs://user:secret@bkt/db");
     expect(error.message).toBe(
