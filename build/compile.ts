@@ -40,8 +40,12 @@ async function gitCommit(): Promise<string> {
 
 export async function compile(opts: CompileOptions): Promise<void> {
   const result = await Bun.build({
-    // The restore's decode workers are entry points of their own (see src/restore/decode-pool.ts).
-    entrypoints: [path.join(ROOT, "src/cli/main.ts"), path.join(ROOT, "src/restore/decode-worker.ts")],
+    // Worker threads are entry points of their own (see src/runtime/worker-thread.ts).
+    entrypoints: [
+      path.join(ROOT, "src/cli/main.ts"),
+      path.join(ROOT, "src/restore/decode-worker.ts"),
+      path.join(ROOT, "src/storage/download-worker.ts"),
+    ],
     minify: true,
     bytecode: true,
     define: {

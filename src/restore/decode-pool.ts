@@ -8,7 +8,7 @@
 
 import * as os from "node:os";
 import { Lz4FormatError } from "../format/lz4-frame.ts";
-import { isCompiledExecutable } from "../io/executable.ts";
+import { startWorker } from "../runtime/worker-thread.ts";
 
 /** One independent block of a frame. */
 export interface DecodeRequest {
@@ -26,11 +26,6 @@ export type DecodeReply =
   | { id: number; length: number }
   /** `offset`: where in the block an Lz4FormatError found the problem, which is `error` without its framing. */
   | { id: number; error: string; offset?: number };
-
-/** What a worker sends once it has loaded, before any request. */
-export const WORKER_READY = "ready";
-/** How long a worker may take to load before the pool does without it. */
-const START_TIMEOUT_MS = 5000;
 
 /** Each worker holds a runtime of its own; on the 2-core benchmark machine a third gained nothing. */
 const MAX_WORKERS = 4;
@@ -66,7 +61,11 @@ export class DecodePool {
   /** Starts `size` workers (default: one per core up to MAX_WORKERS, none on a single core). */
   static async start(size = defaultSize()): Promise<DecodePool> {
     const pool = new DecodePool();
-    const started = await Promise.all(Array.from({ length: size }, startWorker));
+    const started = await Promise.all(
+      Array.from({ length: size }, () =>
+        startWorker(new URL("./decode-worker.ts", import.meta.url), "./restore/decode-worker.ts"),
+      ),
+    );
     for (const worker of started) {
       if (!worker) continue;
       const entry: PoolWorker = { worker, jobs: new Map() };
@@ -157,34 +156,4 @@ export class DecodePool {
 function defaultSize(): number {
   const cores = os.availableParallelism();
   return cores < 2 ? 0 : Math.min(MAX_WORKERS, cores);
-}
-
-/**
- * Starts a decode worker and waits until it has loaded; null if it cannot. In the compiled executable
- * the worker is an embedded entry point, named by its path under `src/` (see build/compile.ts); run from
- * source it is the file next to this one.
- */
-async function startWorker(): Promise<Worker | null> {
-  const specifier = isCompiledExecutable()
-    ? "./restore/decode-worker.ts"
-    : new URL("./decode-worker.ts", import.meta.url).href;
-  let worker: Worker;
-  try {
-    worker = new Worker(specifier);
-  } catch {
-    return null;
-  }
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
-    worker.onmessage = (event) => {
-      clearTimeout(timer);
-      resolve(event.data === WORKER_READY);
-    };
-    worker.onerror = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-  });
-  if (!ready) worker.terminate();
-  return ready ? worker : null;
 }

@@ -5,7 +5,8 @@
  */
 import { decodeLz4BlockInto } from "../format/lz4-block-decode.ts";
 import { Lz4FormatError } from "../format/lz4-frame.ts";
-import { type DecodeReply, type DecodeRequest, WORKER_READY } from "./decode-pool.ts";
+import { WORKER_READY } from "../runtime/worker-thread.ts";
+import type { DecodeReply, DecodeRequest } from "./decode-pool.ts";
 
 declare const self: Worker;
 

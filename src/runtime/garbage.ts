@@ -3,9 +3,10 @@
  * allocates for response bodies are not weighed by Bun's collector heuristics, so a restore that
  * downloads 500 MB in small objects stayed at 420 MB resident although nothing held those buffers any
  * more (measured: the WAL-heavy restore benchmark from the S3 test server). A full collection after
- * every 64 MB received brought it to 220-250 MB (Litestream: 210-230 MB) for 0.25 s of 3.8 s. Large
- * objects are written to files as they arrive and do not need this: collections there cost 0.5-1 s
- * on a 1.5 GiB restore (memory given back and faulted in again) for 20 MB less. Where the runtime
+ * every 64 MB received brought it to 220-250 MB (Litestream: 210-230 MB) for 0.25 s of 3.8 s. On a busy
+ * main thread collections cost more the more often they run (every 16 MB: +0.6-1.5 CPU-s on a 1.5 GiB
+ * restore, memory given back and faulted in again), so the network's own buffers are received on the
+ * download thread, which collects every 16 MB cheaply (storage/download-worker.ts). Where the runtime
  * offers no way to ask for a collection, this does nothing.
  */
 

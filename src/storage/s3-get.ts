@@ -4,23 +4,29 @@
  * alike), this 0.3 ms. A WAL-heavy restore makes one request per segment, thousands of them, and that
  * was a fifth of its CPU. The SDK still decides everything that varies between servers and accounts:
  * the object's URL (path or virtual-hosted style, the region's host), the credentials (its provider
- * chain) and the signature (its own SigV4 signer); this only sends the signed request with fetch.
+ * chain) and the signature (its own SigV4 signer); this only sends the signed request, with fetch, on
+ * the download thread (download-thread.ts, for memory).
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { HttpRequest } from "@smithy/types";
+import { download } from "./download-thread.ts";
+import type { ErrorFacts } from "./http-download.ts";
 
 /** Attempts per request, as the SDK's retry strategy makes for every other call. */
 const ATTEMPTS = 5;
 /** No bytes for this long: the request is abandoned (the SDK's request timeout is the same idle time). */
 const IDLE_TIMEOUT_MS = 120_000;
-/** Of an error answer's body, enough for S3's XML error document. */
-const ERROR_BODY_MAX_CHARS = 4096;
 
-export interface GetAnswer {
-  body: AsyncIterable<Uint8Array>;
+export interface Fetched {
   /** `bytes START-END/TOTAL` for a ranged answer. */
   contentRange: string | undefined;
   etag: string | undefined;
+  /** Body bytes received. */
+  size: number;
+  /** The body, unless it went into a file. */
+  bytes?: Uint8Array | undefined;
+  /** Why the body broke off after `size` bytes, if it did (not retried here: the caller knows how). */
+  brokeOff?: Error | undefined;
 }
 
 /** An S3 error answer, shaped as the SDK shapes its own (`name`, `$metadata`, `$fault`) for s3-errors.ts. */
@@ -45,7 +51,7 @@ export interface ObjectGetterOptions {
   ca: string | undefined;
 }
 
-/** Signs and sends GETs of one bucket's objects. */
+/** Signs GETs of one bucket's objects and has them run on the download thread. */
 export class ObjectGetter {
   private constructor(
     private readonly origin: string,
@@ -79,11 +85,14 @@ export class ObjectGetter {
     );
   }
 
-  /** The object (or the `range` of it); null when it does not exist. */
-  async get(
+  /**
+   * The object (or its `range`), into the file `into` names or back whole; null when it does not exist.
+   * A request that fails before its answer, or is answered 5xx or 429, is sent again (ATTEMPTS in all).
+   */
+  async fetch(
     key: string,
-    opts: { range?: string; ifMatch?: string | undefined } = {},
-  ): Promise<GetAnswer | null> {
+    opts: { range?: string; ifMatch?: string | undefined; into?: { file: string; at: number } } = {},
+  ): Promise<Fetched | null> {
     const path = `${this.basePath}/${key.split("/").map(encodeKeySegment).join("/")}`;
     const url = new URL(this.origin + path);
     const headers: Record<string, string> = {
@@ -102,38 +111,53 @@ export class ObjectGetter {
         query: {},
         headers,
       } as HttpRequest);
-      const idle = new IdleTimeout(IDLE_TIMEOUT_MS);
-      let res: Response;
-      try {
-        const { host: _host, ...sent } = signed.headers;
-        res = await fetch(url, {
-          headers: sent,
-          signal: idle.signal,
-          // Bun's fetch options for TLS (other runtimes ignore the key).
-          tls: this.tls,
-        } as RequestInit);
-      } catch (err) {
-        idle.stop();
-        if (attempt >= ATTEMPTS) throw err;
-        await backoff(attempt);
-        continue;
+      // fetch sets Host itself.
+      const { host: _host, ...sent } = signed.headers;
+      const reply = await download({
+        url: url.href,
+        headers: sent,
+        tls: this.tls,
+        idleTimeoutMs: IDLE_TIMEOUT_MS,
+        into: opts.into,
+      });
+      let err: Error;
+      switch (reply.kind) {
+        case "ok":
+          return {
+            contentRange: reply.contentRange,
+            etag: reply.etag,
+            size: reply.size,
+            bytes: reply.bytes ? new Uint8Array(reply.bytes) : undefined,
+          };
+        case "body-failed":
+          return {
+            contentRange: reply.contentRange,
+            etag: reply.etag,
+            size: reply.size,
+            brokeOff: errorOf(reply.error),
+          };
+        case "request-failed":
+          err = errorOf(reply.error);
+          break;
+        case "answer": {
+          const code = xmlField(reply.text, "Code");
+          if (reply.status === 404 && (code === undefined || code === "NoSuchKey")) return null;
+          err = new S3AnswerError(reply.status, code, xmlField(reply.text, "Message"));
+          if (!(reply.status >= 500 || reply.status === 429)) throw err;
+        }
       }
-      if (res.ok) {
-        return {
-          body: idle.follow(res.body as unknown as AsyncIterable<Uint8Array> | null),
-          contentRange: res.headers.get("content-range") ?? undefined,
-          etag: res.headers.get("etag") ?? undefined,
-        };
-      }
-      const text = (await res.text().catch(() => "")).slice(0, ERROR_BODY_MAX_CHARS);
-      idle.stop();
-      const code = xmlField(text, "Code");
-      if (res.status === 404 && (code === undefined || code === "NoSuchKey")) return null;
-      const err = new S3AnswerError(res.status, code, xmlField(text, "Message"));
-      if (!(res.status >= 500 || res.status === 429) || attempt >= ATTEMPTS) throw err;
+      if (attempt >= ATTEMPTS) throw err;
       await backoff(attempt);
     }
   }
+}
+
+/** An error rebuilt from the facts that crossed the thread, with the `name` and `code` it had. */
+function errorOf(facts: ErrorFacts): Error {
+  const err = new Error(facts.message) as Error & { code?: string };
+  err.name = facts.name;
+  if (facts.code !== undefined) err.code = facts.code;
+  return err;
 }
 
 /** A key that names nothing, for learning how the SDK addresses the bucket's objects. */
@@ -177,39 +201,4 @@ function xmlField(xml: string, name: string): string | undefined {
 
 function backoff(attempt: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)));
-}
-
-/** Aborts a request after IDLE ms without progress: waiting for the answer, then between body chunks. */
-class IdleTimeout {
-  private readonly controller = new AbortController();
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  readonly signal = this.controller.signal;
-
-  constructor(private readonly ms: number) {
-    this.arm();
-  }
-
-  private arm(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      const err = new Error(`no data for ${this.ms / 1000} s`);
-      err.name = "TimeoutError";
-      this.controller.abort(err);
-    }, this.ms);
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  async *follow(body: AsyncIterable<Uint8Array> | null): AsyncGenerator<Uint8Array> {
-    try {
-      for await (const chunk of body ?? []) {
-        this.arm();
-        yield chunk;
-      }
-    } finally {
-      this.stop();
-    }
-  }
 }

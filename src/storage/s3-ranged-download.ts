@@ -12,16 +12,21 @@ export const RANGE_BYTES = 8 * 1024 * 1024;
 export const RANGE_CONCURRENCY = 6;
 
 export interface RangeAnswer {
-  body: AsyncIterable<Uint8Array>;
   /** `bytes START-END/TOTAL`, as S3 answers a ranged GET. */
   contentRange: string | undefined;
   etag: string | undefined;
+  /** Body bytes received and written. */
+  size: number;
+  /** Why the body broke off after `size` bytes, if it did. */
+  brokeOff?: Error | undefined;
 }
 
 export interface RangedDownload {
-  /** One ranged GET (`bytes=START-END`), with If-Match when given; null when the object does not exist. */
-  get(range: string, ifMatch: string | undefined): Promise<RangeAnswer | null>;
-  write(chunk: Uint8Array, at: number): void;
+  /**
+   * One ranged GET (`bytes=START-END`), with If-Match when given, its body written from `at` on; null
+   * when the object does not exist.
+   */
+  fetch(range: string, ifMatch: string | undefined, at: number): Promise<RangeAnswer | null>;
   /** Attempts per range when its body fails part way (the client retries failed requests itself). */
   attempts: number;
   /** Told the object's size once, as soon as the first answer shows it: before the rest arrives. */
@@ -61,7 +66,7 @@ export async function downloadInRanges(d: RangedDownload): Promise<number | null
   return total;
 }
 
-/** Fetches bytes [start, end] (fewer when the object is shorter), retrying a body that breaks off. */
+/** Fetches bytes [start, end] (fewer when the object is shorter), again when its body breaks off. */
 async function fetchRange(
   d: RangedDownload,
   start: number,
@@ -70,37 +75,31 @@ async function fetchRange(
   onSize?: (total: number) => void,
 ): Promise<{ total: number; etag: string | undefined; ranged: boolean } | null> {
   for (let attempt = 1; ; attempt++) {
-    const answer = await d.get(`bytes=${start}-${end}`, etag);
+    const answer = await d.fetch(`bytes=${start}-${end}`, etag, start);
     if (!answer) return null;
-    const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(answer.contentRange ?? "");
-    // A server that ignores Range sends the whole object from 0: fine for the first range only.
-    const total = m ? Number(m[3]) : undefined;
-    const expected = m ? Number(m[2]) - Number(m[1]) + 1 : undefined;
-    if (m && Number(m[1]) !== start)
-      throw new Error(`asked for bytes from ${start}, got ${answer.contentRange}`);
-    if (total !== undefined) onSize?.(total);
-    if (total === undefined && start !== 0) throw new Error("the server ignored the byte range");
-    let got = 0;
-    try {
-      for await (const chunk of answer.body) {
-        d.write(chunk, start + got);
-        got += chunk.length;
+    let why = answer.brokeOff?.message;
+    if (why === undefined) {
+      const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(answer.contentRange ?? "");
+      // A server that ignores Range sends the whole object from 0: fine for the first range only.
+      const total = m ? Number(m[3]) : undefined;
+      const expected = m ? Number(m[2]) - Number(m[1]) + 1 : undefined;
+      if (m && Number(m[1]) !== start)
+        throw new Error(`asked for bytes from ${start}, got ${answer.contentRange}`);
+      if (total !== undefined) onSize?.(total);
+      if (total === undefined && start !== 0) throw new Error("the server ignored the byte range");
+      if (expected === undefined || answer.size === expected) {
+        d.onRange?.(start, start + answer.size);
+        return { total: total ?? answer.size, etag: answer.etag, ranged: m !== null };
       }
-      if (expected !== undefined && got !== expected) {
-        throw new Error(`it ended after ${got} of ${expected} bytes`);
-      }
-      d.onRange?.(start, start + got);
-      return { total: total ?? got, etag: answer.etag, ranged: m !== null };
-    } catch (err) {
-      if (attempt >= d.attempts) {
-        // The server answered, so the network advice for a connection refused or reset before any
-        // answer (wrong port, HTTP to HTTPS) does not apply: say what happened instead.
-        const why = err instanceof Error ? err.message : String(err);
-        throw new Error(
-          `the answer to bytes=${start}-${end} broke off after ${got} bytes, ${attempt} times (last: ${why})`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
+      why = `it ended after ${answer.size} of ${expected} bytes`;
     }
+    if (attempt >= d.attempts) {
+      // The server answered, so the network advice for a connection refused or reset before any
+      // answer (wrong port, HTTP to HTTPS) does not apply: say what happened instead.
+      throw new Error(
+        `the answer to bytes=${start}-${end} broke off after ${answer.size} bytes, ${attempt} times (last: ${why})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
   }
 }

@@ -10,7 +10,7 @@ import { downloadGarbage } from "../runtime/garbage.ts";
 import { followDownload } from "./downloaded-prefix.ts";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
 import { describeS3Error } from "./s3-errors.ts";
-import { ObjectGetter } from "./s3-get.ts";
+import { type Fetched, ObjectGetter } from "./s3-get.ts";
 import { downloadInRanges, RANGE_BYTES, type RangedDownload } from "./s3-ranged-download.ts";
 
 export interface S3StoreOptions {
@@ -267,14 +267,10 @@ export class S3Store implements ObjectStore {
     };
   }
 
-  get(key: string): Promise<Uint8Array | null> {
-    return this.download(key, async (body) => {
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of body) chunks.push(chunk);
-      const bytes = chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
-      downloadGarbage.received(bytes.length);
-      return bytes;
-    });
+  async get(key: string): Promise<Uint8Array | null> {
+    const got = await this.download(key);
+    if (got) downloadGarbage.received(got.size);
+    return got ? (got.bytes ?? new Uint8Array(0)) : null;
   }
 
   async getFile(key: string, tempDir: string, sizeHint?: number): Promise<LocalObject | null> {
@@ -285,52 +281,38 @@ export class S3Store implements ObjectStore {
       `.walship-download-${process.pid}-${Date.now().toString(36)}-${(downloads++).toString(36)}`,
     );
     const remove = () => fs.rmSync(file, { force: true });
-    const fd = fs.openSync(file, "w", 0o600);
-    const write = (chunk: Uint8Array, at: number) => {
-      let done = 0;
-      while (done < chunk.length) done += fs.writeSync(fd, chunk, done, chunk.length - done, at + done);
-    };
+    // Created here, written by the download thread.
+    fs.closeSync(fs.openSync(file, "w", 0o600));
     if (sizeHint !== undefined && sizeHint > RANGE_BYTES) {
-      // The descriptor stays open until the last range settles, after getFile returned.
-      return followDownload(file, (d) => this.downloadRanged(key, { write, ...d }), {
-        settled: () => fs.closeSync(fd),
-        remove,
-      });
+      return followDownload(file, (d) => this.downloadRanged(key, file, d), { settled: () => {}, remove });
     }
     try {
-      const size = await this.download(key, async (body) => {
-        // A retried download starts again at 0, overwriting what the failed attempt wrote.
-        let n = 0;
-        for await (const chunk of body) {
-          write(chunk, n);
-          n += chunk.length;
-        }
-        return n;
-      });
-      if (size === null) {
+      // A retried download starts again at 0, overwriting what the failed attempt wrote.
+      const got = await this.download(key, file);
+      if (!got) {
         remove();
         return null;
       }
-      return { path: file, size, release: remove };
+      return { path: file, size: got.size, release: remove };
     } catch (err) {
       remove();
       throw err;
-    } finally {
-      fs.closeSync(fd);
     }
   }
 
   /** The object in parallel byte ranges (see s3-ranged-download.ts); its size, or null when it does not exist. */
   private async downloadRanged(
     key: string,
-    d: Pick<RangedDownload, "write" | "onSize" | "onRange" | "stopped">,
+    file: string,
+    d: Pick<RangedDownload, "onSize" | "onRange" | "stopped">,
   ): Promise<number | null> {
     const getter = await this.call("get", key, () => this.getter());
     try {
       return await downloadInRanges({
         ...d,
         attempts: BODY_READ_ATTEMPTS,
-        get: (range, ifMatch) => this.call("get", key, () => getter.get(this.key(key), { range, ifMatch })),
+        fetch: (range, ifMatch, at) =>
+          this.call("get", key, () => getter.fetch(this.key(key), { range, ifMatch, into: { file, at } })),
       });
     } catch (err) {
       throw err instanceof StorageError ? err : describeS3Error(err, "get", key, this.opts);
@@ -338,23 +320,17 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * GetObject, then `read` the body; `null` when the object does not exist. A failed request is retried
-   * by the getter, a body cut off while it is read here: downloaded again, from the start.
+   * The whole object, into `file` or in memory; `null` when it does not exist. A failed request is
+   * retried by the getter, a body cut off part way here: downloaded again, from the start.
    */
-  private async download<T>(
-    key: string,
-    read: (body: AsyncIterable<Uint8Array>) => Promise<T>,
-  ): Promise<T | null> {
+  private async download(key: string, file?: string): Promise<Fetched | null> {
     const getter = await this.call("get", key, () => this.getter());
+    const into = file === undefined ? undefined : { file, at: 0 };
     for (let attempt = 1; ; attempt++) {
-      const out = await this.call("get", key, () => getter.get(this.key(key)));
-      if (!out) return null;
-      try {
-        return await read(out.body);
-      } catch (err) {
-        if (attempt >= BODY_READ_ATTEMPTS) throw describeS3Error(err, "get", key, this.opts);
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
-      }
+      const got = await this.call("get", key, () => getter.fetch(this.key(key), { into }));
+      if (!got?.brokeOff) return got;
+      if (attempt >= BODY_READ_ATTEMPTS) throw describeS3Error(got.brokeOff, "get", key, this.opts);
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
     }
   }
 
