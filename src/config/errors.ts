@@ -46,6 +46,7 @@ export class ConfigError extends Error {
 export function redactUrl(url: string): string {
   // Also after a mistyped `scheme:/`, and after the control characters and spaces URL parsing strips or
   // drops: a password must never be echoed, however the URL is mangled.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what is matched
   return url.replace(/^([\x00-\x20]*[A-Za-z][A-Za-z0-9+.-]*:[/\\\t\n\r]*)[^/?#]*@/, "$1");
 }
 
