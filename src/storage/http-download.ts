@@ -45,6 +45,8 @@ export type DownloadReply =
   | { kind: "answer"; status: number; text: string }
   /** No answer: the request failed (refused, reset, TLS, DNS, timeout). */
   | { kind: "request-failed"; error: ErrorFacts }
+  /** Nothing was asked: the file to write into could not be opened (removed by a caller that gave up). */
+  | { kind: "local-failed"; error: ErrorFacts }
   /** The answer began but its body broke off after `size` bytes. */
   | {
       kind: "body-failed";
@@ -59,6 +61,12 @@ export async function performDownload(
   req: DownloadRequest,
   received?: (bytes: number) => void,
 ): Promise<DownloadReply> {
+  let fd: number | undefined;
+  try {
+    if (req.into) fd = fs.openSync(req.into.file, "r+");
+  } catch (err) {
+    return { kind: "local-failed", error: factsOf(err) };
+  }
   const idle = new IdleTimeout(req.idleTimeoutMs);
   try {
     let res: Response;
@@ -73,7 +81,7 @@ export async function performDownload(
     }
     const contentRange = res.headers.get("content-range") ?? undefined;
     const etag = res.headers.get("etag") ?? undefined;
-    if (!req.into) {
+    if (!req.into || fd === undefined) {
       // Whole, in one buffer the runtime fills natively: a third less CPU per object than reading it
       // piece by piece (measured, 400 KB objects), and these are small (see segment-fetcher.ts).
       let bytes: Uint8Array;
@@ -86,7 +94,6 @@ export async function performDownload(
       return { kind: "ok", contentRange, etag, size: bytes.length, bytes: ownBuffer(bytes) };
     }
     let size = 0;
-    const fd = fs.openSync(req.into.file, "r+");
     try {
       for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
         idle.arm();
@@ -96,12 +103,11 @@ export async function performDownload(
       }
     } catch (err) {
       return { kind: "body-failed", contentRange, etag, size, error: factsOf(err) };
-    } finally {
-      fs.closeSync(fd);
     }
     return { kind: "ok", contentRange, etag, size };
   } finally {
     idle.stop();
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 

@@ -136,6 +136,8 @@ export class ObjectGetter {
             size: reply.size,
             brokeOff: errorOf(reply.error),
           };
+        case "local-failed":
+          throw errorOf(reply.error);
         case "request-failed":
           err = errorOf(reply.error);
           break;

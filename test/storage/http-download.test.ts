@@ -74,6 +74,13 @@ describe.each([
     expect(written.subarray(5)).toEqual(BODY);
   });
 
+  test("a file that is gone fails before anything is asked", async () => {
+    const reply = await run(
+      request(`http://127.0.0.1:${web.port}/object`, { file: path.join(dir, "gone"), at: 0 }),
+    );
+    expect(reply.kind === "local-failed" && reply.error.code).toBe("ENOENT");
+  });
+
   test("an error answer comes back with its status and body", async () => {
     const reply = await run(request(`http://127.0.0.1:${web.port}/missing`));
     expect(reply).toEqual({ kind: "answer", status: 404, text: "<Error><Code>NoSuchKey</Code></Error>" });
