@@ -14,6 +14,7 @@ import { type LoadedConfig, loadConfigFile, replicaTargetFromUrl } from "../conf
 import { expandPath } from "../config/posix-path.ts";
 import type { ReplicaTarget } from "../config/replica-target.ts";
 import { isReplicaUrl } from "../config/replica-url.ts";
+import { AgeDecryptor } from "../storage/age-decryptor.ts";
 import { type Credentials, openReplicaClient, resolveCredentials } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { formatError, UsageError } from "./errors.ts";
@@ -89,7 +90,13 @@ export function resolveReplicaSource(
     const credentials = resolveCredentials({}, env);
     return {
       replicas: [
-        { name, client: openReplicaClient(replicaTarget, credentials), target: replicaTarget, credentials },
+        {
+          name,
+          // No identities from a URL: an encrypted object then says what to configure.
+          client: openReplicaClient(replicaTarget, credentials).decrypting(new AgeDecryptor([])),
+          target: replicaTarget,
+          credentials,
+        },
       ],
       dbUpdatedAt: now,
     };
@@ -115,7 +122,9 @@ export function resolveReplicaSource(
       );
       return {
         name: r.name,
-        client: openReplicaClient(r.target, credentials),
+        client: openReplicaClient(r.target, credentials).decrypting(
+          new AgeDecryptor(r.age?.identities ?? []),
+        ),
         target: r.target,
         credentials,
       };

@@ -1,7 +1,9 @@
 /** `walship replicate`: run the replicator from a config file or from `DB_PATH REPLICA_URL...`. */
+
 import * as fs from "node:fs";
 import * as os from "node:os";
 import type { Config } from "../config/config.ts";
+import { ConfigError } from "../config/errors.ts";
 import { configFromArgs, loadConfig } from "../config/load.ts";
 import type { Logger } from "../observe/log.ts";
 import { ReplicationService } from "../replicate/service.ts";
@@ -67,7 +69,19 @@ function readConfig(args: string[], flags: ReplicateFlags): Config {
     }
     return config;
   }
-  return loadConfig({ path: flags.config, expandEnv: flags.expandEnv });
+  const config = loadConfig({ path: flags.config, expandEnv: flags.expandEnv });
+  for (const db of config.dbs) {
+    const encrypted = db.replicas.find((r) => r.age);
+    if (encrypted) {
+      throw new ConfigError(
+        `Cannot replicate ${db.path} to replica ${encrypted.name}: walship reads age-encrypted replicas but does not write them yet`,
+        {
+          hint: "remove age from the replica to replicate it unencrypted, or keep Litestream 0.3.13 replicating it",
+        },
+      );
+    }
+  }
+  return config;
 }
 
 /**

@@ -52,6 +52,7 @@ export const KNOWN_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
     retention: "retention: 24h",
     "retention-check-interval": "retention-check-interval: 1h",
     "snapshot-interval": "snapshot-interval: 6h",
+    age: "age: { identities: [$AGE_IDENTITY], recipients: [age1…] }",
   },
 };
 
@@ -62,7 +63,6 @@ export const LATER_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
   db: {},
   replica: {
     "validation-interval": "replica validation",
-    age: "age encryption of replicas",
     "account-name": "Azure Blob Storage replicas",
     "account-key": "Azure Blob Storage replicas",
     host: "SFTP replicas",
@@ -73,7 +73,12 @@ export const LATER_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
 };
 
 /** Keys whose values must never appear in messages. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(["access-key-id", "secret-access-key", "password"]);
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  "access-key-id",
+  "secret-access-key",
+  "password",
+  "identities",
+]);
 
 /** Where keys of each level live, for "belongs …" messages. */
 export const LEVEL_PLACES: Readonly<Record<KeyLevel, string>> = {

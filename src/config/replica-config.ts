@@ -3,6 +3,7 @@
  * merged as Litestream's `newS3ReplicaClientFromConfig` does) or built from a URL argument.
  */
 
+import { type AgeConfig, readAgeConfig } from "./age-config.ts";
 import { type ConfigReader, childKey, positionOf } from "./config-reader.ts";
 import { didYouMean } from "./did-you-mean.ts";
 import { parseEndpoint } from "./endpoint.ts";
@@ -37,6 +38,8 @@ export interface ReplicaConfig {
   /** Static S3 credentials (the replica's own, else the global ones); secret, never print. */
   accessKeyId?: string;
   secretAccessKey?: string;
+  /** age encryption (identities are secret, never print). */
+  age?: AgeConfig;
 }
 
 export interface Credentials {
@@ -99,6 +102,8 @@ export function readReplica(node: YamlNode, key: string, context: ReplicaContext
     ),
     snapshotIntervalMs: reader.offOrDuration(map, key, "snapshot-interval", DEFAULT_SNAPSHOT_INTERVAL_MS),
   };
+  const age = map.entries.get("age");
+  if (age) replica.age = readAgeConfig(age.value, childKey(key, "age"), reader);
   // sync-interval: 0 ships every commit as soon as it is captured (Litestream panics on 0).
   // Litestream also panics on this one (time.NewTicker with 0).
   if (replica.retentionMs > 0 && replica.retentionCheckIntervalMs === 0) {

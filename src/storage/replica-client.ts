@@ -15,6 +15,7 @@ import {
   walPath,
   walSegmentPath,
 } from "../format/layout.ts";
+import type { AgeDecryptor } from "./age-decryptor.ts";
 import type { LocalObject, ObjectStore } from "./object-store.ts";
 
 export interface SnapshotInfo {
@@ -35,7 +36,19 @@ export interface WalSegmentInfo {
 }
 
 export class ReplicaClient {
-  constructor(readonly store: ObjectStore) {}
+  /**
+   * `age`: reads decrypt through it (and an encrypted object read without identities says so); absent,
+   * objects are read as stored, which is what replication itself needs.
+   */
+  constructor(
+    readonly store: ObjectStore,
+    private readonly age?: AgeDecryptor,
+  ) {}
+
+  /** The same replica, its objects read through `age`. */
+  decrypting(age: AgeDecryptor): ReplicaClient {
+    return new ReplicaClient(this.store, age);
+  }
 
   get type(): "file" | "s3" {
     return this.store.type;
@@ -114,7 +127,7 @@ export class ReplicaClient {
     tempDir: string,
     size?: number,
   ): Promise<LocalObject | null> {
-    return this.store.getFile(snapshotPath("", generation, index), tempDir, size);
+    return this.readFile(snapshotPath("", generation, index), tempDir, size);
   }
 
   /** The compressed WAL segment as a local file (see ObjectStore.getFile), or null if it does not exist. */
@@ -125,12 +138,19 @@ export class ReplicaClient {
     tempDir: string,
     size?: number,
   ): Promise<LocalObject | null> {
-    return this.store.getFile(walSegmentPath("", generation, index, offset), tempDir, size);
+    return this.readFile(walSegmentPath("", generation, index, offset), tempDir, size);
   }
 
   /** The compressed WAL segment, or null if it does not exist. */
-  readWalSegment(generation: string, index: number, offset: number): Promise<Uint8Array | null> {
-    return this.store.get(walSegmentPath("", generation, index, offset));
+  async readWalSegment(generation: string, index: number, offset: number): Promise<Uint8Array | null> {
+    const key = walSegmentPath("", generation, index, offset);
+    const bytes = await this.store.get(key);
+    return bytes && this.age ? this.age.bytes(key, bytes) : bytes;
+  }
+
+  private async readFile(key: string, tempDir: string, size?: number): Promise<LocalObject | null> {
+    const local = await this.store.getFile(key, tempDir, size);
+    return local && this.age ? this.age.file(key, local) : local;
   }
 
   async deleteGeneration(generation: string): Promise<void> {

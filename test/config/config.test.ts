@@ -273,7 +273,6 @@ describe("unknown and unsupported keys", () => {
   });
   test.each([
     ["validation-interval", "validation-interval: 1h", "replica validation"],
-    ["age", "age:\n  recipients: [age1xyz]", "age encryption of replicas"],
     ["account-name", "account-name: acct", "Azure Blob Storage replicas"],
     ["password", "password: hunter2", "SFTP replicas"],
     ["key-path", "key-path: /id_rsa", "SFTP replicas"],

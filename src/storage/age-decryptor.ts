@@ -1,0 +1,110 @@
+/**
+ * Reading objects of an age-encrypted replica (Litestream 0.3.13's `age`: every object is
+ * `age(lz4 frame)`, names unchanged): in memory for small objects, file to file, streamed, for large
+ * ones, so memory does not grow with a snapshot. An object that is not an age file passes through as it
+ * is; one that is, read without identities, fails with what to configure instead of "corrupt".
+ */
+import * as fs from "node:fs";
+import type { Decrypter } from "age-encryption";
+import { isAgeFile } from "../format/age.ts";
+import { type LocalObject, StorageError } from "./object-store.ts";
+
+/** Enough of the start of an object to recognise an age file. */
+const INTRO_BYTES = 32;
+
+export class AgeDecryptor {
+  private decrypter: Promise<Decrypter> | undefined;
+
+  /** `identities`: X25519 secret keys, already checked (see format/age-keys.ts); none: read plain only. */
+  constructor(private readonly identities: readonly string[]) {}
+
+  /** The plaintext of `bytes`, the object `key`. */
+  async bytes(key: string, bytes: Uint8Array): Promise<Uint8Array> {
+    if (!isAgeFile(bytes)) return bytes;
+    const d = await this.open(key);
+    try {
+      return await d.decrypt(bytes);
+    } catch (err) {
+      throw decryptFailure(key, err, this.identities.length);
+    }
+  }
+
+  /** The plaintext of the downloaded object `key` in a file of its own beside it; `local` is released. */
+  async file(key: string, local: LocalObject): Promise<LocalObject> {
+    await local.ready?.(Math.min(INTRO_BYTES, local.size));
+    const intro = new Uint8Array(Math.min(INTRO_BYTES, local.size));
+    const fd = fs.openSync(local.path, "r");
+    try {
+      fs.readSync(fd, intro, 0, intro.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (!isAgeFile(intro)) return local;
+    const plain = `${local.path}.plain`;
+    try {
+      const d = await this.open(key);
+      await local.ready?.(local.size);
+      const out = fs.openSync(plain, "wx", 0o600);
+      let size = 0;
+      try {
+        const stream = await d.decrypt(Bun.file(local.path).stream());
+        for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+          let done = 0;
+          while (done < chunk.length)
+            done += fs.writeSync(out, chunk, done, chunk.length - done, size + done);
+          size += chunk.length;
+        }
+      } catch (err) {
+        throw decryptFailure(key, err, this.identities.length);
+      } finally {
+        fs.closeSync(out);
+      }
+      return { path: plain, size, release: () => fs.rmSync(plain, { force: true }) };
+    } catch (err) {
+      fs.rmSync(plain, { force: true });
+      throw err;
+    } finally {
+      local.release();
+    }
+  }
+
+  private open(key: string): Promise<Decrypter> {
+    if (this.identities.length === 0) {
+      return Promise.reject(
+        new StorageError(
+          `Cannot read ${key}: it is encrypted (age), and no identity is configured for this replica`,
+          "decrypt",
+          key,
+          "give the replica's secret key in the config: age: { identities: [AGE-SECRET-KEY-1…] }",
+        ),
+      );
+    }
+    this.decrypter ??= (async () => {
+      const { Decrypter } = await import("age-encryption");
+      const d = new Decrypter();
+      for (const identity of this.identities) d.addIdentity(identity);
+      return d;
+    })();
+    return this.decrypter;
+  }
+}
+
+function decryptFailure(key: string, err: unknown, identities: number): StorageError {
+  const why = err instanceof Error ? err.message : String(err);
+  if (/no identity matched/.test(why)) {
+    return new StorageError(
+      `Cannot read ${key}: it is encrypted for other keys (none of the ${identities} configured ${identities === 1 ? "identity opens" : "identities open"} it)`,
+      "decrypt",
+      key,
+      "configure the identity whose recipient (age1…) the replica was written with",
+      { cause: err },
+    );
+  }
+  return new StorageError(
+    `Cannot read ${key}: it is damaged (its age encryption does not check out: ${why})`,
+    "decrypt",
+    key,
+    "restore from another generation or replica, or to an earlier point in time (-timestamp)",
+    { cause: err },
+  );
+}

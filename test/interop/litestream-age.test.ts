@@ -1,0 +1,148 @@
+/**
+ * Replicas that Litestream 0.3.13 encrypted with age (every object `age(lz4)`): walship restores them
+ * with the identity from the config, from a directory and from S3, byte for byte as `litestream restore`
+ * does; without the identity, with another one, or from a tampered object it fails naming the object and
+ * leaves nothing behind; and it refuses to replicate to them, since it does not encrypt yet.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { generateIdentity, identityToRecipient } from "age-encryption";
+import { isAgeFile } from "../../src/format/age.ts";
+import { createDatabase, runWriter } from "../helpers/app-db.ts";
+import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { litestreamBinary } from "../helpers/litestream.ts";
+import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+
+const litestream = litestreamBinary();
+const BUCKET = "encrypted";
+
+describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with age", () => {
+  const bin = "path" in litestream ? litestream.path : "";
+  const dir = makeTempDir();
+  const db = path.join(dir, "app.db");
+  const replicaDir = path.join(dir, "replica");
+  let s3: S3Server;
+  let identity: string;
+  let recipient: string;
+
+  /** A config for `db` with a directory and an S3 replica, both encrypted with `identities`. */
+  function config(name: string, identities: string[]): string {
+    const age = [
+      "        age:",
+      `          identities: [${identities.join(", ")}]`,
+      `          recipients: [${recipient}]`,
+    ];
+    const file = path.join(dir, name);
+    fs.writeFileSync(
+      file,
+      [
+        "dbs:",
+        `  - path: ${db}`,
+        "    replicas:",
+        "      - name: dir",
+        `        path: ${replicaDir}`,
+        "        sync-interval: 100ms",
+        ...age,
+        "      - name: s3",
+        "        type: s3",
+        `        bucket: ${BUCKET}`,
+        "        path: app",
+        `        endpoint: ${s3.endpoint}`,
+        "        region: us-east-1",
+        `        access-key-id: ${s3.accessKeyId}`,
+        `        secret-access-key: ${s3.secretAccessKey}`,
+        "        sync-interval: 100ms",
+        ...age,
+        "",
+      ].join("\n"),
+    );
+    return file;
+  }
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: [BUCKET] });
+    identity = await generateIdentity();
+    recipient = await identityToRecipient(identity);
+    createDatabase(db);
+    const proc = startCli(["replicate", "-config", config("litestream.yml", [identity])], { binary: bin });
+    await waitFor(() => fs.existsSync(path.join(replicaDir, "generations")), 20_000, "the first snapshot");
+    await runWriter(db, 1500, 5, 10);
+    await Bun.sleep(1200);
+    expect((await proc.stop("SIGTERM")).code).toBe(0);
+  });
+  afterAll(async () => {
+    await s3?.stop();
+    removeDir(dir);
+  });
+
+  const objects = (root: string): string[] =>
+    fs.readdirSync(root, { recursive: true, encoding: "utf8" }).filter((p) => p.endsWith(".lz4"));
+
+  test("every object Litestream stored is an age file", () => {
+    const stored = objects(replicaDir);
+    expect(stored.length).toBeGreaterThan(2);
+    for (const p of stored)
+      expect(isAgeFile(new Uint8Array(fs.readFileSync(path.join(replicaDir, p))))).toBe(true);
+  });
+
+  test("walship restores them with the identity, byte for byte as litestream restore", async () => {
+    const cfg = config("walship.yml", [identity]);
+    const expected = path.join(dir, "litestream-restored.db");
+    const ls = Bun.spawnSync([bin, "restore", "-config", cfg, "-replica", "dir", "-o", expected, db]);
+    expect(ls.exitCode).toBe(0);
+    for (const replica of ["dir", "s3"]) {
+      const out = path.join(dir, `walship-${replica}.db`);
+      const r = await runCli(["restore", "-config", cfg, "-replica", replica, "-o", out, db]);
+      expect(r.stderr).toContain("restored");
+      expect(r.code).toBe(0);
+      expect(Buffer.from(fs.readFileSync(out)).equals(fs.readFileSync(expected))).toBe(true);
+    }
+  });
+
+  test("without an identity, with another one, or from a tampered object: exit 1, the object named", async () => {
+    const other = await generateIdentity();
+    const cases: [string, string[], RegExp][] = [
+      [
+        "no identity",
+        ["restore", `file://${replicaDir}`],
+        /is encrypted \(age\), and no identity is configured/,
+      ],
+      [
+        "another identity",
+        ["restore", "-config", config("other.yml", [other]), "-replica", "dir", db],
+        /is encrypted for other keys/,
+      ],
+    ];
+    // A copy of the replica with one bit of the snapshot's ciphertext flipped.
+    const tampered = path.join(dir, "tampered");
+    fs.cpSync(replicaDir, tampered, { recursive: true });
+    const snapshot = objects(tampered).find((p) => p.includes("snapshots"))!;
+    const bytes = fs.readFileSync(path.join(tampered, snapshot));
+    bytes[bytes.length - 100]! ^= 1;
+    fs.writeFileSync(path.join(tampered, snapshot), bytes);
+    const tamperedCfg = config("tampered.yml", [identity]);
+    fs.writeFileSync(
+      tamperedCfg,
+      fs.readFileSync(tamperedCfg, "utf8").replace(`path: ${replicaDir}`, `path: ${tampered}`),
+    );
+    cases.push(["a flipped bit", ["restore", "-config", tamperedCfg, "-replica", "dir", db], /is damaged/]);
+
+    for (const [what, args, message] of cases) {
+      const out = path.join(dir, `failed-${what.replace(/ /g, "-")}.db`);
+      const r = await runCli([...args.slice(0, 1), "-o", out, ...args.slice(1)]);
+      expect({ what, code: r.code }).toEqual({ what, code: 1 });
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/generations\/[0-9a-f]{16}\//);
+      expect(r.stderr).not.toContain(identity.slice(16));
+      expect(fs.readdirSync(dir).filter((n) => n.includes(path.basename(out)))).toEqual([]);
+    }
+  });
+
+  test("walship refuses to replicate to them (exit 2) until it encrypts", async () => {
+    const r = await runCli(["replicate", "-config", config("replicate.yml", [identity])]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("does not write them yet");
+  });
+});
