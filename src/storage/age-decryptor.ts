@@ -5,12 +5,16 @@
  * is; one that is, read without identities, fails with what to configure instead of "corrupt".
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Decrypter } from "age-encryption";
 import { isAgeFile } from "../format/age.ts";
 import { type LocalObject, StorageError } from "./object-store.ts";
 
 /** Enough of the start of an object to recognise an age file. */
 const INTRO_BYTES = 32;
+
+/** Numbers decrypted files within the process. */
+let decrypted = 0;
 
 export class AgeDecryptor {
   private decrypter: Promise<Decrypter> | undefined;
@@ -29,8 +33,11 @@ export class AgeDecryptor {
     }
   }
 
-  /** The plaintext of the downloaded object `key` in a file of its own beside it; `local` is released. */
-  async file(key: string, local: LocalObject): Promise<LocalObject> {
+  /**
+   * The plaintext of the object `key`, fetched as `local`, in a file of its own in `tempDir` (never
+   * beside the object: a directory replica's file is the object itself); `local` is released.
+   */
+  async file(key: string, local: LocalObject, tempDir: string): Promise<LocalObject> {
     await local.ready?.(Math.min(INTRO_BYTES, local.size));
     const intro = new Uint8Array(Math.min(INTRO_BYTES, local.size));
     const fd = fs.openSync(local.path, "r");
@@ -40,7 +47,7 @@ export class AgeDecryptor {
       fs.closeSync(fd);
     }
     if (!isAgeFile(intro)) return local;
-    const plain = `${local.path}.plain`;
+    const plain = path.join(tempDir, `.walship-decrypted-${process.pid}-${(decrypted++).toString(36)}`);
     try {
       const d = await this.open(key);
       await local.ready?.(local.size);

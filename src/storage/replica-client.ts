@@ -150,7 +150,7 @@ export class ReplicaClient {
 
   private async readFile(key: string, tempDir: string, size?: number): Promise<LocalObject | null> {
     const local = await this.store.getFile(key, tempDir, size);
-    return local && this.age ? this.age.file(key, local) : local;
+    return local && this.age ? this.age.file(key, local, tempDir) : local;
   }
 
   async deleteGeneration(generation: string): Promise<void> {

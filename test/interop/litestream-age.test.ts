@@ -92,6 +92,7 @@ describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with
     const expected = path.join(dir, "litestream-restored.db");
     const ls = Bun.spawnSync([bin, "restore", "-config", cfg, "-replica", "dir", "-o", expected, db]);
     expect(ls.exitCode).toBe(0);
+    const before = fs.readdirSync(replicaDir, { recursive: true }).sort();
     for (const replica of ["dir", "s3"]) {
       const out = path.join(dir, `walship-${replica}.db`);
       const r = await runCli(["restore", "-config", cfg, "-replica", replica, "-o", out, db]);
@@ -99,6 +100,8 @@ describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with
       expect(r.code).toBe(0);
       expect(Buffer.from(fs.readFileSync(out)).equals(fs.readFileSync(expected))).toBe(true);
     }
+    // Plaintext never lands in the replica: decrypted files go beside the output.
+    expect(fs.readdirSync(replicaDir, { recursive: true }).sort()).toEqual(before);
   });
 
   test("without an identity, with another one, or from a tampered object: exit 1, the object named", async () => {
