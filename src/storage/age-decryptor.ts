@@ -98,6 +98,7 @@ export class AgeDecryptor {
 
 function decryptFailure(key: string, err: unknown, identities: number): StorageError {
   const why = err instanceof Error ? err.message : String(err);
+  // typage throws plain Errors: its wording is the only way to tell "not for these keys" from damage.
   if (/no identity matched/.test(why)) {
     return new StorageError(
       `Cannot read ${key}: it is encrypted for other keys (none of the ${identities} configured ${identities === 1 ? "identity opens" : "identities open"} it)`,
