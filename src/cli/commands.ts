@@ -110,6 +110,12 @@ export const COMMANDS: Command[] = [
       { name: "index", kind: "string", value: "HEX", help: "Restore up to and including this WAL index" },
       { name: "timestamp", kind: "string", value: "TIME", help: "Restore the state at this RFC 3339 time" },
       { name: "parallelism", kind: "string", value: "N", help: "Concurrent downloads (default 8)" },
+      {
+        name: "age-identity-file",
+        kind: "string",
+        value: "FILE",
+        help: "age identities (AGE-SECRET-KEY-1…, one a line) to read an encrypted replica with",
+      },
       { name: "if-db-not-exists", kind: "boolean", help: "Do nothing if the output already exists" },
       { name: "if-replica-exists", kind: "boolean", help: "Do nothing if no backup exists" },
       {
@@ -141,6 +147,7 @@ export const COMMANDS: Command[] = [
         index: a.string("index"),
         timestamp: a.string("timestamp"),
         parallelism: a.string("parallelism"),
+        ageIdentityFile: a.string("age-identity-file"),
         ifDbNotExists: a.boolean("if-db-not-exists"),
         ifReplicaExists: a.boolean("if-replica-exists"),
         verify: a.string("verify"),

@@ -7,6 +7,7 @@
 
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { readAgeKeyFile } from "../config/age-key-file.ts";
 import type { Config, DbConfig } from "../config/config.ts";
 import { findDatabase } from "../config/directory.ts";
 import { ConfigError } from "../config/errors.ts";
@@ -24,6 +25,8 @@ export interface SourceFlags {
   /** False for `-no-expand-env`; the command table sets it, direct callers may leave it out (default true). */
   expandEnv?: boolean | undefined;
   replica?: string | undefined;
+  /** A file of age identities, for every replica (restore's -age-identity-file). */
+  ageIdentityFile?: string | undefined;
 }
 
 export interface InspectReplica {
@@ -67,6 +70,10 @@ export function resolveReplicaSource(
     );
   }
   const env = (name: string) => process.env[name];
+  const extraIdentities =
+    flags.ageIdentityFile === undefined
+      ? []
+      : readAgeKeyFile(flags.ageIdentityFile, "identity", "the age identity file");
   const local = isReplicaUrl(target)
     ? undefined
     : expandPath(target, { cwd: process.cwd(), home: os.homedir() });
@@ -92,8 +99,8 @@ export function resolveReplicaSource(
       replicas: [
         {
           name,
-          // No identities from a URL: an encrypted object then says what to configure.
-          client: openReplicaClient(replicaTarget, credentials).decrypting(new AgeDecryptor([])),
+          // Without identities, an encrypted object says what to give.
+          client: openReplicaClient(replicaTarget, credentials).decrypting(new AgeDecryptor(extraIdentities)),
           target: replicaTarget,
           credentials,
         },
@@ -123,7 +130,7 @@ export function resolveReplicaSource(
       return {
         name: r.name,
         client: openReplicaClient(r.target, credentials).decrypting(
-          new AgeDecryptor(r.age?.identities ?? []),
+          new AgeDecryptor([...(r.age?.identities ?? []), ...extraIdentities]),
         ),
         target: r.target,
         credentials,

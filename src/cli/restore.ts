@@ -20,6 +20,7 @@ export interface RestoreFlags {
   index?: string | undefined;
   timestamp?: string | undefined;
   parallelism?: string | undefined;
+  ageIdentityFile?: string | undefined;
   ifDbNotExists?: boolean;
   ifReplicaExists?: boolean;
   verify?: string | undefined;

@@ -43,3 +43,15 @@ function bech32Problem(key: string, prefix: string): string | undefined {
   if (decoded.prefix !== prefix || decoded.bytes.length !== 32) return "it is not a valid X25519 key";
   return undefined;
 }
+
+/**
+ * The keys of an age key file, as age reads its own identity and recipient files: one key a line,
+ * blank lines and `#` comments ignored; with their 1-based line numbers, for errors that must not
+ * quote them.
+ */
+export function ageKeyFileLines(text: string): { line: number; key: string }[] {
+  return text
+    .split(/\r?\n/)
+    .map((raw, i) => ({ line: i + 1, key: raw.trim() }))
+    .filter(({ key }) => key !== "" && !key.startsWith("#"));
+}

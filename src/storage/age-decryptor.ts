@@ -82,7 +82,7 @@ export class AgeDecryptor {
           `Cannot read ${key}: it is encrypted (age), and no identity is configured for this replica`,
           "decrypt",
           key,
-          "give the replica's secret key in the config: age: { identities: [AGE-SECRET-KEY-1…] }",
+          "pass the replica's secret key in a file, -age-identity-file FILE, or in the config: age: { identities: [AGE-SECRET-KEY-1…] }",
         ),
       );
     }

@@ -26,6 +26,8 @@ describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with
   let s3: S3Server;
   let identity: string;
   let recipient: string;
+  /** What `litestream restore` makes of the dir replica: what walship must produce, byte for byte. */
+  const expected = path.join(dir, "litestream-restored.db");
 
   /** A config for `db` with a directory and an S3 replica, both encrypted with `identities`. */
   function config(name: string, identities: string[]): string {
@@ -71,6 +73,10 @@ describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with
     await runWriter(db, 1500, 5, 10);
     await Bun.sleep(1200);
     expect((await proc.stop("SIGTERM")).code).toBe(0);
+    const cfg = config("litestream-restore.yml", [identity]);
+    expect(
+      Bun.spawnSync([bin, "restore", "-config", cfg, "-replica", "dir", "-o", expected, db]).exitCode,
+    ).toBe(0);
   });
   afterAll(async () => {
     await s3?.stop();
@@ -89,9 +95,6 @@ describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with
 
   test("walship restores them with the identity, byte for byte as litestream restore", async () => {
     const cfg = config("walship.yml", [identity]);
-    const expected = path.join(dir, "litestream-restored.db");
-    const ls = Bun.spawnSync([bin, "restore", "-config", cfg, "-replica", "dir", "-o", expected, db]);
-    expect(ls.exitCode).toBe(0);
     const before = fs.readdirSync(replicaDir, { recursive: true }).sort();
     for (const replica of ["dir", "s3"]) {
       const out = path.join(dir, `walship-${replica}.db`);
@@ -141,6 +144,43 @@ describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with
       expect(r.stderr).not.toContain(identity.slice(16));
       expect(fs.readdirSync(dir).filter((n) => n.includes(path.basename(out)))).toEqual([]);
     }
+  });
+
+  test("from a URL alone, with the identity in a file (the rescue shell)", async () => {
+    const idFile = path.join(dir, "key.txt");
+    fs.writeFileSync(idFile, `# created: by age-keygen\n# public key: ${recipient}\n${identity}\n`, {
+      mode: 0o600,
+    });
+    const out = path.join(dir, "from-url.db");
+    const r = await runCli(["restore", "-age-identity-file", idFile, "-o", out, `file://${replicaDir}`]);
+    expect(r.code).toBe(0);
+    expect(Buffer.from(fs.readFileSync(out)).equals(fs.readFileSync(expected))).toBe(true);
+
+    // A recipient where an identity belongs, and a file that is not there: exit 2, line named, key not.
+    const wrong = path.join(dir, "wrong.txt");
+    fs.writeFileSync(wrong, `# comment\n\n${recipient}\n`);
+    const bad = await runCli([
+      "restore",
+      "-age-identity-file",
+      wrong,
+      "-o",
+      `${out}2`,
+      `file://${replicaDir}`,
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${wrong}: line 3 is not usable: it is a recipient`);
+    expect(bad.stderr).not.toContain(recipient.slice(5));
+    const missing = await runCli([
+      "restore",
+      "-age-identity-file",
+      `${wrong}.gone`,
+      "-o",
+      `${out}2`,
+      `file://${replicaDir}`,
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`Cannot read the age identity file ${wrong}.gone (ENOENT)`);
+    expect(fs.existsSync(`${out}2`)).toBe(false);
   });
 
   test("walship refuses to replicate to them (exit 2) until it encrypts", async () => {
