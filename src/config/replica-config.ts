@@ -103,7 +103,7 @@ export function readReplica(node: YamlNode, key: string, context: ReplicaContext
     snapshotIntervalMs: reader.offOrDuration(map, key, "snapshot-interval", DEFAULT_SNAPSHOT_INTERVAL_MS),
   };
   const age = map.entries.get("age");
-  if (age) replica.age = readAgeConfig(age.value, childKey(key, "age"), reader);
+  if (age) replica.age = readAgeConfig(age.value, childKey(key, "age"), reader, context);
   // sync-interval: 0 ships every commit as soon as it is captured (Litestream panics on 0).
   // Litestream also panics on this one (time.NewTicker with 0).
   if (replica.retentionMs > 0 && replica.retentionCheckIntervalMs === 0) {

@@ -1,8 +1,11 @@
 /** A replica's `age` keys: X25519 keys accepted, anything else refused by position, the key never shown. */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { generateIdentity, identityToRecipient } from "age-encryption";
 import { parseConfig } from "../../src/config/config.ts";
 import { ConfigError } from "../../src/config/errors.ts";
+import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const identity = await generateIdentity();
 const recipient = await identityToRecipient(identity);
@@ -61,6 +64,37 @@ describe("age keys in a replica", () => {
     expect(err.line).toBe(6);
     expect(`${err.message} ${err.hint}`).not.toContain(identity.slice(16, 40));
     expect(`${err.message} ${err.hint}`).not.toContain(recipient.slice(5, 30));
+  });
+
+  describe("keys in files, as age writes them", () => {
+    const dir = makeTempDir();
+    afterAll(() => removeDir(dir));
+    const file = (name: string, text: string) => {
+      fs.writeFileSync(path.join(dir, name), text);
+      return path.join(dir, name);
+    };
+
+    test("identities-file and recipients-file add to the keys in the config", () => {
+      const ids = file("ids.txt", `# created: 2026-12-06\n# public key: ${recipient}\n${identity}\n\n`);
+      const recs = file("recs.txt", `${recipient}\n`);
+      const config = parse(["age:", `  identities-file: ${ids}`, `  recipients-file: ${recs}`]);
+      expect(config.dbs[0]!.replicas[0]!.age).toEqual({ identities: [identity], recipients: [recipient] });
+    });
+
+    test("a bad line is named by number, an unreadable file by its path: at the key's line, no key shown", () => {
+      const recs = file("swapped.txt", `# mine\n${identity}\n`);
+      const swapped = refusal(["age:", `  recipients-file: ${recs}`]);
+      expect(swapped.message).toContain(
+        `age.recipients-file ${recs}: line 2 is not usable: it is an identity`,
+      );
+      expect(swapped.line).toBe(6);
+      expect(`${swapped.message} ${swapped.hint}`).not.toContain(identity.slice(16, 40));
+      const gone = refusal(["age:", `  identities-file: ${dir}/gone.txt`]);
+      expect(gone.message).toContain(
+        `Cannot read dbs[0].replicas[0].age.identities-file ${dir}/gone.txt (ENOENT)`,
+      );
+      expect(gone.line).toBe(6);
+    });
   });
 
   test("an age entry with no keys, or an unknown key, is refused", () => {
