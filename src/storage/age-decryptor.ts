@@ -18,6 +18,8 @@ let decrypted = 0;
 
 export class AgeDecryptor {
   private decrypter: Promise<Decrypter> | undefined;
+  /** Whether these identities opened an object already: then one they cannot open is damaged. */
+  private opened = false;
 
   /** `identities`: X25519 secret keys, already checked (see format/age-keys.ts); none: read plain only. */
   constructor(private readonly identities: readonly string[]) {}
@@ -27,9 +29,11 @@ export class AgeDecryptor {
     if (!isAgeFile(bytes)) return bytes;
     const d = await this.open(key);
     try {
-      return await d.decrypt(bytes);
+      const plain = await d.decrypt(bytes);
+      this.opened = true;
+      return plain;
     } catch (err) {
-      throw decryptFailure(key, err, this.identities.length);
+      throw this.failure(key, err);
     }
   }
 
@@ -61,8 +65,9 @@ export class AgeDecryptor {
             done += fs.writeSync(out, chunk, done, chunk.length - done, size + done);
           size += chunk.length;
         }
+        this.opened = true;
       } catch (err) {
-        throw decryptFailure(key, err, this.identities.length);
+        throw this.failure(key, err);
       } finally {
         fs.closeSync(out);
       }
@@ -94,25 +99,30 @@ export class AgeDecryptor {
     })();
     return this.decrypter;
   }
-}
 
-function decryptFailure(key: string, err: unknown, identities: number): StorageError {
-  const why = err instanceof Error ? err.message : String(err);
-  // typage throws plain Errors: its wording is the only way to tell "not for these keys" from damage.
-  if (/no identity matched/.test(why)) {
+  /**
+   * What a failed decryption means. age cannot tell a file for other keys from one whose header was
+   * damaged (both fail to unwrap the file key); if these identities opened another object, it is damage.
+   */
+  private failure(key: string, err: unknown): StorageError {
+    const why = err instanceof Error ? err.message : String(err);
+    // typage throws plain Errors: its wording is the only way to tell "no key opened it" from the rest.
+    if (/no identity matched/.test(why) && !this.opened) {
+      const n = this.identities.length;
+      return new StorageError(
+        `Cannot read ${key}: none of the ${n} configured ${n === 1 ? "identity opens" : "identities open"} it: it is encrypted for other keys, or its header is damaged`,
+        "decrypt",
+        key,
+        "configure the identity whose recipient (age1…) the replica was written with (age-keygen -y KEYFILE prints a key's recipient)",
+        { cause: err },
+      );
+    }
     return new StorageError(
-      `Cannot read ${key}: it is encrypted for other keys (none of the ${identities} configured ${identities === 1 ? "identity opens" : "identities open"} it)`,
+      `Cannot read ${key}: it is damaged (its age encryption does not check out: ${why})`,
       "decrypt",
       key,
-      "configure the identity whose recipient (age1…) the replica was written with",
+      "restore from another generation or replica, or to an earlier point in time (-timestamp)",
       { cause: err },
     );
   }
-  return new StorageError(
-    `Cannot read ${key}: it is damaged (its age encryption does not check out: ${why})`,
-    "decrypt",
-    key,
-    "restore from another generation or replica, or to an earlier point in time (-timestamp)",
-    { cause: err },
-  );
 }

@@ -107,7 +107,7 @@ describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with
     expect(fs.readdirSync(replicaDir, { recursive: true }).sort()).toEqual(before);
   });
 
-  test("without an identity, with another one, or from a tampered object: exit 1, the object named", async () => {
+  test("without an identity, with another one, from a tampered or truncated object: exit 1, the object named", async () => {
     const other = await generateIdentity();
     const cases: [string, string[], RegExp][] = [
       [
@@ -118,22 +118,56 @@ describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with
       [
         "another identity",
         ["restore", "-config", config("other.yml", [other]), "-replica", "dir", db],
-        /is encrypted for other keys/,
+        /none of the 1 configured identity opens it: it is encrypted for other keys, or its header is damaged/,
       ],
     ];
-    // A copy of the replica with one bit of the snapshot's ciphertext flipped.
-    const tampered = path.join(dir, "tampered");
-    fs.cpSync(replicaDir, tampered, { recursive: true });
-    const snapshot = objects(tampered).find((p) => p.includes("snapshots"))!;
-    const bytes = fs.readFileSync(path.join(tampered, snapshot));
-    bytes[bytes.length - 100]! ^= 1;
-    fs.writeFileSync(path.join(tampered, snapshot), bytes);
-    const tamperedCfg = config("tampered.yml", [identity]);
-    fs.writeFileSync(
-      tamperedCfg,
-      fs.readFileSync(tamperedCfg, "utf8").replace(`path: ${replicaDir}`, `path: ${tampered}`),
+    // Copies of the replica, each damaged in one object.
+    const damaged = (name: string, damage: (file: string) => void, which: (p: string) => boolean): string => {
+      const copy = path.join(dir, name);
+      fs.cpSync(replicaDir, copy, { recursive: true });
+      damage(path.join(copy, objects(copy).filter(which).sort().at(-1)!));
+      const cfg = config(`${name}.yml`, [identity]);
+      fs.writeFileSync(cfg, fs.readFileSync(cfg, "utf8").replace(`path: ${replicaDir}`, `path: ${copy}`));
+      return cfg;
+    };
+    const flip = (at: (length: number) => number) => (file: string) => {
+      const bytes = fs.readFileSync(file);
+      bytes[at(bytes.length)]! ^= 1;
+      fs.writeFileSync(file, bytes);
+    };
+    const isSnapshot = (p: string) => p.includes("snapshots");
+    const isSegment = (p: string) => p.includes("wal");
+    const restoreWith = (cfg: string) => ["restore", "-config", cfg, "-replica", "dir", db];
+    cases.push(
+      [
+        "a flipped bit in the ciphertext",
+        restoreWith(
+          damaged(
+            "t1",
+            flip((n) => n - 100),
+            isSnapshot,
+          ),
+        ),
+        /is damaged/,
+      ],
+      // In the header's key stanza, which looks like a key that does not match; other objects opened.
+      [
+        "a flipped bit in a header",
+        restoreWith(
+          damaged(
+            "t2",
+            flip(() => 40),
+            isSegment,
+          ),
+        ),
+        /is damaged/,
+      ],
+      [
+        "a truncated object",
+        restoreWith(damaged("t3", (f) => fs.truncateSync(f, fs.statSync(f).size - 50), isSegment)),
+        /is damaged/,
+      ],
     );
-    cases.push(["a flipped bit", ["restore", "-config", tamperedCfg, "-replica", "dir", db], /is damaged/]);
 
     for (const [what, args, message] of cases) {
       const out = path.join(dir, `failed-${what.replace(/ /g, "-")}.db`);
@@ -144,6 +178,40 @@ describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with
       expect(r.stderr).not.toContain(identity.slice(16));
       expect(fs.readdirSync(dir).filter((n) => n.includes(path.basename(out)))).toEqual([]);
     }
+  });
+
+  test("point in time: up to an earlier WAL index, as litestream restore -index", async () => {
+    const indexes = [
+      ...new Set(
+        objects(replicaDir)
+          .filter((p) => p.includes("wal"))
+          .map((p) => path.basename(p).slice(0, 8)),
+      ),
+    ].sort();
+    // Litestream checkpoints after 1,000 WAL pages: the writer leaves two indexes or more, as a rule.
+    const index = indexes.at(-2) ?? indexes[0]!;
+    const cfg = config("pitr.yml", [identity]);
+    const theirs = path.join(dir, "pitr-litestream.db");
+    const ls = Bun.spawnSync([
+      bin,
+      "restore",
+      "-config",
+      cfg,
+      "-replica",
+      "dir",
+      "-index",
+      index,
+      "-o",
+      theirs,
+      db,
+    ]);
+    expect(ls.exitCode).toBe(0);
+    const ours = path.join(dir, "pitr-walship.db");
+    const r = await runCli(["restore", "-config", cfg, "-replica", "s3", "-index", index, "-o", ours, db]);
+    expect(r.code).toBe(0);
+    expect(Buffer.from(fs.readFileSync(ours)).equals(fs.readFileSync(theirs))).toBe(true);
+    if (indexes.length > 1)
+      expect(Buffer.from(fs.readFileSync(ours)).equals(fs.readFileSync(expected))).toBe(false);
   });
 
   test("from a URL alone, with the identity in a file (the rescue shell)", async () => {
