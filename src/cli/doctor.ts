@@ -59,6 +59,7 @@ export async function runDoctor(
           db: db.path,
           target: r.target,
           configCredentials: { accessKeyId: r.accessKeyId, secretAccessKey: r.secretAccessKey },
+          age: r.age,
           env,
         };
         reports.push(await diagnoseReplica(input));

@@ -1,11 +1,13 @@
 /**
  * `walship doctor`: checks a replica target step by step (how it was understood, name resolution, TCP,
- * TLS, credentials, bucket access, a put/get/delete probe, clock skew) and says, for each failure, the
+ * TLS, credentials, bucket access, a put/get/delete probe, clock skew, whether the age identities open
+ * the newest object) and says, for each failure, the
  * likely cause and the fix. Never prints a secret.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { AgeConfig } from "../config/age-config.ts";
 import type { ReplicaTarget, S3Target } from "../config/replica-target.ts";
 import { generationsPath } from "../format/layout.ts";
 import { readFileAt } from "../io/file-io.ts";
@@ -17,6 +19,7 @@ import { type Credentials, describeTarget, openReplicaClient } from "../storage/
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { ambiguityHint } from "../storage/s3-errors.ts";
 import { classifyRefusal, refusalAdvice } from "../storage/storage-refusal.ts";
+import { encryptionStep } from "./encryption-step.ts";
 import { connectTcp, handshakeTls, parseEndpoint, resolveHost, serverDate } from "./network.ts";
 
 export type StepStatus = "ok" | "warn" | "fail" | "skip";
@@ -46,6 +49,8 @@ export interface DiagnoseInput {
   target: ReplicaTarget;
   /** Keys from the config (replica or global), if any. */
   configCredentials: Credentials;
+  /** The replica's age keys from the config, if any. */
+  age?: AgeConfig | undefined;
   env: (name: string) => string | undefined;
 }
 
@@ -60,6 +65,8 @@ export async function diagnoseReplica(input: DiagnoseInput): Promise<TargetRepor
   const client = openReplicaClient(target, credentials.credentials, input.env);
   if (target.type === "file") await fileSteps(target.path, client, steps);
   else await s3Steps(target, client, credentials.source, input.env, steps);
+  // Only once the replica can be read at all.
+  if (steps.every((s) => s.status !== "fail")) steps.push(await encryptionStep(client, input.age));
   const report: TargetReport = {
     replica: input.replica,
     target: describeTarget(target),

@@ -251,6 +251,36 @@ describe.skipIf("skip" in litestream)("replicas Litestream 0.3.13 encrypted with
     expect(fs.existsSync(`${out}2`)).toBe(false);
   });
 
+  test("doctor says whether the configured identities open the newest object", async () => {
+    const encryption = async (args: string[]) => {
+      const r = await runCli(["doctor", "--json", ...args]);
+      const { reports } = JSON.parse(r.stdout) as {
+        reports: { replica: string; steps: { name: string; status: string; detail: string }[] }[];
+      };
+      return {
+        code: r.code,
+        steps: reports.flatMap((rep) =>
+          rep.steps.filter((st) => st.name === "encryption").map((st) => ({ replica: rep.replica, ...st })),
+        ),
+      };
+    };
+    const good = await encryption(["-config", config("doctor.yml", [identity]), db]);
+    expect(good.steps.map((st) => [st.replica, st.status])).toEqual([
+      ["dir", "ok"],
+      ["s3", "ok"],
+    ]);
+    expect(good.steps[0]!.detail).toContain("the configured identities open the newest object");
+    expect(good.code).toBe(0);
+
+    const wrong = await encryption(["-config", config("doctor-other.yml", [await generateIdentity()]), db]);
+    expect(wrong.steps.map((st) => st.status)).toEqual(["fail", "fail"]);
+    expect(wrong.code).toBe(1);
+
+    const bare = await encryption([`file://${replicaDir}`]);
+    expect(bare.steps.map((st) => st.status)).toEqual(["fail"]);
+    expect(bare.steps[0]!.detail).toContain("is encrypted (age), and no identity is configured");
+  });
+
   test("walship refuses to replicate to them (exit 2) until it encrypts", async () => {
     const r = await runCli(["replicate", "-config", config("replicate.yml", [identity])]);
     expect(r.code).toBe(2);
