@@ -7,6 +7,7 @@ import * as os from "node:os";
 import type { AgeConfig } from "../config/age-config.ts";
 import { isAgeFile } from "../format/age.ts";
 import { snapshotPath, walSegmentPath } from "../format/layout.ts";
+import { readFileAt } from "../io/file-io.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import { AgeDecryptor } from "../storage/age-decryptor.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
@@ -37,7 +38,7 @@ export async function encryptionStep(client: ReplicaClient, age: AgeConfig | und
     : walSegmentPath("", generation, index, offset);
   try {
     await object.ready?.(Math.min(32, object.size));
-    const head = new Uint8Array(await Bun.file(object.path).slice(0, 32).arrayBuffer());
+    const head = readFileAt(object.path, 0, 32);
     const encrypted = isAgeFile(head);
     const what = `the newest object (generation ${generation}, ${newest.snapshot ? "snapshot" : "WAL segment"} ${index.toString(16).padStart(8, "0")})`;
     if (!age) {

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Decrypter } from "age-encryption";
 import { isAgeFile } from "../format/age.ts";
+import { readFileAt, writeAt } from "../io/file-io.ts";
 import { type LocalObject, StorageError } from "./object-store.ts";
 
 /** Enough of the start of an object to recognise an age file. */
@@ -43,13 +44,7 @@ export class AgeDecryptor {
    */
   async file(key: string, local: LocalObject, tempDir: string): Promise<LocalObject> {
     await local.ready?.(Math.min(INTRO_BYTES, local.size));
-    const intro = new Uint8Array(Math.min(INTRO_BYTES, local.size));
-    const fd = fs.openSync(local.path, "r");
-    try {
-      fs.readSync(fd, intro, 0, intro.length, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
+    const intro = readFileAt(local.path, 0, Math.min(INTRO_BYTES, local.size));
     if (!isAgeFile(intro)) return local;
     const plain = path.join(tempDir, `.walship-decrypted-${process.pid}-${(decrypted++).toString(36)}`);
     try {
@@ -60,9 +55,7 @@ export class AgeDecryptor {
       try {
         const stream = await d.decrypt(Bun.file(local.path).stream());
         for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-          let done = 0;
-          while (done < chunk.length)
-            done += fs.writeSync(out, chunk, done, chunk.length - done, size + done);
+          writeAt(out, chunk, size);
           size += chunk.length;
         }
         this.opened = true;

@@ -14,28 +14,30 @@ export interface DownloadProgress {
 /**
  * Starts `download` into `file` and returns the file as soon as the object's size is known (null when
  * it does not exist), while the ranges go on arriving: its `ready` follows them, and its `release`
- * stops the download and removes the file. `settled` runs once the download has ended either way.
+ * stops the download and removes the file (with `remove`).
  */
 export async function followDownload(
   file: string,
   download: (progress: DownloadProgress) => Promise<number | null>,
-  on: { settled: () => void; remove: () => void },
+  remove: () => void,
 ): Promise<LocalObject | null> {
   const prefix = new DownloadedPrefix();
   let stopped = false;
   const size = await new Promise<number | null>((resolve, reject) => {
-    download({ onSize: resolve, onRange: (start, end) => prefix.add(start, end), stopped: () => stopped })
-      .then(resolve, (err: unknown) => {
-        prefix.fail(err);
-        reject(err);
-      })
-      .finally(on.settled);
+    download({
+      onSize: resolve,
+      onRange: (start, end) => prefix.add(start, end),
+      stopped: () => stopped,
+    }).then(resolve, (err: unknown) => {
+      prefix.fail(err);
+      reject(err);
+    });
   }).catch((err: unknown) => {
-    on.remove();
+    remove();
     throw err;
   });
   if (size === null) {
-    on.remove();
+    remove();
     return null;
   }
   return {
@@ -44,7 +46,7 @@ export async function followDownload(
     ready: (end) => prefix.ready(Math.min(end, size)),
     release: () => {
       stopped = true;
-      on.remove();
+      remove();
     },
   };
 }

@@ -10,6 +10,7 @@
  * Failures come back as data, since errors do not cross threads intact.
  */
 import * as fs from "node:fs";
+import { writeAt } from "../io/file-io.ts";
 
 /** Of an error answer's body, enough for S3's XML error document. */
 const ERROR_BODY_MAX_CHARS = 4096;
@@ -97,7 +98,7 @@ export async function performDownload(
     try {
       for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
         idle.arm();
-        writeAll(fd, chunk, req.into.at + size);
+        writeAt(fd, chunk, req.into.at + size);
         size += chunk.length;
         received?.(chunk.length);
       }
@@ -109,11 +110,6 @@ export async function performDownload(
     idle.stop();
     if (fd !== undefined) fs.closeSync(fd);
   }
-}
-
-function writeAll(fd: number, chunk: Uint8Array, at: number): void {
-  let done = 0;
-  while (done < chunk.length) done += fs.writeSync(fd, chunk, done, chunk.length - done, at + done);
 }
 
 /** The bytes as a buffer of their own, which can move to another thread. */

@@ -9,6 +9,7 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { HttpRequest } from "@smithy/types";
+import { backoff } from "./backoff.ts";
 import { download } from "./download-thread.ts";
 import type { ErrorFacts } from "./http-download.ts";
 
@@ -149,7 +150,8 @@ export class ObjectGetter {
         }
       }
       if (attempt >= ATTEMPTS) throw err;
-      await backoff(attempt);
+      // At most 1 s between attempts, as the SDK's retry strategy (s3.ts) waits.
+      await backoff(attempt, 1000);
     }
   }
 }
@@ -199,8 +201,4 @@ function encodeKeySegment(segment: string): string {
 
 function xmlField(xml: string, name: string): string | undefined {
   return new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
-}
-
-function backoff(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)));
 }

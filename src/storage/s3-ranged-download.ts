@@ -5,6 +5,7 @@
  * transit. Every range after the first names the first answer's ETag (If-Match): an object replaced
  * during the download fails instead of mixing two versions.
  */
+import { backoff } from "./backoff.ts";
 
 /** Range size: large enough that request overhead is small, small enough to spread over the connections. */
 export const RANGE_BYTES = 8 * 1024 * 1024;
@@ -100,6 +101,6 @@ async function fetchRange(
         `the answer to bytes=${start}-${end} broke off after ${answer.size} bytes, ${attempt} times (last: ${why})`,
       );
     }
-    await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
+    await backoff(attempt);
   }
 }

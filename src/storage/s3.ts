@@ -7,6 +7,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { concatBytes } from "../format/bytes.ts";
 import { downloadGarbage } from "../runtime/garbage.ts";
+import { backoff, backoffMs } from "./backoff.ts";
 import { followDownload } from "./downloaded-prefix.ts";
 import { type Listing, type LocalObject, type ObjectStore, StorageError } from "./object-store.ts";
 import { describeS3Error } from "./s3-errors.ts";
@@ -284,7 +285,7 @@ export class S3Store implements ObjectStore {
     // Created here, written by the download thread.
     fs.closeSync(fs.openSync(file, "w", 0o600));
     if (sizeHint !== undefined && sizeHint > RANGE_BYTES) {
-      return followDownload(file, (d) => this.downloadRanged(key, file, d), { settled: () => {}, remove });
+      return followDownload(file, (d) => this.downloadRanged(key, file, d), remove);
     }
     try {
       // A retried download starts again at 0, overwriting what the failed attempt wrote.
@@ -330,7 +331,7 @@ export class S3Store implements ObjectStore {
       const got = await this.call("get", key, () => getter.fetch(this.key(key), { into }));
       if (!got?.brokeOff) return got;
       if (attempt >= BODY_READ_ATTEMPTS) throw describeS3Error(got.brokeOff, "get", key, this.opts);
-      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
+      await backoff(attempt);
     }
   }
 
@@ -390,10 +391,7 @@ async function clientConfig(opts: S3StoreOptions, region: string) {
     responseChecksumValidation: "WHEN_REQUIRED" as const,
     // Short, bounded backoff (at most 1 s between attempts, 5 attempts): after an outage the replica
     // catches up within a sync interval or two instead of sleeping through the SDK's throttling backoff.
-    retryStrategy: new ConfiguredRetryStrategy(
-      SDK_ATTEMPTS,
-      (attempt: number) => Math.min(1000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2),
-    ),
+    retryStrategy: new ConfiguredRetryStrategy(SDK_ATTEMPTS, (attempt: number) => backoffMs(attempt, 1000)),
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 10_000,
       requestTimeout: 120_000,
