@@ -55,3 +55,8 @@ export function ageKeyFileLines(text: string): { line: number; key: string }[] {
     .map((raw, i) => ({ line: i + 1, key: raw.trim() }))
     .filter(({ key }) => key !== "" && !key.startsWith("#"));
 }
+
+/** The 32-byte X25519 public key of a recipient already checked by ageRecipientProblem. */
+export function ageRecipientBytes(recipient: string): Uint8Array {
+  return bech32.decodeToBytes(recipient as `${string}1${string}`, BECH32_LIMIT).bytes;
+}

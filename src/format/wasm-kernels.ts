@@ -1,9 +1,11 @@
 /**
- * walship's hot loops compiled to WebAssembly (build/wasm/kernels.c, embedded as base64): the LZ4 block
- * decoder, with the same bounds-checked contract as the JavaScript decodeBlock, and xxHash32's stripe
- * loop. Linear memory holds one input block (also the checksum's scratch) and a work area (the 64 KiB
- * back-reference window plus one 4 MiB block); the frame decoder decodes straight into the work area,
- * so only compressed bytes are copied in. Where WebAssembly is missing, callers use their JavaScript.
+ * walship's hot loops compiled to WebAssembly (build/wasm/*.c, embedded as base64): the LZ4 block
+ * decoder, with the same bounds-checked contract as the JavaScript decodeBlock, xxHash32's stripe loop,
+ * and ChaCha20-Poly1305 for age's chunks. Linear memory holds one input block (also the checksum's
+ * scratch), a work area (the 64 KiB back-reference window plus one 4 MiB block; the frame decoder decodes
+ * straight into it, so only compressed bytes are copied in), and the cipher's input and output chunk of
+ * its own, so a chunk can be opened while a frame is being decoded. Where WebAssembly is missing, the LZ4
+ * and xxHash callers use their JavaScript; the cipher has no such fallback (see AgeCipherUnavailable).
  */
 import { WASM_KERNELS_BASE64 } from "./wasm-kernels.generated.ts";
 
@@ -13,6 +15,10 @@ const WINDOW = 64 * 1024;
 const PAGE = 64 * 1024;
 /** The module's own data and stack sit below its heap base, within these bytes. */
 const RESERVED = 4 * PAGE;
+/** The cipher's chunk areas: one age payload chunk (64 KiB) with its tag fits in either. */
+const AEAD_AREA = 2 * PAGE;
+/** The largest input the cipher takes in one call. */
+export const AEAD_MAX_INPUT = AEAD_AREA;
 
 interface Exports {
   lz4_decode_block(
@@ -28,6 +34,9 @@ interface Exports {
   lz4_heap_base(): number;
   xxh32_state(): number;
   xxh32_stripes(p: number, len: number): void;
+  aead_params(): number;
+  aead_seal(src: number, len: number, dst: number): void;
+  aead_open(src: number, len: number, dst: number): number;
 }
 
 export class WasmKernels {
@@ -35,6 +44,9 @@ export class WasmKernels {
   readonly work: Uint8Array;
   private readonly scratch: Uint8Array;
   private readonly xxhState: Uint32Array;
+  private readonly aeadParams: Uint8Array;
+  private readonly aeadIn: Uint8Array;
+  private readonly aeadOut: Uint8Array;
   private decoding = false;
 
   private constructor(
@@ -45,11 +57,17 @@ export class WasmKernels {
     this.scratch = new Uint8Array(memory.buffer, base, MAX_BLOCK);
     this.work = new Uint8Array(memory.buffer, base + MAX_BLOCK, WINDOW + MAX_BLOCK);
     this.xxhState = new Uint32Array(memory.buffer, exports.xxh32_state(), 4);
+    this.aeadParams = new Uint8Array(memory.buffer, exports.aead_params(), 44);
+    const aead = base + 2 * MAX_BLOCK + WINDOW;
+    this.aeadIn = new Uint8Array(memory.buffer, aead, AEAD_AREA);
+    this.aeadOut = new Uint8Array(memory.buffer, aead + AEAD_AREA, AEAD_AREA);
   }
 
   static create(): WasmKernels {
     const bytes = Uint8Array.from(atob(WASM_KERNELS_BASE64), (c) => c.charCodeAt(0));
-    const memory = new WebAssembly.Memory({ initial: (RESERVED + 2 * MAX_BLOCK + WINDOW) / PAGE });
+    const memory = new WebAssembly.Memory({
+      initial: (RESERVED + 2 * MAX_BLOCK + WINDOW + 2 * AEAD_AREA) / PAGE,
+    });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
     const exports = instance.exports as unknown as Exports;
     const base = exports.lz4_heap_base();
@@ -114,6 +132,38 @@ export class WasmKernels {
       }
     }
     v.set(state);
+  }
+
+  /**
+   * ChaCha20-Poly1305 (RFC 8439, no associated data): seals `plain` under the 32-byte `key` and 12-byte
+   * `nonce` into `out` at `at` (ciphertext, then the 16-byte tag). Up to AEAD_MAX_INPUT - 16 bytes.
+   */
+  seal(key: Uint8Array, nonce: Uint8Array, plain: Uint8Array, out: Uint8Array, at: number): void {
+    if (plain.length + 16 > AEAD_AREA) throw new RangeError("wasm kernels: chunk too large to seal");
+    this.setParams(key, nonce);
+    this.aeadIn.set(plain);
+    this.exports.aead_seal(this.aeadIn.byteOffset, plain.length, this.aeadOut.byteOffset);
+    out.set(this.aeadOut.subarray(0, plain.length + 16), at);
+  }
+
+  /**
+   * Opens `sealed` (ciphertext, then tag) into `out` at `at`; false when the tag does not match, and then
+   * nothing is written.
+   */
+  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, out: Uint8Array, at: number): boolean {
+    if (sealed.length > AEAD_AREA) throw new RangeError("wasm kernels: chunk too large to open");
+    this.setParams(key, nonce);
+    this.aeadIn.set(sealed);
+    if (this.exports.aead_open(this.aeadIn.byteOffset, sealed.length, this.aeadOut.byteOffset) !== 0)
+      return false;
+    out.set(this.aeadOut.subarray(0, sealed.length - 16), at);
+    return true;
+  }
+
+  private setParams(key: Uint8Array, nonce: Uint8Array): void {
+    if (key.length !== 32 || nonce.length !== 12) throw new RangeError("wasm kernels: bad key or nonce size");
+    this.aeadParams.set(key);
+    this.aeadParams.set(nonce, 32);
   }
 }
 

@@ -3,16 +3,23 @@
  * `age(lz4 frame)`, names unchanged): in memory for small objects, file to file, streamed, for large
  * ones, so memory does not grow with a snapshot. An object that is not an age file passes through as it
  * is; one that is, read without identities, fails with what to configure instead of "corrupt".
+ * typage (age's own TypeScript) unwraps the file key from the header and checks its MAC; the payload is
+ * opened by format/age-stream.ts with the WebAssembly ChaCha20-Poly1305, ~3x typage's speed.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Decrypter } from "age-encryption";
-import { isAgeFile } from "../format/age.ts";
+import { AGE_HEADER_LIMIT, ageHeaderEnd, isAgeFile } from "../format/age.ts";
+import { AGE_PAYLOAD_NONCE_BYTES, AgeFormatError, AgeStreamOpener } from "../format/age-stream.ts";
+import { concatBytes } from "../format/bytes.ts";
 import { readFileAt, writeAt } from "../io/file-io.ts";
+import { aead, payloadKey } from "./age-cipher.ts";
 import { type LocalObject, StorageError } from "./object-store.ts";
 
 /** Enough of the start of an object to recognise an age file. */
 const INTRO_BYTES = 32;
+/** Ciphertext read at a time from a file: a whole number of sealed chunks' worth, about. */
+const READ_BYTES = 1024 * 1024;
 
 /** Numbers decrypted files within the process. */
 let decrypted = 0;
@@ -30,9 +37,12 @@ export class AgeDecryptor {
     if (!isAgeFile(bytes)) return bytes;
     const d = await this.open(key);
     try {
-      const plain = await d.decrypt(bytes);
-      this.opened = true;
-      return plain;
+      const { opener, payloadStart } = await this.payload(d, bytes);
+      const pieces: Uint8Array[] = [];
+      const keep = (plain: Uint8Array) => pieces.push(plain.slice());
+      opener.push(bytes.subarray(payloadStart), keep);
+      opener.finish(keep);
+      return concatBytes(pieces);
     } catch (err) {
       throw this.failure(key, err);
     }
@@ -52,13 +62,16 @@ export class AgeDecryptor {
       await local.ready?.(local.size);
       const out = fs.openSync(plain, "wx", 0o600);
       let size = 0;
+      const sink = (plain: Uint8Array) => {
+        writeAt(out, plain, size);
+        size += plain.length;
+      };
       try {
-        const stream = await d.decrypt(Bun.file(local.path).stream());
-        for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-          writeAt(out, chunk, size);
-          size += chunk.length;
-        }
-        this.opened = true;
+        const start = readFileAt(local.path, 0, Math.min(AGE_HEADER_LIMIT, local.size));
+        const { opener, payloadStart } = await this.payload(d, start);
+        for (let at = payloadStart; at < local.size; at += READ_BYTES)
+          opener.push(readFileAt(local.path, at, Math.min(READ_BYTES, local.size - at)), sink);
+        opener.finish(sink);
       } catch (err) {
         throw this.failure(key, err);
       } finally {
@@ -71,6 +84,26 @@ export class AgeDecryptor {
     } finally {
       local.release();
     }
+  }
+
+  /**
+   * The payload's opener, from the start of the file (its header, at least): the file key unwrapped by
+   * an identity, the MAC checked, the payload key derived from the nonce after the header.
+   */
+  private async payload(
+    d: Decrypter,
+    start: Uint8Array,
+  ): Promise<{ opener: AgeStreamOpener; payloadStart: number }> {
+    const headerEnd = ageHeaderEnd(start);
+    if (headerEnd === null || start.length < headerEnd + AGE_PAYLOAD_NONCE_BYTES)
+      throw new AgeFormatError("its header is cut short or unreadable");
+    const fileKey = await d.decryptHeader(start.subarray(0, headerEnd));
+    this.opened = true;
+    const nonce = start.subarray(headerEnd, headerEnd + AGE_PAYLOAD_NONCE_BYTES);
+    return {
+      opener: new AgeStreamOpener(aead(), payloadKey(fileKey, nonce)),
+      payloadStart: headerEnd + AGE_PAYLOAD_NONCE_BYTES,
+    };
   }
 
   private open(key: string): Promise<Decrypter> {
