@@ -71,12 +71,12 @@ function readConfig(args: string[], flags: ReplicateFlags): Config {
   }
   const config = loadConfig({ path: flags.config, expandEnv: flags.expandEnv });
   for (const db of config.dbs) {
-    const encrypted = db.replicas.find((r) => r.age);
-    if (encrypted) {
+    const readOnly = db.replicas.find((r) => r.age && r.age.recipients.length === 0);
+    if (readOnly) {
       throw new ConfigError(
-        `Cannot replicate ${db.path} to replica ${encrypted.name}: walship reads age-encrypted replicas but does not write them yet`,
+        `Cannot replicate ${db.path} to replica ${readOnly.name}: its age entry has identities but no recipients, so what walship writes would not be encrypted`,
         {
-          hint: "remove age from the replica to replicate it unencrypted, or keep Litestream 0.3.13 replicating it",
+          hint: "add the recipients (age1…, age-keygen -y KEYFILE prints them) under age: recipients or recipients-file",
         },
       );
     }

@@ -15,9 +15,11 @@ import {
 import { fileSize, readFileInto } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { frameAlign, frameSize, lastTransactionEnd } from "../sqlite/wal.ts";
+import { StorageError } from "../storage/object-store.ts";
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 import { Reachability } from "./reachability.ts";
+import { knownEnd, ReplicaStateFile } from "./replica-state-file.ts";
 
 /**
  * Largest uncompressed WAL segment we upload; a bigger backlog goes up as several segments, each ending on
@@ -65,6 +67,8 @@ export class Replica {
   private readonly log: Logger;
   private queue: Promise<void> = Promise.resolve();
   private readonly startedAt = Date.now();
+  /** Where an encrypted replica's newest segment ends, kept locally (it cannot be read back without identities). */
+  private readonly state: ReplicaStateFile;
 
   constructor(
     readonly db: ReplicatedDatabase,
@@ -73,6 +77,7 @@ export class Replica {
     this.name = opts.name;
     this.client = opts.client;
     this.log = opts.log.with({ db: db.path, replica: opts.name });
+    this.state = new ReplicaStateFile(db.metaPath, opts.name);
   }
 
   /** Runs `fn` after every earlier operation on this replica: sync, snapshot and retention share `pos`. */
@@ -273,31 +278,67 @@ export class Replica {
   }
 
   /**
-   * The end of the last uploaded segment of a generation (downloads it to learn its length), or null.
-   * A download that fails is retried by the next sync; an object that downloads but does not decode is
-   * damage (a store that filled its disk left it truncated), and see unreadableNewest for what then.
+   * The end of the last uploaded segment of a generation, or null. An encrypted replica's comes from the
+   * local state when that describes the very object listed; otherwise the segment is downloaded and
+   * decoded to learn its length. A download that fails is retried by the next sync; an object that
+   * downloads but does not decode is damage (a store that filled its disk left it truncated), and see
+   * unreadableNewest for what then. A generation whose newest object is of the other kind (encrypted
+   * versus plain) or cannot be read is not continued: see otherGeneration.
    */
   private async remoteEnd(generation: string, segments: WalSegmentInfo[]): Promise<Pos | null> {
     const last = segments[segments.length - 1];
     if (!last) return null;
     const key = walSegmentPath("", generation, last.index, last.offset);
-    const bytes = await this.client.readWalSegment(generation, last.index, last.offset);
-    if (!bytes) throw new Error(`wal segment ${key} vanished while reading`);
-    if (isAgeFile(bytes)) {
-      throw new ReplicaStateError(
-        `Cannot continue replica ${this.name}: its newest object ${key} is encrypted (age), and this replica is configured without encryption`,
-        "configure the replica's age identities and recipients as they were, or replicate to another path",
-      );
+    const encryptor = this.client.encryptor;
+    if (encryptor) {
+      const known = this.state.read();
+      if (known?.generation === generation && known.recipients !== encryptor.fingerprint)
+        this.otherGeneration(generation, "the age recipients changed since it was written");
+      const end = knownEnd(known, last);
+      if (end) return end;
     }
+    const stored = await this.client.storedWalSegment(generation, last.index, last.offset);
+    if (!stored) throw new Error(`wal segment ${key} vanished while reading`);
+    const encrypted = isAgeFile(stored);
+    if (encrypted && !encryptor)
+      this.otherGeneration(
+        generation,
+        `its newest object ${key} is encrypted (age), and this replica is configured without encryption`,
+      );
+    if (!encrypted && encryptor)
+      this.otherGeneration(
+        generation,
+        `its newest object ${key} is not encrypted, and this replica is configured with age recipients (Litestream writes plain objects when its config keeps the keys in recipients-file, which it ignores)`,
+      );
+    if (encrypted && !this.client.canDecrypt)
+      this.otherGeneration(
+        generation,
+        `this node's record of where its newest object ${key} ends is gone or about another object, and without an age identity that object cannot be read`,
+      );
     let length: number;
     try {
+      const bytes = await this.client.decrypt(key, stored);
       // Counted, not kept: memory stays at one block whatever the segment's size.
       length = decodeLz4FrameStream(bytes, () => {}, { maxOutputBytes: MAX_SEGMENT_CONTENT_BYTES });
     } catch (err) {
-      if (!(err instanceof Lz4FormatError)) throw err;
+      if (!(err instanceof Lz4FormatError) && !(err instanceof StorageError && err.op === "decrypt"))
+        throw err;
       return this.unreadableNewest(last, key, err);
     }
     return { generation, index: last.index, offset: last.offset + length };
+  }
+
+  /**
+   * Objects of two kinds never share a generation (a restore could not read them with one setting), and
+   * a generation whose end cannot be found cannot be continued: the database starts a new generation,
+   * and this sync fails saying why.
+   */
+  private otherGeneration(generation: string, reason: string): never {
+    this.db.requestNewGeneration(reason);
+    throw new ReplicaStateError(
+      `Cannot continue generation ${generation} on replica ${this.name}: ${reason}; starting a new generation`,
+      "nothing to do: the next sync starts a new generation with a fresh snapshot",
+    );
   }
 
   /**
@@ -365,6 +406,9 @@ export class Replica {
       const started = Date.now();
       const { size, stored } = await this.uploadSegment(pos, shadowPath, available);
       this.pos = { ...pos, offset: pos.offset + size };
+      const encryptor = this.client.encryptor;
+      if (encryptor)
+        this.state.write({ ...pos, size: stored, end: pos.offset + size, recipients: encryptor.fingerprint });
       this.stats.walBytes += size;
       this.stats.bytesUploaded += stored;
       // One line per object at info, as Litestream does: a healthy log never looks stalled.
@@ -396,8 +440,8 @@ export class Replica {
       const lz4 = encodeLz4Frame(data.subarray(0, end - pos.offset));
       const times = this.captureTimes(pos, end);
       const body = times ? concatBytes([times, lz4]) : lz4;
-      await this.client.writeWalSegment(pos, body);
-      return { size: end - pos.offset, stored: body.length };
+      const info = await this.client.writeWalSegment(pos, body);
+      return { size: end - pos.offset, stored: info.size };
     }
     const longEnd = transactionEndAfter(shadowPath, pos.offset, available, pageSize);
     const info = await this.client.writeWalSegmentStream(

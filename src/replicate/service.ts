@@ -10,6 +10,8 @@ import { databaseInDirectory } from "../config/directory.ts";
 import { type StatusServer, startStatusServer } from "../observe/http-server.ts";
 import type { Logger } from "../observe/log.ts";
 import type { BuildInfo } from "../observe/metrics.ts";
+import { AgeDecryptor } from "../storage/age-decryptor.ts";
+import { AgeEncryptor } from "../storage/age-encryptor.ts";
 import { describeTarget, openReplicaClient, resolveCredentials } from "../storage/open.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "./database.ts";
 import { DirectoryScanner } from "./directory-scanner.ts";
@@ -149,9 +151,14 @@ function buildSet(dbc: DbConfig, log: Logger): ReplicatedSet {
       { accessKeyId: rc.accessKeyId, secretAccessKey: rc.secretAccessKey },
       (name) => process.env[name],
     );
+    let client = openReplicaClient(rc.target, credentials);
+    if (rc.age) {
+      client = client.decrypting(new AgeDecryptor(rc.age.identities));
+      if (rc.age.recipients.length > 0) client = client.encrypting(new AgeEncryptor(rc.age.recipients));
+    }
     return new Replica(db, {
       name: rc.name,
-      client: openReplicaClient(rc.target, credentials),
+      client,
       syncIntervalMs: rc.syncIntervalMs,
       retentionMs: rc.retentionMs,
       retentionCheckIntervalMs: rc.retentionCheckIntervalMs,

@@ -32,6 +32,10 @@ export class AgeDecryptor {
   /** `identities`: X25519 secret keys, already checked (see format/age-keys.ts); none: read plain only. */
   constructor(private readonly identities: readonly string[]) {}
 
+  get hasIdentities(): boolean {
+    return this.identities.length > 0;
+  }
+
   /** The plaintext of `bytes`, the object `key`. */
   async bytes(key: string, bytes: Uint8Array): Promise<Uint8Array> {
     if (!isAgeFile(bytes)) return bytes;

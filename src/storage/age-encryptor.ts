@@ -5,6 +5,7 @@
  * format/age-stream.ts with the WebAssembly ChaCha20-Poly1305.
  */
 
+import * as crypto from "node:crypto";
 import { type AgeStanza, ageHeaderWithoutMac, ageMacLine, base64NoPad } from "../format/age.ts";
 import { ageRecipientBytes } from "../format/age-keys.ts";
 import { AGE_PAYLOAD_NONCE_BYTES, AgeStreamSealer, sealAgePayload } from "../format/age-stream.ts";
@@ -25,6 +26,8 @@ const ZERO_NONCE = new Uint8Array(12);
 
 export class AgeEncryptor {
   private readonly recipients: { raw: Uint8Array; key: ReturnType<typeof x25519PublicKey> }[];
+  /** Names the set of recipients without naming any (public keys, but not for everyone to see). */
+  readonly fingerprint: string;
 
   /** `recipients`: X25519 public keys (age1…), already checked (see format/age-keys.ts). */
   constructor(recipients: readonly string[]) {
@@ -33,6 +36,11 @@ export class AgeEncryptor {
       const raw = ageRecipientBytes(r);
       return { raw, key: x25519PublicKey(raw) };
     });
+    this.fingerprint = crypto
+      .createHash("sha256")
+      .update([...recipients].sort().join("\n"))
+      .digest("hex")
+      .slice(0, 16);
   }
 
   /** `plain` as an age file. */

@@ -16,6 +16,7 @@ import {
   walSegmentPath,
 } from "../format/layout.ts";
 import type { AgeDecryptor } from "./age-decryptor.ts";
+import type { AgeEncryptor } from "./age-encryptor.ts";
 import type { LocalObject, ObjectStore } from "./object-store.ts";
 
 export interface SnapshotInfo {
@@ -38,16 +39,27 @@ export interface WalSegmentInfo {
 export class ReplicaClient {
   /**
    * `age`: reads decrypt through it (and an encrypted object read without identities says so); absent,
-   * objects are read as stored, which is what replication itself needs.
+   * objects are read as stored. `encryptor`: every object written is encrypted by it.
    */
   constructor(
     readonly store: ObjectStore,
     private readonly age?: AgeDecryptor,
+    readonly encryptor?: AgeEncryptor,
   ) {}
 
   /** The same replica, its objects read through `age`. */
   decrypting(age: AgeDecryptor): ReplicaClient {
-    return new ReplicaClient(this.store, age);
+    return new ReplicaClient(this.store, age, this.encryptor);
+  }
+
+  /** The same replica, every object it writes encrypted by `encryptor`. */
+  encrypting(encryptor: AgeEncryptor): ReplicaClient {
+    return new ReplicaClient(this.store, this.age, encryptor);
+  }
+
+  /** Whether encrypted objects can be read (identities are configured). */
+  get canDecrypt(): boolean {
+    return this.age?.hasIdentities ?? false;
   }
 
   get type(): "file" | "s3" {
@@ -89,8 +101,9 @@ export class ReplicaClient {
   }
 
   async writeSnapshot(generation: string, index: number, lz4: Uint8Array): Promise<SnapshotInfo> {
-    const { createdAt } = await this.store.put(snapshotPath("", generation, index), lz4);
-    return { generation, index, size: lz4.length, createdAt };
+    const stored = this.sealed(lz4);
+    const { createdAt } = await this.store.put(snapshotPath("", generation, index), stored);
+    return { generation, index, size: stored.length, createdAt };
   }
 
   /** Writes a snapshot from compressed pieces produced while reading the database. */
@@ -99,25 +112,37 @@ export class ReplicaClient {
     index: number,
     lz4: AsyncIterable<Uint8Array>,
   ): Promise<SnapshotInfo> {
-    const { createdAt, size } = await this.store.putStream(snapshotPath("", generation, index), lz4);
+    const { createdAt, size } = await this.store.putStream(
+      snapshotPath("", generation, index),
+      this.sealedStream(lz4),
+    );
     return { generation, index, size, createdAt };
   }
 
   async writeWalSegment(pos: Pos, lz4: Uint8Array): Promise<WalSegmentInfo> {
+    const stored = this.sealed(lz4);
     const { createdAt } = await this.store.put(
       walSegmentPath("", pos.generation, pos.index, pos.offset),
-      lz4,
+      stored,
     );
-    return { ...pos, size: lz4.length, createdAt };
+    return { ...pos, size: stored.length, createdAt };
   }
 
   /** Writes a WAL segment from compressed pieces (one transaction larger than a segment, read as it goes). */
   async writeWalSegmentStream(pos: Pos, lz4: AsyncIterable<Uint8Array>): Promise<WalSegmentInfo> {
     const { createdAt, size } = await this.store.putStream(
       walSegmentPath("", pos.generation, pos.index, pos.offset),
-      lz4,
+      this.sealedStream(lz4),
     );
     return { ...pos, size, createdAt };
+  }
+
+  private sealed(lz4: Uint8Array): Uint8Array {
+    return this.encryptor ? this.encryptor.bytes(lz4) : lz4;
+  }
+
+  private sealedStream(lz4: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+    return this.encryptor ? this.encryptor.stream(lz4) : lz4;
   }
 
   /** The compressed snapshot as a local file (see ObjectStore.getFile), or null if it does not exist. */
@@ -145,7 +170,17 @@ export class ReplicaClient {
   async readWalSegment(generation: string, index: number, offset: number): Promise<Uint8Array | null> {
     const key = walSegmentPath("", generation, index, offset);
     const bytes = await this.store.get(key);
-    return bytes && this.age ? this.age.bytes(key, bytes) : bytes;
+    return bytes && this.decrypt(key, bytes);
+  }
+
+  /** The WAL segment as stored (encrypted or not), or null if it does not exist. */
+  storedWalSegment(generation: string, index: number, offset: number): Promise<Uint8Array | null> {
+    return this.store.get(walSegmentPath("", generation, index, offset));
+  }
+
+  /** The plaintext of the stored object `key`. */
+  decrypt(key: string, stored: Uint8Array): Promise<Uint8Array> {
+    return this.age ? this.age.bytes(key, stored) : Promise.resolve(stored);
   }
 
   private async readFile(key: string, tempDir: string, size?: number): Promise<LocalObject | null> {

@@ -31,3 +31,44 @@ export function writeConfig(
   fs.writeFileSync(file, `${lines.join("\n")}\n`);
   return file;
 }
+
+/**
+ * Writes a litestream.yml that both tools read (Litestream takes a custom S3 endpoint only from a
+ * config): `db` with a directory replica named "dir" and an S3 replica named "s3", each followed by
+ * `replicaLines` (indented as replica keys); returns `file`.
+ */
+export function writeDirAndS3Config(
+  file: string,
+  db: string,
+  opts: {
+    replicaDir: string;
+    s3: { endpoint: string; accessKeyId: string; secretAccessKey: string };
+    bucket: string;
+    dbLines?: string[];
+    replicaLines: string[];
+  },
+): string {
+  const extra = opts.replicaLines.map((l) => `        ${l}`);
+  const lines = [
+    "dbs:",
+    `  - path: ${db}`,
+    ...(opts.dbLines ?? []).map((l) => `    ${l}`),
+    "    replicas:",
+    "      - name: dir",
+    `        path: ${opts.replicaDir}`,
+    "        sync-interval: 100ms",
+    ...extra,
+    "      - name: s3",
+    "        type: s3",
+    `        bucket: ${opts.bucket}`,
+    "        path: app",
+    `        endpoint: ${opts.s3.endpoint}`,
+    "        region: us-east-1",
+    `        access-key-id: ${opts.s3.accessKeyId}`,
+    `        secret-access-key: ${opts.s3.secretAccessKey}`,
+    "        sync-interval: 100ms",
+    ...extra,
+  ];
+  fs.writeFileSync(file, `${lines.join("\n")}\n`);
+  return file;
+}
