@@ -230,6 +230,34 @@ export const COMMANDS: Command[] = [
       (await import("./demo.ts")).runDemo(a.positionals[0], (line) => process.stdout.write(`${line}\n`)),
   },
   {
+    name: "age-keygen",
+    summary: "Make an age identity (X25519) for encrypted replicas, as age-keygen does",
+    usage: ["age-keygen [-o FILE]", "age-keygen -y FILE"],
+    maxPositionals: 0,
+    flags: [
+      {
+        name: "output",
+        alias: "o",
+        kind: "string",
+        value: "FILE",
+        help: "Write the identity to FILE (mode 0600, never overwritten) and its public key to stderr",
+      },
+      {
+        name: "y",
+        kind: "string",
+        value: "FILE",
+        help: "Print the recipient (age1…) of each identity in FILE",
+      },
+      HELP,
+    ],
+    run: async (a) =>
+      (await import("./age-keygen.ts")).runAgeKeygen(
+        { output: a.string("output"), recipientsOf: a.string("y") },
+        (line) => process.stdout.write(`${line}\n`),
+        (line) => process.stderr.write(`${line}\n`),
+      ),
+  },
+  {
     name: "version",
     summary: "Print the version",
     usage: ["version"],

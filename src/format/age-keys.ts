@@ -60,3 +60,17 @@ export function ageKeyFileLines(text: string): { line: number; key: string }[] {
 export function ageRecipientBytes(recipient: string): Uint8Array {
   return bech32.decodeToBytes(recipient as `${string}1${string}`, BECH32_LIMIT).bytes;
 }
+
+/** The Bech32 text of an X25519 identity (its 32-byte secret) and of a recipient (its public key). */
+export function encodeAgeIdentity(secret: Uint8Array): string {
+  return bech32.encode("age-secret-key-", bech32.toWords(secret), BECH32_LIMIT).toUpperCase();
+}
+
+export function encodeAgeRecipient(publicKey: Uint8Array): string {
+  return bech32.encode("age", bech32.toWords(publicKey), BECH32_LIMIT);
+}
+
+/** The 32-byte secret of an identity already checked by ageIdentityProblem. */
+export function ageIdentityBytes(identity: string): Uint8Array {
+  return bech32.decodeToBytes(identity.toLowerCase() as `${string}1${string}`, BECH32_LIMIT).bytes;
+}

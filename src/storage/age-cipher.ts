@@ -59,3 +59,29 @@ export function x25519Ephemeral(peer: crypto.KeyObject): { share: Uint8Array; sh
 export function randomBytes(n: number): Uint8Array {
   return new Uint8Array(crypto.randomBytes(n));
 }
+
+/** PKCS #8's wrapping of a raw X25519 private key (RFC 8410), the form node:crypto imports. */
+const X25519_PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
+]);
+
+/** The public key of the X25519 secret `secret`. */
+export function x25519PublicOf(secret: Uint8Array): Uint8Array {
+  const der = Buffer.concat([X25519_PKCS8_PREFIX, secret]);
+  const privateKey = crypto.createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+  const x = crypto.createPublicKey(privateKey).export({ format: "jwk" }).x;
+  if (!x) throw new Error("age: X25519 public key without its bytes");
+  return new Uint8Array(Buffer.from(x, "base64url"));
+}
+
+/** A new X25519 key pair, raw. */
+export function x25519Generate(): { secret: Uint8Array; publicKey: Uint8Array } {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync("x25519");
+  const d = privateKey.export({ format: "jwk" }).d;
+  const x = publicKey.export({ format: "jwk" }).x;
+  if (!d || !x) throw new Error("age: X25519 key pair without its bytes");
+  return {
+    secret: new Uint8Array(Buffer.from(d, "base64url")),
+    publicKey: new Uint8Array(Buffer.from(x, "base64url")),
+  };
+}

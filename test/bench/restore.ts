@@ -4,11 +4,13 @@
  *
  *   bun test/bench/restore.ts [--case wal|snapshot] [--size-mb 256] [--runs 3] [--warmups 1] [--iterations 1200] [--sources dir,s3]
  *                             [--timeout-s 600] [--max-minutes 90] [--walship-bin PATH]
- *                             [--with-verify-none] [--regenerate]
+ *                             [--with-verify-none] [--encrypted] [--regenerate]
  *
  * walship runs from `dist/walship` when it exists (or --walship-bin), else from source. The replica is
  * cached under `.bench/` (see make-replica.ts); --regenerate rebuilds it. --with-verify-none adds a
  * third contender, `walship restore --verify none`, since Litestream does no check after restoring.
+ * --encrypted adds both tools restoring an age-encrypted copy of the same replica (encrypted-replica.ts),
+ * for the ratios encrypted/plain and walship/Litestream, both encrypted.
  *
  * `--case snapshot` uses a snapshot-dominated replica instead: a database of --size-mb (use 1024) written
  * by the real Litestream 0.3.13, one big snapshot and a few WAL segments (make-litestream-replica.ts).
@@ -31,6 +33,7 @@ import * as path from "node:path";
 import { litestreamBinary, litestreamConfig } from "../helpers/litestream.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 import { BenchFailure, guardRun, killGroup, live, walshipCommand } from "./bench-process.ts";
+import { ensureEncryptedCopy } from "./encrypted-replica.ts";
 import { ensureLitestreamReplica } from "./make-litestream-replica.ts";
 import {
   contentDigest,
@@ -52,7 +55,13 @@ const S3_BUCKET = "bench";
 const S3_PREFIX = "restore/app.db";
 
 type Source = "dir" | "s3";
-type ToolName = "walship" | "litestream" | "walship-verify-none" | "write-floor";
+type ToolName =
+  | "walship"
+  | "litestream"
+  | "walship-verify-none"
+  | "walship-age"
+  | "litestream-age"
+  | "write-floor";
 
 interface Options {
   params: ReplicaParams;
@@ -64,6 +73,7 @@ interface Options {
   maxMinutes: number;
   walshipBin: string | undefined;
   withVerifyNone: boolean;
+  encrypted: boolean;
   regenerate: boolean;
   /** `wal`: walship's WAL-heavy replica; `snapshot`: a big database replicated by Litestream 0.3.13. */
   replicaCase: "wal" | "snapshot";
@@ -97,7 +107,7 @@ interface ToolResult {
 function usage(): never {
   throw new BenchFailure(
     "usage: bun test/bench/restore.ts [--size-mb 256] [--runs 3] [--warmups 1] [--iterations 1200] [--sources dir,s3] " +
-      "[--timeout-s 600] [--max-minutes 90] [--walship-bin PATH] [--with-verify-none] [--regenerate]",
+      "[--timeout-s 600] [--max-minutes 90] [--walship-bin PATH] [--with-verify-none] [--encrypted] [--regenerate]",
     2,
   );
 }
@@ -115,6 +125,7 @@ function parseOptions(argv: string[]): Options {
     "--max-minutes",
     "--walship-bin",
     "--with-verify-none",
+    "--encrypted",
     "--regenerate",
     "--case",
     "--help",
@@ -145,6 +156,7 @@ function parseOptions(argv: string[]): Options {
     maxMinutes: int("--max-minutes", 90),
     walshipBin: argv.includes("--walship-bin") ? argv[argv.indexOf("--walship-bin") + 1] : undefined,
     withVerifyNone: argv.includes("--with-verify-none"),
+    encrypted: argv.includes("--encrypted"),
     regenerate: argv.includes("--regenerate"),
     replicaCase:
       argv.includes("--case") && argv[argv.indexOf("--case") + 1] === "snapshot" ? "snapshot" : "wal",
@@ -395,7 +407,11 @@ async function main(): Promise<number> {
     if (meta.segments < 1000 && opts.replicaCase === "wal")
       say(`warning: only ${meta.segments} WAL segments (fewer than 1,000)`);
 
-    const warmed = warmFiles(replica.replicaDir) + (server ? warmFiles(server.dir) : 0);
+    const encrypted = opts.encrypted ? await ensureEncryptedCopy(replica, s3, say) : null;
+    const warmed =
+      warmFiles(replica.replicaDir) +
+      (encrypted ? warmFiles(encrypted.replicaDir) : 0) +
+      (server ? warmFiles(server.dir) : 0);
     say(`page cache warmed: ${(warmed / 2 ** 20).toFixed(0)} MiB of replica files read once`);
 
     const cfgPath = path.join(scratch, "litestream.yml");
@@ -414,11 +430,31 @@ async function main(): Promise<number> {
         ]),
       );
     }
+    // Litestream reads age identities only from a config.
+    const lsAgeConfig = (source: Source): string => {
+      if (!encrypted) throw new Error("no encrypted replica");
+      const file = path.join(scratch, `litestream-age-${source}.yml`);
+      const ageIdentities = [encrypted.identity];
+      const replicaYaml =
+        source === "dir" || !s3
+          ? { dir: encrypted.replicaDir, ageIdentities }
+          : {
+              bucket: s3.bucket,
+              path: encrypted.s3Prefix ?? "",
+              endpoint: s3.endpoint,
+              accessKeyId: s3.accessKeyId,
+              secretAccessKey: s3.secretAccessKey,
+              ageIdentities,
+            };
+      fs.writeFileSync(file, litestreamConfig(lsDbPath, [replicaYaml]));
+      return file;
+    };
     const out = path.join(scratch, "out", "restored.db");
     fs.mkdirSync(path.dirname(out), { recursive: true });
 
     const tools: ToolName[] = ["walship", "litestream"];
     if (opts.withVerifyNone) tools.push("walship-verify-none");
+    if (encrypted) tools.push("walship-age", "litestream-age");
     tools.push("write-floor");
     const command = (
       tool: ToolName,
@@ -432,6 +468,20 @@ async function main(): Promise<number> {
       if (tool === "write-floor") {
         const dd = ["dd", "if=/dev/zero", `of=${out}`, "bs=4M", `count=${meta.dbBytes}`, "iflag=count_bytes"];
         return { cmd: [...dd, "conv=fsync", "status=none"], env: cleanEnv() };
+      }
+      if (tool === "litestream-age") {
+        return {
+          cmd: [ls.path, "restore", "-config", lsAgeConfig(source), "-o", out, lsDbPath],
+          env: cleanEnv(),
+        };
+      }
+      if (tool === "walship-age" && encrypted) {
+        const url =
+          source === "dir"
+            ? `file://${encrypted.replicaDir}`
+            : `${s3?.endpoint}/${s3?.bucket}/${encrypted.s3Prefix}`;
+        const args = ["restore", "-age-identity-file", encrypted.keyFile, "-o", out, url];
+        return { cmd: [...walship.cmd, ...args], env: cleanEnv(s3Env) };
       }
       if (tool === "litestream") {
         return source === "dir"
@@ -509,7 +559,16 @@ async function main(): Promise<number> {
     ];
     const ratios: Record<
       string,
-      { wall: number; rss: number; wallToFloor: number; verifyNoneWall?: number; verifyNoneToFloor?: number }
+      {
+        wall: number;
+        rss: number;
+        wallToFloor: number;
+        verifyNoneWall?: number;
+        verifyNoneToFloor?: number;
+        ageWall?: number;
+        ageToPlain?: number;
+        litestreamAgeToPlain?: number;
+      }
     > = {};
     const cpuCell = (s: number) => (Number.isNaN(s) ? "-" : s.toFixed(2));
     for (const source of opts.sources) {
@@ -548,6 +607,20 @@ async function main(): Promise<number> {
         ratios[source].verifyNoneToFloor = none / floor;
         ratio("walship(verify none)/litestream", ratios[source].verifyNoneWall);
         ratio("walship(verify none)/write-floor", ratios[source].verifyNoneToFloor);
+      }
+      if (encrypted) {
+        const wa = of("walship-age");
+        const la = of("litestream-age");
+        ratios[source].ageWall = wa.medianWallS / la.medianWallS;
+        ratios[source].ageToPlain = wa.medianWallS / w.medianWallS;
+        ratios[source].litestreamAgeToPlain = la.medianWallS / l.medianWallS;
+        ratio(
+          "walship-age/litestream-age",
+          ratios[source].ageWall,
+          (wa.medianRssMb / la.medianRssMb).toFixed(2),
+        );
+        ratio("walship-age/walship", ratios[source].ageToPlain);
+        ratio("litestream-age/litestream", ratios[source].litestreamAgeToPlain);
       }
     }
     console.log(

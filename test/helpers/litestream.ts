@@ -25,7 +25,7 @@ export interface S3ReplicaYaml {
 /** A litestream.yml for one database with the given replicas; both tools read it. */
 export function litestreamConfig(
   dbPath: string,
-  replicas: ({ dir: string } | S3ReplicaYaml)[],
+  replicas: (({ dir: string } | S3ReplicaYaml) & { ageIdentities?: string[] })[],
   extra: string[] = [],
 ): string {
   const lines = ["dbs:", `  - path: ${dbPath}`, ...extra.map((l) => `    ${l}`), "    replicas:"];
@@ -51,6 +51,7 @@ export function litestreamConfig(
         ...(r.skipVerify ? ["        skip-verify: true"] : []),
       );
     }
+    if (r.ageIdentities) lines.push("        age:", `          identities: [${r.ageIdentities.join(", ")}]`);
   });
   return `${lines.join("\n")}\n`;
 }
