@@ -37,6 +37,7 @@ export async function buildWasm(clang: string): Promise<Uint8Array> {
     "-O3",
     "-nostdlib",
     "-mbulk-memory",
+    "-msimd128",
     "-Wall",
     "-Wextra",
     "-Werror",

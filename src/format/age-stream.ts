@@ -160,3 +160,45 @@ export class AgeStreamOpener {
     return this.plain.subarray(0, size);
   }
 }
+
+/** The plaintext size of sealed chunks of `sealedSize` bytes, or null when no payload has that size. */
+export function agePlainSize(sealedSize: number): number | null {
+  const full = Math.floor(sealedSize / AGE_SEALED_CHUNK_BYTES);
+  const rest = sealedSize % AGE_SEALED_CHUNK_BYTES;
+  if (rest === 0) return full > 0 ? full * AGE_CHUNK_BYTES : null;
+  // A final chunk shorter than its tag, or empty after full ones, is not one age writes.
+  if (rest < AGE_TAG_BYTES || (rest === AGE_TAG_BYTES && full > 0)) return null;
+  return full * AGE_CHUNK_BYTES + rest - AGE_TAG_BYTES;
+}
+
+/**
+ * Opens consecutive sealed chunks of a payload, numbered from `firstChunk`, into `out` (a chunk's
+ * plaintext at its index times AGE_CHUNK_BYTES); the last of them is the payload's final chunk when
+ * `final`. Returns the plaintext's length. Independent of the other chunks, so a payload can be opened
+ * in pieces on several threads.
+ */
+export function openAgeChunks(
+  aead: Aead,
+  payloadKey: Uint8Array,
+  sealed: Uint8Array,
+  firstChunk: number,
+  final: boolean,
+  out: Uint8Array,
+): number {
+  let written = 0;
+  for (let at = 0, chunk = firstChunk; at < sealed.length; at += AGE_SEALED_CHUNK_BYTES, chunk++) {
+    const piece = sealed.subarray(at, at + AGE_SEALED_CHUNK_BYTES);
+    const last = final && at + AGE_SEALED_CHUNK_BYTES >= sealed.length;
+    if (piece.length < AGE_TAG_BYTES || (!last && piece.length < AGE_SEALED_CHUNK_BYTES))
+      throw new AgeFormatError(`the payload ends inside chunk ${chunk} (cut short)`);
+    if (!aead.open(payloadKey, chunkNonce(chunk, last), piece, out, written)) {
+      throw new AgeFormatError(
+        last
+          ? `chunk ${chunk} does not authenticate as the last one (altered, or cut short at a chunk boundary)`
+          : `chunk ${chunk} does not authenticate (altered)`,
+      );
+    }
+    written += piece.length - AGE_TAG_BYTES;
+  }
+  return written;
+}

@@ -7,11 +7,15 @@
  */
 
 import * as os from "node:os";
+import { AgeFormatError } from "../format/age-stream.ts";
 import { Lz4FormatError } from "../format/lz4-frame.ts";
 import { startWorker } from "../runtime/worker-thread.ts";
 
-/** One independent block of a frame. */
-export interface DecodeRequest {
+/** One independent block of a frame, or consecutive sealed chunks of an age payload (kind "age"). */
+export type DecodeRequest = BlockRequest | AgeChunksRequest;
+
+export interface BlockRequest {
+  kind: "lz4";
   id: number;
   /** The compressed block in `input[0, length)`; decoded into `output`, both shared with the worker. */
   input: SharedArrayBuffer;
@@ -21,11 +25,25 @@ export interface DecodeRequest {
   blockMaxSize: number;
 }
 
+/** Sealed chunks in `input[0, length)`, opened into `output` (see format/age-stream.ts openAgeChunks). */
+export interface AgeChunksRequest {
+  kind: "age";
+  id: number;
+  input: SharedArrayBuffer;
+  length: number;
+  output: SharedArrayBuffer;
+  payloadKey: Uint8Array;
+  firstChunk: number;
+  final: boolean;
+}
+
 export type DecodeReply =
   /** The block decoded into its request's `output`. */
   | { id: number; length: number }
   /** `offset`: where in the block an Lz4FormatError found the problem, which is `error` without its framing. */
-  | { id: number; error: string; offset?: number };
+  | { id: number; error: string; offset?: number }
+  /** An age chunk did not open: `error` is the AgeFormatError's message. */
+  | { id: number; ageError: string };
 
 /** Each worker holds a runtime of its own; on the 2-core benchmark machine a third gained nothing. */
 const MAX_WORKERS = 4;
@@ -88,12 +106,36 @@ export class DecodePool {
    */
   async decodeBlock(slot: BlockSlot, length: number, stored: boolean, blockMaxSize: number): Promise<number> {
     return this.send({
+      kind: "lz4",
       id: this.nextId++,
       input: slot.input,
       length,
       output: slot.output,
       stored,
       blockMaxSize,
+    });
+  }
+
+  /**
+   * Opens the sealed age chunks in `slot.input[0, length)` into `slot.output` on a worker (see
+   * AgeChunkOpener); rejects with an AgeFormatError. Needs worker threads.
+   */
+  async openAgeChunks(
+    slot: BlockSlot,
+    length: number,
+    payloadKey: Uint8Array,
+    firstChunk: number,
+    final: boolean,
+  ): Promise<number> {
+    return this.send({
+      kind: "age",
+      id: this.nextId++,
+      input: slot.input,
+      length,
+      output: slot.output,
+      payloadKey,
+      firstChunk,
+      final,
     });
   }
 
@@ -136,7 +178,8 @@ export class DecodePool {
     const job = entry.jobs.get(reply.id);
     if (!job) return;
     entry.jobs.delete(reply.id);
-    if ("error" in reply)
+    if ("ageError" in reply) job.reject(new AgeFormatError(reply.ageError));
+    else if ("error" in reply)
       job.reject(
         reply.offset === undefined ? new Error(reply.error) : new Lz4FormatError(reply.error, reply.offset),
       );

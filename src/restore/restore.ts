@@ -98,9 +98,14 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     opts.onProgress?.({ ...progress });
   };
   let applier: WalApplier | undefined;
-  const fetcher = new SegmentFetcher(plan.replica.client, plan.generation, path.dirname(output));
   // Workers load while the snapshot is downloaded.
   const decodePoolStarting = DecodePool.start();
+  const fetcher = new SegmentFetcher(
+    plan.replica.client,
+    plan.generation,
+    path.dirname(output),
+    decodePoolStarting,
+  );
   try {
     const { generation, snapshot } = plan;
     const snapKey = snapshotPath("", generation, snapshot.index);
@@ -218,7 +223,13 @@ async function writeSnapshot(
 ): Promise<{ pageSize: number; size: number }> {
   const { generation, snapshot } = plan;
   const key = snapshotPath("", generation, snapshot.index);
-  const file = await plan.replica.client.snapshotFile(generation, snapshot.index, tempDir, snapshot.size);
+  const file = await plan.replica.client.snapshotFile(
+    generation,
+    snapshot.index,
+    tempDir,
+    snapshot.size,
+    poolStarting,
+  );
   if (!file) throw new RestoreIntegrityError(`Cannot restore: snapshot ${key} disappeared`, key);
   let head: Uint8Array = new Uint8Array(0);
   let pageSize = 0;

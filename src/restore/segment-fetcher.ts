@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import { walSegmentPath } from "../format/layout.ts";
 import { arraySource, type FrameSource } from "../format/lz4-frame-format.ts";
 import { fileSource } from "../io/file-io.ts";
+import type { AgeChunkOpener } from "../storage/age-decryptor.ts";
 import type { ReplicaClient, WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError } from "./apply.ts";
 
@@ -29,6 +30,8 @@ export class SegmentFetcher {
     private readonly generation: string,
     /** Where downloads of large segments go (beside the output). */
     private readonly tempDir: string,
+    /** Decrypt large encrypted segments (see AgeDecryptor.file). */
+    private readonly workers?: Promise<AgeChunkOpener>,
   ) {}
 
   /** The segment as a file when it is local or large, else its bytes. */
@@ -38,7 +41,14 @@ export class SegmentFetcher {
       return { size: bytes.length, source: arraySource(bytes), release: () => {} };
     }
     const { generation, tempDir } = this;
-    const file = await this.client.walSegmentFile(generation, seg.index, seg.offset, tempDir, seg.size);
+    const file = await this.client.walSegmentFile(
+      generation,
+      seg.index,
+      seg.offset,
+      tempDir,
+      seg.size,
+      this.workers,
+    );
     if (!file) throw this.disappeared(seg);
     let fd: number;
     try {

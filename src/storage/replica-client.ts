@@ -15,7 +15,7 @@ import {
   walPath,
   walSegmentPath,
 } from "../format/layout.ts";
-import type { AgeDecryptor } from "./age-decryptor.ts";
+import type { AgeChunkOpener, AgeDecryptor } from "./age-decryptor.ts";
 import type { AgeEncryptor } from "./age-encryptor.ts";
 import type { LocalObject, ObjectStore } from "./object-store.ts";
 
@@ -145,25 +145,30 @@ export class ReplicaClient {
     return this.encryptor ? this.encryptor.stream(lz4) : lz4;
   }
 
-  /** The compressed snapshot as a local file (see ObjectStore.getFile), or null if it does not exist. */
+  /**
+   * The compressed snapshot as a local file (see ObjectStore.getFile), or null if it does not exist.
+   * `workers` decrypt a large encrypted object (see AgeDecryptor.file).
+   */
   snapshotFile(
     generation: string,
     index: number,
     tempDir: string,
     size?: number,
+    workers?: Promise<AgeChunkOpener>,
   ): Promise<LocalObject | null> {
-    return this.readFile(snapshotPath("", generation, index), tempDir, size);
+    return this.readFile(snapshotPath("", generation, index), tempDir, size, workers);
   }
 
-  /** The compressed WAL segment as a local file (see ObjectStore.getFile), or null if it does not exist. */
+  /** The compressed WAL segment as a local file, as snapshotFile. */
   walSegmentFile(
     generation: string,
     index: number,
     offset: number,
     tempDir: string,
     size?: number,
+    workers?: Promise<AgeChunkOpener>,
   ): Promise<LocalObject | null> {
-    return this.readFile(walSegmentPath("", generation, index, offset), tempDir, size);
+    return this.readFile(walSegmentPath("", generation, index, offset), tempDir, size, workers);
   }
 
   /** The compressed WAL segment, or null if it does not exist. */
@@ -183,9 +188,14 @@ export class ReplicaClient {
     return this.age ? this.age.bytes(key, stored) : Promise.resolve(stored);
   }
 
-  private async readFile(key: string, tempDir: string, size?: number): Promise<LocalObject | null> {
+  private async readFile(
+    key: string,
+    tempDir: string,
+    size?: number,
+    workers?: Promise<AgeChunkOpener>,
+  ): Promise<LocalObject | null> {
     const local = await this.store.getFile(key, tempDir, size);
-    return local && this.age ? this.age.file(key, local, tempDir) : local;
+    return local && this.age ? this.age.file(key, local, tempDir, workers) : local;
   }
 
   async deleteGeneration(generation: string): Promise<void> {

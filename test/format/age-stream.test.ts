@@ -10,8 +10,10 @@ import {
   AGE_SEALED_CHUNK_BYTES,
   AgeFormatError,
   AgeStreamOpener,
+  agePlainSize,
   ageSealedSize,
   chunkNonce,
+  openAgeChunks,
   sealAgePayload,
 } from "../../src/format/age-stream.ts";
 import { concatBytes } from "../../src/format/bytes.ts";
@@ -87,6 +89,42 @@ describe("age STREAM", () => {
       expect(Buffer.compare(open(payload), plain)).toBe(0);
       expect(Buffer.compare(open(payload, [...splits]), plain)).toBe(0);
     }
+  });
+
+  test("any run of chunks opens on its own, and the plaintext size follows from the sealed size", () => {
+    for (const size of [1, AGE_CHUNK_BYTES, 5 * AGE_CHUNK_BYTES + 7]) {
+      const plain = pseudoRandomBytes(size, size);
+      const payload = sealAgePayload(kernels, key, plain);
+      expect(agePlainSize(payload.length)).toBe(size);
+      const chunks = Math.ceil(size / AGE_CHUNK_BYTES);
+      const out = new Uint8Array(size);
+      // Open it back to front, two chunks at a time, as workers may.
+      for (let first = Math.floor((chunks - 1) / 2) * 2; first >= 0; first -= 2) {
+        const last = Math.min(chunks, first + 2);
+        const sealed = payload.subarray(first * AGE_SEALED_CHUNK_BYTES, last * AGE_SEALED_CHUNK_BYTES);
+        const n = openAgeChunks(
+          kernels,
+          key,
+          sealed,
+          first,
+          last === chunks,
+          out.subarray(first * AGE_CHUNK_BYTES),
+        );
+        expect(n).toBe(Math.min(size, last * AGE_CHUNK_BYTES) - first * AGE_CHUNK_BYTES);
+      }
+      expect(Buffer.compare(out, plain)).toBe(0);
+      // The final chunk opened as if more followed, or an inner one as the last: both refused.
+      expect(() => openAgeChunks(kernels, key, payload, 0, false, new Uint8Array(size))).toThrow(
+        AgeFormatError,
+      );
+    }
+    expect([0, 15, AGE_SEALED_CHUNK_BYTES + 16, AGE_SEALED_CHUNK_BYTES + 3].map(agePlainSize)).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
+    expect(agePlainSize(16)).toBe(0);
   });
 
   test("nonces: an 11-byte big-endian counter, then the last-chunk flag", () => {

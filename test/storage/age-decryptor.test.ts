@@ -1,10 +1,14 @@
 /** Objects of an age-encrypted replica read as plaintext: decrypted in memory or into a temporary file. */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Encrypter, generateIdentity, identityToRecipient } from "age-encryption";
+import { ageHeaderEnd } from "../../src/format/age.ts";
+import { AGE_PAYLOAD_NONCE_BYTES, AGE_SEALED_CHUNK_BYTES } from "../../src/format/age-stream.ts";
+import { DecodePool } from "../../src/restore/decode-pool.ts";
 import { AgeDecryptor } from "../../src/storage/age-decryptor.ts";
 import { StorageError } from "../../src/storage/object-store.ts";
+import { pseudoRandomBytes } from "../helpers/pseudo-random.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const identity = await generateIdentity();
@@ -58,5 +62,67 @@ describe("AgeDecryptor", () => {
     expect(err).toBeInstanceOf(StorageError);
     expect((err as StorageError).message).toContain("c.lz4: it is encrypted (age)");
     expect(fs.readdirSync(temp)).toEqual([]);
+  });
+
+  describe("on the decode pool's workers", () => {
+    // Several jobs of 32 chunks, the last one short: every boundary a job or a chunk can have.
+    const large = pseudoRandomBytes(5 * 1024 * 1024 + 12_345, 21);
+    let sealed: Uint8Array;
+    let pool: DecodePool;
+    beforeAll(async () => {
+      sealed = await encrypter.encrypt(large);
+      pool = await DecodePool.start(2);
+    });
+    afterAll(() => pool.close());
+
+    test("a large object is returned at once and its ready follows the chunks opened, byte for byte", async () => {
+      const d = new AgeDecryptor([identity]);
+      const { local, released } = stored("big.lz4", sealed);
+      const plain = await d.file("big.lz4", local, temp, Promise.resolve(pool));
+      expect(plain.size).toBe(large.length);
+      await plain.ready?.(plain.size);
+      expect(Buffer.compare(fs.readFileSync(plain.path), large)).toBe(0);
+      expect(released()).toBe(false);
+      plain.release();
+      expect({ released: released(), temp: fs.readdirSync(temp) }).toEqual({ released: true, temp: [] });
+    });
+
+    test("a flipped bit or a cut at a chunk boundary fails ready, naming the object as damaged; a length no payload has fails at once", async () => {
+      const d = new AgeDecryptor([identity]);
+      const flipped = sealed.slice();
+      flipped[flipped.length - 3_000_000]! ^= 0x10;
+      const { local } = stored("flipped.lz4", flipped);
+      const plain = await d.file("flipped.lz4", local, temp, Promise.resolve(pool));
+      const err = await plain.ready!(plain.size).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as StorageError).message).toMatch(
+        /flipped\.lz4: it is damaged .*chunk \d+ does not authenticate/,
+      );
+      plain.release();
+
+      // Cut at a chunk boundary: every chunk opens but none as the last.
+      const payloadStart = ageHeaderEnd(sealed)! + AGE_PAYLOAD_NONCE_BYTES;
+      const atBoundary = sealed.subarray(0, payloadStart + 40 * AGE_SEALED_CHUNK_BYTES);
+      const cut = await d.file("cut.lz4", stored("cut.lz4", atBoundary).local, temp, Promise.resolve(pool));
+      const late = await cut.ready!(cut.size).catch((e: unknown) => e);
+      expect((late as StorageError).message).toMatch(/cut\.lz4: it is damaged .*as the last one/);
+      cut.release();
+      // Cut where no payload can end: known before anything is opened.
+      const odd = sealed.subarray(0, payloadStart + 40 * AGE_SEALED_CHUNK_BYTES + 5);
+      const early = await d
+        .file("odd.lz4", stored("odd.lz4", odd).local, temp, Promise.resolve(pool))
+        .catch((e: unknown) => e);
+      expect((early as StorageError).message).toMatch(/odd\.lz4: it is damaged .*not that of an age payload/);
+      expect(fs.readdirSync(temp)).toEqual([]);
+    });
+
+    test("released while the workers open it: nothing is left, nothing is written after", async () => {
+      const d = new AgeDecryptor([identity]);
+      const { local } = stored("early.lz4", sealed);
+      const plain = await d.file("early.lz4", local, temp, Promise.resolve(pool));
+      plain.release();
+      await Bun.sleep(100);
+      expect(fs.readdirSync(temp)).toEqual([]);
+    });
   });
 });
