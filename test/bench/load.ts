@@ -4,7 +4,7 @@
  *
  *   bun test/bench/load.ts [--only lag,storm,idle] [--seconds 60] [--storm-seconds 20] [--targets dir,s3]
  *                          [--tools walship,litestream] [--synchronous default|full|normal]
- *                          [--max-minutes 60] [--walship-bin PATH]
+ *                          [--max-minutes 60] [--walship-bin PATH] [--encrypted]
  *
  * - lag: one small commit about every 50 ms (jittered 25..75 ms) for --seconds; for every commit, the time
  *   until the replica object holding it is present in the replica storage; p50, p99, max. At the default
@@ -36,6 +36,10 @@
  * restore is checked for integrity only). walship not exiting fails the benchmark. Commits never found in any segment ("unseen") are left out of
  * the lag figures, counted, and explained on stderr and in the JSON (sessions and segments seen).
  *
+ * --encrypted runs every workload twice, plain and then with age (the same X25519 recipient and identity
+ * in the config both tools read), and adds the ratios age / plain per tool; the benchmark reads the
+ * encrypted segments it maps commits to with Debian's `age`.
+ *
  * walship runs from --walship-bin, else `dist/walship` when it exists, else from source. Prints a table and
  * one JSON line. Exit codes: 0 success, 1 a run failed or restored the wrong data, 2 usage, 3 out of time.
  */
@@ -44,9 +48,11 @@ import { Database } from "bun:sqlite";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { generateX25519Identity, identityToRecipient } from "age-encryption";
 import type { Subprocess } from "bun";
 import { parseWalSegmentName } from "../../src/format/layout.ts";
 import { decodeLz4FrameStream, type FrameSource } from "../../src/format/lz4-frame.ts";
+import { arraySource } from "../../src/format/lz4-frame-format.ts";
 import { createDatabase } from "../helpers/app-db.ts";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { litestreamBinary } from "../helpers/litestream.ts";
@@ -107,12 +113,20 @@ interface Options {
   synchronous: "default" | "full" | "normal";
   maxMinutes: number;
   walshipBin: string | undefined;
+  encrypted: boolean;
+}
+
+/** The age keys of an encrypted pass: in the config, and in a file for `age -d`. */
+interface AgeKeys {
+  identity: string;
+  recipient: string;
+  keyFile: string;
 }
 
 const USAGE =
   "usage: bun test/bench/load.ts [--only lag,storm,idle] [--seconds 60] [--storm-seconds 20] [--targets dir,s3] " +
   "[--tools walship,litestream] " +
-  "[--synchronous default|full|normal] [--max-minutes 60] [--walship-bin PATH]";
+  "[--synchronous default|full|normal] [--max-minutes 60] [--walship-bin PATH] [--encrypted]";
 
 function parseOptions(argv: string[]): Options {
   const valued = new Set([
@@ -128,6 +142,7 @@ function parseOptions(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--help") throw new BenchFailure(USAGE, 2);
+    if (a === "--encrypted") continue;
     if (!valued.has(a) || argv[i + 1] === undefined)
       throw new BenchFailure(`${USAGE}\n(bad argument ${a})`, 2);
     i++;
@@ -165,6 +180,7 @@ function parseOptions(argv: string[]): Options {
     synchronous,
     maxMinutes: int("--max-minutes", 60),
     walshipBin: value("--walship-bin"),
+    encrypted: argv.includes("--encrypted"),
   };
 }
 
@@ -298,6 +314,8 @@ class ReplicaWatcher {
   constructor(
     readonly root: string,
     readonly s3: boolean,
+    /** Encrypted segments are opened with `age -d` and this identity file. */
+    private readonly ageKeyFile?: string,
   ) {}
 
   start(): void {
@@ -429,7 +447,7 @@ class ReplicaWatcher {
     try {
       fd = fs.openSync(s.file, "r");
       length = decodeLz4FrameStream(
-        fileSource(fd),
+        this.ageKeyFile ? arraySource(decryptWithAge(s.file, this.ageKeyFile)) : fileSource(fd),
         (chunk) => {
           if (headBytes < head.length) {
             const take = chunk.subarray(0, head.length - headBytes);
@@ -456,6 +474,13 @@ class ReplicaWatcher {
     this.decoded.set(key, facts);
     return facts;
   }
+}
+
+/** The plaintext of an age file, opened by Debian's Go `age` (independent of walship's own decryption). */
+function decryptWithAge(file: string, keyFile: string): Uint8Array {
+  const out = Bun.spawnSync(["age", "--decrypt", "-i", keyFile, file]);
+  if (out.exitCode !== 0) throw new Error(`age --decrypt ${file}: ${out.stderr.toString().trim()}`);
+  return new Uint8Array(out.stdout);
 }
 
 /** An LZ4 frame read from a file on demand (the decoder asks for one block at a time). */
@@ -599,6 +624,8 @@ interface Bench {
   synchronous: Options["synchronous"];
   say: (line: string) => void;
   runs: number;
+  /** The keys of the encrypted pass; null in the plain one. */
+  age: AgeKeys | null;
 }
 
 interface RunDirs {
@@ -646,9 +673,15 @@ function prepareRun(
       `        sync-interval: ${intervals.sync}`,
     );
   }
+  if (b.age)
+    lines.push(
+      "        age:",
+      `          identities: [${b.age.identity}]`,
+      `          recipients: [${b.age.recipient}]`,
+    );
   const config = path.join(dir, "litestream.yml");
   fs.writeFileSync(config, `${lines.join("\n")}\n`);
-  const watcher = new ReplicaWatcher(root, target === "s3");
+  const watcher = new ReplicaWatcher(root, target === "s3", b.age?.keyFile);
   const run: RunDirs = {
     label,
     dir,
@@ -1077,9 +1110,9 @@ async function main(): Promise<number> {
   let server: S3Server | null = null;
   const endTimeLimit = guardRun({ scratch, server: () => server, maxMinutes: opts.maxMinutes, say });
 
-  const lag: LagResult[] = [];
-  const storm: StormResult[] = [];
-  const idle: IdleResult[] = [];
+  const plain: Results = { lag: [], storm: [], idle: [] };
+  const encrypted: Results = { lag: [], storm: [], idle: [] };
+  let ageKeys: AgeKeys | null = null;
   try {
     if (opts.targets.includes("s3")) {
       server = await startS3Server({ buckets: [S3_BUCKET] });
@@ -1095,29 +1128,18 @@ async function main(): Promise<number> {
       synchronous: opts.synchronous,
       say,
       runs: 0,
+      age: null,
     };
-    for (const target of opts.targets) {
-      if (opts.only.includes("lag")) {
-        for (const [i, mode] of LAG_MODES.entries()) {
-          // Alternate which tool goes first.
-          const wanted = mode.tools.filter((t) => opts.tools.includes(t));
-          const tools = i % 2 === 0 ? wanted : [...wanted].reverse();
-          for (const tool of tools) lag.push(await lagRun(b, target, mode, tool, opts.seconds));
-        }
-      }
-      if (opts.only.includes("storm")) {
-        const base = await stormRun(b, target, "none", opts.stormSeconds, null);
-        base.tpsRatio = 1;
-        storm.push(base);
-        const order: Tool[] = target === "dir" ? ["walship", "litestream"] : ["litestream", "walship"];
-        const tools = order.filter((t) => opts.tools.includes(t));
-        for (const tool of tools) storm.push(await stormRun(b, target, tool, opts.stormSeconds, base.tps));
-      }
-      if (opts.only.includes("idle")) {
-        const order: Tool[] = target === "dir" ? ["walship", "litestream"] : ["litestream", "walship"];
-        const tools = order.filter((t) => opts.tools.includes(t));
-        for (const tool of tools) idle.push(await idleRun(b, target, tool, opts.seconds));
-      }
+    if (opts.encrypted) {
+      const identity = await generateX25519Identity();
+      const keyFile = path.join(scratch, "age-key.txt");
+      fs.writeFileSync(keyFile, `${identity}\n`, { mode: 0o600 });
+      ageKeys = { identity, recipient: await identityToRecipient(identity), keyFile };
+    }
+    for (const age of opts.encrypted ? [null, ageKeys] : [null]) {
+      b.age = age;
+      if (opts.encrypted) say(age ? "pass 2: encrypted (age)" : "pass 1: plain");
+      await runWorkloads(b, opts, age ? encrypted : plain);
     }
   } finally {
     endTimeLimit();
@@ -1127,8 +1149,65 @@ async function main(): Promise<number> {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 
-  report(opts, walship, versions, { lag, storm, idle });
+  report(opts, walship, versions, plain);
+  if (opts.encrypted) {
+    console.log("\n--- encrypted (age): the same workloads, every object age(lz4) ---");
+    report(opts, walship, versions, encrypted);
+    reportAgeCost(plain, encrypted);
+  }
   return 0;
+}
+
+/** Every workload of one pass, plain or encrypted, into `res`. */
+async function runWorkloads(b: Bench, opts: Options, res: Results): Promise<void> {
+  for (const target of opts.targets) {
+    if (opts.only.includes("lag")) {
+      for (const [i, mode] of LAG_MODES.entries()) {
+        // Alternate which tool goes first.
+        const wanted = mode.tools.filter((t) => opts.tools.includes(t));
+        const tools = i % 2 === 0 ? wanted : [...wanted].reverse();
+        for (const tool of tools) res.lag.push(await lagRun(b, target, mode, tool, opts.seconds));
+      }
+    }
+    if (opts.only.includes("storm")) {
+      const base = await stormRun(b, target, "none", opts.stormSeconds, null);
+      base.tpsRatio = 1;
+      res.storm.push(base);
+      const order: Tool[] = target === "dir" ? ["walship", "litestream"] : ["litestream", "walship"];
+      const tools = order.filter((t) => opts.tools.includes(t));
+      for (const tool of tools) res.storm.push(await stormRun(b, target, tool, opts.stormSeconds, base.tps));
+    }
+    if (opts.only.includes("idle")) {
+      const order: Tool[] = target === "dir" ? ["walship", "litestream"] : ["litestream", "walship"];
+      const tools = order.filter((t) => opts.tools.includes(t));
+      for (const tool of tools) res.idle.push(await idleRun(b, target, tool, opts.seconds));
+    }
+  }
+}
+
+/** What encryption costs each tool: encrypted / plain, per workload. */
+function reportAgeCost(plain: Results, encrypted: Results): void {
+  const rows: string[][] = [["workload", "target", "tool", "figure", "plain", "age", "age / plain"]];
+  const row = (w: string, target: string, tool: string, figure: string, a?: number, b?: number) => {
+    if (a === undefined || b === undefined) return;
+    rows.push([w, target, tool, figure, a.toFixed(1), b.toFixed(1), (b / a).toFixed(2)]);
+  };
+  for (const r of plain.lag) {
+    const e = encrypted.lag.find((x) => x.target === r.target && x.mode === r.mode && x.tool === r.tool);
+    row(`lag ${r.mode.split(" ")[0]}`, r.target, r.tool, "p99 ms", r.lagMs?.p99, e?.lagMs?.p99);
+    row(`lag ${r.mode.split(" ")[0]}`, r.target, r.tool, "CPU %", r.cpuPercent, e?.cpuPercent);
+  }
+  for (const r of plain.storm) {
+    const e = encrypted.storm.find((x) => x.target === r.target && x.tool === r.tool);
+    if (r.tool !== "none") row("storm", r.target, r.tool, "tps", r.tps, e?.tps);
+  }
+  for (const r of plain.idle) {
+    const e = encrypted.idle.find((x) => x.target === r.target && x.tool === r.tool);
+    row("idle", r.target, r.tool, "CPU %", r.cpuPercent, e?.cpuPercent);
+  }
+  console.log(`\nencryption cost (age / plain; lag and CPU: < 1.2 is the goal for walship's lag p99)`);
+  console.log(table(rows, 4));
+  console.log(JSON.stringify({ bench: "load-age-cost", rows }));
 }
 
 interface Results {
