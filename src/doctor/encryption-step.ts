@@ -66,7 +66,7 @@ export async function encryptionStep(client: ReplicaClient, age: AgeConfig | und
       return {
         name,
         status: "skip",
-        detail: `${what} is encrypted; no identities configured to check it with`,
+        detail: `${what} is encrypted; with recipients only, this host cannot read its backups (the safer setup): run doctor where the identity is`,
       };
     }
     const plain = await new AgeDecryptor(age.identities).file(key, { ...object, release: () => {} }, temp);

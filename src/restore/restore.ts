@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { concatBytes } from "../format/bytes.ts";
 import { snapshotPath } from "../format/layout.ts";
 import { arraySource } from "../format/lz4-frame-format.ts";
-import { fileSource, syncDir, writeAt } from "../io/file-io.ts";
+import { syncDir, writeAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { DB_HEADER_SIZE, decodeDbHeader } from "../sqlite/db-header.ts";
 import type { WalSegmentInfo } from "../storage/replica-client.ts";
@@ -223,44 +223,35 @@ async function writeSnapshot(
 ): Promise<{ pageSize: number; size: number }> {
   const { generation, snapshot } = plan;
   const key = snapshotPath("", generation, snapshot.index);
-  const file = await plan.replica.client.snapshotFile(
+  const object = await plan.replica.client.snapshotSource(
     generation,
     snapshot.index,
     tempDir,
     snapshot.size,
     poolStarting,
   );
-  if (!file) throw new RestoreIntegrityError(`Cannot restore: snapshot ${key} disappeared`, key);
+  if (!object) throw new RestoreIntegrityError(`Cannot restore: snapshot ${key} disappeared`, key);
   let head: Uint8Array = new Uint8Array(0);
   let pageSize = 0;
-  let snapFd: number | undefined;
   try {
-    snapFd = fs.openSync(file.path, "r");
     // The workers loaded while the download started.
     const pool = await poolStarting;
-    await decodeFrameParallel(
-      fileSource(snapFd, file.size, file.ready),
-      key,
-      MAX_SNAPSHOT_BYTES,
-      pool,
-      (chunk, at) => {
-        // Check the database header as soon as it is there, before writing gigabytes of garbage.
-        if (pageSize === 0) {
-          head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
-          if (head.length >= DB_HEADER_SIZE) {
-            try {
-              pageSize = decodeDbHeader(head).pageSize;
-            } catch (err) {
-              throw new RestoreIntegrityError(`Cannot restore: ${(err as Error).message} in ${key}`, key);
-            }
+    await decodeFrameParallel(object.source, key, MAX_SNAPSHOT_BYTES, pool, (chunk, at) => {
+      // Check the database header as soon as it is there, before writing gigabytes of garbage.
+      if (pageSize === 0) {
+        head = concatBytes([head, chunk.subarray(0, DB_HEADER_SIZE - head.length)]);
+        if (head.length >= DB_HEADER_SIZE) {
+          try {
+            pageSize = decodeDbHeader(head).pageSize;
+          } catch (err) {
+            throw new RestoreIntegrityError(`Cannot restore: ${(err as Error).message} in ${key}`, key);
           }
         }
-        writeAt(fd, chunk, at);
-      },
-    );
+      }
+      writeAt(fd, chunk, at);
+    });
   } finally {
-    if (snapFd !== undefined) fs.closeSync(snapFd);
-    file.release();
+    object.release();
   }
   if (pageSize === 0) {
     throw new RestoreIntegrityError(
@@ -268,7 +259,7 @@ async function writeSnapshot(
       key,
     );
   }
-  return { pageSize, size: file.size };
+  return { pageSize, size: snapshot.size };
 }
 
 /**

@@ -3,11 +3,9 @@
  * a download into a file for a large segment of a remote replica (Litestream writes segments of tens of
  * MB after a burst), read as its ranges arrive, and the bytes in memory only for a small remote one.
  */
-import * as fs from "node:fs";
 import { walSegmentPath } from "../format/layout.ts";
 import { arraySource, type FrameSource } from "../format/lz4-frame-format.ts";
-import { fileSource } from "../io/file-io.ts";
-import type { AgeChunkOpener } from "../storage/age-decryptor.ts";
+import type { AgeChunkOpener } from "../storage/age-decrypted-source.ts";
 import type { ReplicaClient, WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError } from "./apply.ts";
 
@@ -30,8 +28,8 @@ export class SegmentFetcher {
     private readonly generation: string,
     /** Where downloads of large segments go (beside the output). */
     private readonly tempDir: string,
-    /** Decrypt large encrypted segments (see AgeDecryptor.file). */
-    private readonly workers?: Promise<AgeChunkOpener>,
+    /** Decrypt large encrypted segments (see AgeDecryptor.source). */
+    private readonly workers: Promise<AgeChunkOpener>,
   ) {}
 
   /** The segment as a file when it is local or large, else its bytes. */
@@ -41,7 +39,7 @@ export class SegmentFetcher {
       return { size: bytes.length, source: arraySource(bytes), release: () => {} };
     }
     const { generation, tempDir } = this;
-    const file = await this.client.walSegmentFile(
+    const object = await this.client.walSegmentSource(
       generation,
       seg.index,
       seg.offset,
@@ -49,21 +47,12 @@ export class SegmentFetcher {
       seg.size,
       this.workers,
     );
-    if (!file) throw this.disappeared(seg);
-    let fd: number;
-    try {
-      fd = fs.openSync(file.path, "r");
-    } catch (err) {
-      file.release();
-      throw err;
-    }
+    if (!object) throw this.disappeared(seg);
     const release = () => {
-      if (!this.held.delete(release)) return;
-      fs.closeSync(fd);
-      file.release();
+      if (this.held.delete(release)) object.release();
     };
     this.held.add(release);
-    return { size: file.size, source: fileSource(fd, file.size, file.ready), release };
+    return { size: object.size, source: object.source, release };
   }
 
   /** The segment's bytes, whole. */

@@ -15,8 +15,10 @@ import {
   walPath,
   walSegmentPath,
 } from "../format/layout.ts";
-import type { AgeChunkOpener, AgeDecryptor } from "./age-decryptor.ts";
+import type { AgeChunkOpener } from "./age-decrypted-source.ts";
+import type { AgeDecryptor } from "./age-decryptor.ts";
 import type { AgeEncryptor } from "./age-encryptor.ts";
+import { fileObjectSource, type ObjectSource } from "./object-source.ts";
 import type { LocalObject, ObjectStore } from "./object-store.ts";
 
 export interface SnapshotInfo {
@@ -145,30 +147,51 @@ export class ReplicaClient {
     return this.encryptor ? this.encryptor.stream(lz4) : lz4;
   }
 
-  /**
-   * The compressed snapshot as a local file (see ObjectStore.getFile), or null if it does not exist.
-   * `workers` decrypt a large encrypted object (see AgeDecryptor.file).
-   */
+  /** The compressed snapshot as a local file (see ObjectStore.getFile), or null if it does not exist. */
   snapshotFile(
     generation: string,
     index: number,
     tempDir: string,
     size?: number,
-    workers?: Promise<AgeChunkOpener>,
   ): Promise<LocalObject | null> {
-    return this.readFile(snapshotPath("", generation, index), tempDir, size, workers);
+    return this.readFile(snapshotPath("", generation, index), tempDir, size);
   }
 
-  /** The compressed WAL segment as a local file, as snapshotFile. */
+  /** The compressed WAL segment as a local file (see ObjectStore.getFile), or null if it does not exist. */
   walSegmentFile(
     generation: string,
     index: number,
     offset: number,
     tempDir: string,
     size?: number,
-    workers?: Promise<AgeChunkOpener>,
   ): Promise<LocalObject | null> {
-    return this.readFile(walSegmentPath("", generation, index, offset), tempDir, size, workers);
+    return this.readFile(walSegmentPath("", generation, index, offset), tempDir, size);
+  }
+
+  /**
+   * The compressed snapshot ready to decode, or null if it does not exist: its file, or, encrypted and
+   * large, its plaintext opened on `workers` as it downloads (see AgeDecryptor.source).
+   */
+  snapshotSource(
+    generation: string,
+    index: number,
+    tempDir: string,
+    size: number | undefined,
+    workers: Promise<AgeChunkOpener>,
+  ): Promise<ObjectSource | null> {
+    return this.readSource(snapshotPath("", generation, index), tempDir, size, workers);
+  }
+
+  /** The compressed WAL segment ready to decode, as snapshotSource. */
+  walSegmentSource(
+    generation: string,
+    index: number,
+    offset: number,
+    tempDir: string,
+    size: number | undefined,
+    workers: Promise<AgeChunkOpener>,
+  ): Promise<ObjectSource | null> {
+    return this.readSource(walSegmentPath("", generation, index, offset), tempDir, size, workers);
   }
 
   /** The compressed WAL segment, or null if it does not exist. */
@@ -188,14 +211,20 @@ export class ReplicaClient {
     return this.age ? this.age.bytes(key, stored) : Promise.resolve(stored);
   }
 
-  private async readFile(
+  private async readFile(key: string, tempDir: string, size?: number): Promise<LocalObject | null> {
+    const local = await this.store.getFile(key, tempDir, size);
+    return local && this.age ? this.age.file(key, local, tempDir) : local;
+  }
+
+  private async readSource(
     key: string,
     tempDir: string,
-    size?: number,
-    workers?: Promise<AgeChunkOpener>,
-  ): Promise<LocalObject | null> {
+    size: number | undefined,
+    workers: Promise<AgeChunkOpener>,
+  ): Promise<ObjectSource | null> {
     const local = await this.store.getFile(key, tempDir, size);
-    return local && this.age ? this.age.file(key, local, tempDir, workers) : local;
+    if (!local) return null;
+    return this.age ? this.age.source(key, local, tempDir, workers) : fileObjectSource(local);
   }
 
   async deleteGeneration(generation: string): Promise<void> {

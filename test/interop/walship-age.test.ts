@@ -16,6 +16,7 @@ import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { writeDirAndS3Config } from "../helpers/config.ts";
 import { readDatabase } from "../helpers/db-content.ts";
 import { litestreamBinary } from "../helpers/litestream.ts";
+import { pseudoRandomBytes } from "../helpers/pseudo-random.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
@@ -84,6 +85,15 @@ describe.skipIf("skip" in litestream)("replicas walship encrypts with age", () =
     createDatabase(db);
     app = openApp(db);
     for (let i = 0; i < 50; i++) app.run("INSERT INTO items (name, qty) VALUES (?, ?)", [MARKER, i]);
+    // Incompressible rows: a snapshot of several MiB, which restore decrypts on its worker threads.
+    for (let i = 0; i < 24; i++)
+      app.run("INSERT INTO items (name, qty, data) VALUES (?, ?, ?)", [
+        "blob",
+        i,
+        pseudoRandomBytes(131_072, i + 1),
+      ]);
+    // Into the database file, which is what the first snapshot holds.
+    app.run("PRAGMA wal_checkpoint(TRUNCATE)");
     await replicate(800, 3);
   });
   afterAll(async () => {
@@ -153,6 +163,29 @@ describe.skipIf("skip" in litestream)("replicas walship encrypts with age", () =
     const ours = path.join(dir, "pitr-walship.db");
     expect((await runCli(["restore", ...args.slice(0, 3), "s3", ...args.slice(4), ours, db])).code).toBe(0);
     expect(Buffer.from(fs.readFileSync(ours)).equals(fs.readFileSync(theirs))).toBe(true);
+  });
+
+  test("a flipped bit deep in the encrypted snapshot: exit 1, one line naming it, no output left", async () => {
+    const copy = path.join(dir, "tampered");
+    fs.cpSync(replicaDir, copy, { recursive: true });
+    const snapshot = fs
+      .readdirSync(copy, { recursive: true, encoding: "utf8" })
+      .find((p) => p.endsWith(".snapshot.lz4"))!;
+    const file = path.join(copy, snapshot);
+    const bytes = fs.readFileSync(file);
+    expect(bytes.length).toBeGreaterThan(2 * 1024 * 1024);
+    bytes[bytes.length - 1_500_000]! ^= 0x01;
+    fs.writeFileSync(file, bytes);
+    const key = path.join(dir, "identity.txt");
+    fs.writeFileSync(key, `${identity}\n`);
+    const out = path.join(dir, "tampered.db");
+    const r = await runCli(["restore", "-age-identity-file", key, "-o", out, `file://${copy}`]);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines.at(-1)).toMatch(/snapshots\/00000000\.snapshot\.lz4: it is damaged .*does not authenticate/);
+    expect(
+      fs.readdirSync(dir).filter((n) => n.startsWith("tampered.db") || n.startsWith(".walship")),
+    ).toEqual([]);
   });
 
   test("a restart resumes the generation from local state, without an identity", async () => {

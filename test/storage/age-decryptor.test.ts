@@ -75,16 +75,37 @@ describe("AgeDecryptor", () => {
     });
     afterAll(() => pool.close());
 
-    test("a large object is returned at once and its ready follows the chunks opened, byte for byte", async () => {
+    test("a large object is read from memory as the workers open it, byte for byte, in reads of any size", async () => {
       const d = new AgeDecryptor([identity]);
       const { local, released } = stored("big.lz4", sealed);
-      const plain = await d.file("big.lz4", local, temp, Promise.resolve(pool));
-      expect(plain.size).toBe(large.length);
-      await plain.ready?.(plain.size);
-      expect(Buffer.compare(fs.readFileSync(plain.path), large)).toBe(0);
+      const object = await d.source("big.lz4", local, temp, Promise.resolve(pool));
+      expect(object.size).toBe(large.length);
+      // Reads as the decoder makes them: ready first, then bytes or copyTo, across job boundaries.
+      let at = 0;
+      for (const n of [5, 2 * 1024 * 1024 + 3, 1, 1024 * 1024, 700_001]) {
+        await object.source.ready!(at + n);
+        const piece = n % 2 ? object.source.bytes(at, at + n) : new Uint8Array(n);
+        if (n % 2 === 0) object.source.copyTo!(at, piece);
+        expect(Buffer.compare(piece, large.subarray(at, at + n))).toBe(0);
+        at += n;
+      }
+      await object.source.ready!(object.size);
+      expect(Buffer.compare(object.source.bytes(at, object.size), large.subarray(at))).toBe(0);
+      // Nothing went to disk.
+      expect(fs.readdirSync(temp)).toEqual([]);
       expect(released()).toBe(false);
-      plain.release();
-      expect({ released: released(), temp: fs.readdirSync(temp) }).toEqual({ released: true, temp: [] });
+      object.release();
+      expect(released()).toBe(true);
+    });
+
+    test("a small object, or one read without workers, is decrypted into a file first", async () => {
+      const d = new AgeDecryptor([identity]);
+      const { local } = stored("small.lz4", ciphertext);
+      const object = await d.source("small.lz4", local, temp, Promise.resolve(pool));
+      expect(Buffer.compare(object.source.bytes(0, object.size), plaintext)).toBe(0);
+      expect(fs.readdirSync(temp).length).toBe(1);
+      object.release();
+      expect(fs.readdirSync(temp)).toEqual([]);
     });
 
     test("a flipped bit or a cut at a chunk boundary fails ready, naming the object as damaged; a length no payload has fails at once", async () => {
@@ -92,8 +113,8 @@ describe("AgeDecryptor", () => {
       const flipped = sealed.slice();
       flipped[flipped.length - 3_000_000]! ^= 0x10;
       const { local } = stored("flipped.lz4", flipped);
-      const plain = await d.file("flipped.lz4", local, temp, Promise.resolve(pool));
-      const err = await plain.ready!(plain.size).catch((e: unknown) => e);
+      const plain = await d.source("flipped.lz4", local, temp, Promise.resolve(pool));
+      const err = await plain.source.ready!(plain.size).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StorageError);
       expect((err as StorageError).message).toMatch(
         /flipped\.lz4: it is damaged .*chunk \d+ does not authenticate/,
@@ -103,24 +124,27 @@ describe("AgeDecryptor", () => {
       // Cut at a chunk boundary: every chunk opens but none as the last.
       const payloadStart = ageHeaderEnd(sealed)! + AGE_PAYLOAD_NONCE_BYTES;
       const atBoundary = sealed.subarray(0, payloadStart + 40 * AGE_SEALED_CHUNK_BYTES);
-      const cut = await d.file("cut.lz4", stored("cut.lz4", atBoundary).local, temp, Promise.resolve(pool));
-      const late = await cut.ready!(cut.size).catch((e: unknown) => e);
+      const cut = await d.source("cut.lz4", stored("cut.lz4", atBoundary).local, temp, Promise.resolve(pool));
+      const late = await cut.source.ready!(cut.size).catch((e: unknown) => e);
       expect((late as StorageError).message).toMatch(/cut\.lz4: it is damaged .*as the last one/);
       cut.release();
       // Cut where no payload can end: known before anything is opened.
       const odd = sealed.subarray(0, payloadStart + 40 * AGE_SEALED_CHUNK_BYTES + 5);
       const early = await d
-        .file("odd.lz4", stored("odd.lz4", odd).local, temp, Promise.resolve(pool))
+        .source("odd.lz4", stored("odd.lz4", odd).local, temp, Promise.resolve(pool))
         .catch((e: unknown) => e);
       expect((early as StorageError).message).toMatch(/odd\.lz4: it is damaged .*not that of an age payload/);
       expect(fs.readdirSync(temp)).toEqual([]);
     });
 
-    test("released while the workers open it: nothing is left, nothing is written after", async () => {
+    test("released while the workers open it: the ciphertext goes, the work stops", async () => {
       const d = new AgeDecryptor([identity]);
-      const { local } = stored("early.lz4", sealed);
-      const plain = await d.file("early.lz4", local, temp, Promise.resolve(pool));
-      plain.release();
+      const { local, released } = stored("early.lz4", sealed);
+      const object = await d.source("early.lz4", local, temp, Promise.resolve(pool));
+      await object.source.ready!(1);
+      object.release();
+      expect(released()).toBe(true);
+      expect(() => object.source.bytes(0, 1)).toThrow(RangeError);
       await Bun.sleep(100);
       expect(fs.readdirSync(temp)).toEqual([]);
     });
