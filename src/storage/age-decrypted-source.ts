@@ -44,6 +44,31 @@ export interface AgeChunkOpener {
   ): Promise<number>;
 }
 
+/**
+ * Job memory kept from one object to the next: a restore opens many encrypted segments, and memory a
+ * source dropped would stay allocated until the collector ran (measured: 280 MB of it over 22 segments).
+ */
+export class ChunkMemory {
+  private readonly inputs: SharedArrayBuffer[] = [];
+  private readonly outputs: SharedArrayBuffer[] = [];
+
+  input(): SharedArrayBuffer {
+    return this.inputs.pop() ?? new SharedArrayBuffer(WORKER_JOB_CHUNKS * AGE_SEALED_CHUNK_BYTES);
+  }
+
+  output(): SharedArrayBuffer {
+    return this.outputs.pop() ?? new SharedArrayBuffer(BATCH_BYTES);
+  }
+
+  giveInput(buffer: SharedArrayBuffer): void {
+    this.inputs.push(buffer);
+  }
+
+  giveOutput(buffer: SharedArrayBuffer): void {
+    this.outputs.push(buffer);
+  }
+}
+
 export class DecryptedSource implements FrameSource {
   /** Opened runs of chunks by number (BATCH_BYTES of plaintext each, the last shorter). */
   private readonly batches = new Map<number, Uint8Array<SharedArrayBuffer>>();
@@ -54,19 +79,19 @@ export class DecryptedSource implements FrameSource {
   private kept = 0;
   private wakeProducer: (() => void) | null = null;
   private stopped = false;
-  private spare: SharedArrayBuffer[] = [];
   private scratch = new Uint8Array(0);
 
   /**
    * Starts opening `local` (ciphertext, still downloading perhaps) with `payloadKey`, its payload
    * (after the header and nonce) starting at `payloadStart`; `failure` turns an error into what the
-   * decoder reports.
+   * decoder reports. Job memory comes from, and goes back to, `memory`.
    */
   constructor(
     private readonly local: LocalObject,
     private readonly payload: { payloadKey: Uint8Array; payloadStart: number },
     readonly length: number,
     private readonly pool: AgeChunkOpener,
+    private readonly memory: ChunkMemory,
     failure: (err: unknown) => Error,
   ) {
     const input = fs.openSync(local.path, "r");
@@ -109,6 +134,7 @@ export class DecryptedSource implements FrameSource {
   /** Stops opening (jobs under way finish into nothing) and releases the ciphertext. */
   release(): void {
     this.stopped = true;
+    for (const bytes of this.batches.values()) this.memory.giveOutput(bytes.buffer);
     this.batches.clear();
     this.wake();
     this.local.release();
@@ -127,7 +153,7 @@ export class DecryptedSource implements FrameSource {
       const bytes = this.batches.get(this.kept);
       if (!bytes) continue;
       this.batches.delete(this.kept);
-      this.spare.push(bytes.buffer);
+      this.memory.giveOutput(bytes.buffer);
     }
   }
 
@@ -145,24 +171,24 @@ export class DecryptedSource implements FrameSource {
   /** Opens the payload a run of chunks per job, two jobs per worker, never far ahead of the decoder. */
   private async run(input: number): Promise<void> {
     const chunks = Math.max(1, Math.ceil(this.length / AGE_CHUNK_BYTES));
-    const inputs = Array.from(
-      { length: this.pool.size * 2 },
-      () => new SharedArrayBuffer(WORKER_JOB_CHUNKS * AGE_SEALED_CHUNK_BYTES),
-    );
+    let idle = this.pool.size * 2;
     const inflight = new Set<Promise<void>>();
     let failure: { err: unknown } | null = null;
+    // Nothing is opened before the decoder first asks: a restore fetches segments ahead of their turn,
+    // and each would otherwise hold its window of plaintext meanwhile.
+    while (this.wanted === 0 && !this.stopped)
+      await new Promise<void>((resolve) => (this.wakeProducer = resolve));
     for (let b = 0; b * WORKER_JOB_CHUNKS < chunks && !this.stopped && !failure; b++) {
       while (b * BATCH_BYTES >= this.wanted + AHEAD_BYTES && !this.stopped)
         await new Promise<void>((resolve) => (this.wakeProducer = resolve));
-      while (inputs.length === 0 && !failure) await Promise.race(inflight);
+      while (idle === 0 && !failure) await Promise.race(inflight);
       if (this.stopped || failure) break;
-      const slot = inputs.pop()!;
-      const job: Promise<void> = this.open(input, slot, b, chunks)
+      idle--;
+      const job: Promise<void> = this.open(input, b, chunks)
         .then(
           () => {
-            inputs.push(slot);
+            idle++;
           },
-          // The slot may still be in a worker's hands: it is dropped, not reused.
           (err: unknown) => {
             failure ??= { err };
           },
@@ -175,25 +201,35 @@ export class DecryptedSource implements FrameSource {
     if (failure) throw (failure as { err: unknown }).err;
   }
 
-  private async open(input: number, slot: SharedArrayBuffer, b: number, chunks: number): Promise<void> {
+  /** Opens run `b`; its memory goes back once the worker is done with it, whatever happened. */
+  private async open(input: number, b: number, chunks: number): Promise<void> {
     const first = b * WORKER_JOB_CHUNKS;
     const count = Math.min(WORKER_JOB_CHUNKS, chunks - first);
     const from = this.payload.payloadStart + first * AGE_SEALED_CHUNK_BYTES;
     const to = Math.min(from + count * AGE_SEALED_CHUNK_BYTES, this.local.size);
     await this.local.ready?.(to);
     if (this.stopped) return;
-    if (readInto(input, new Uint8Array(slot, 0, to - from), from).length !== to - from)
-      throw new AgeFormatError("the object is shorter than its listing says");
-    const output = this.spare.pop() ?? new SharedArrayBuffer(BATCH_BYTES);
-    const n = await this.pool.openAgeChunks(
-      { input: slot, output },
-      to - from,
-      this.payload.payloadKey,
-      first,
-      first + count === chunks,
-    );
-    if (this.stopped) return;
-    this.batches.set(b, new Uint8Array(output, 0, n));
-    this.opened.add(b * BATCH_BYTES, b * BATCH_BYTES + n);
+    const slot = { input: this.memory.input(), output: this.memory.output() };
+    let kept = false;
+    try {
+      if (readInto(input, new Uint8Array(slot.input, 0, to - from), from).length !== to - from)
+        throw new AgeFormatError("the object is shorter than its listing says");
+      const n = await this.pool.openAgeChunks(
+        slot,
+        to - from,
+        this.payload.payloadKey,
+        first,
+        first + count === chunks,
+      );
+      if (this.stopped) return;
+      this.batches.set(b, new Uint8Array(slot.output, 0, n));
+      this.opened.add(b * BATCH_BYTES, b * BATCH_BYTES + n);
+      kept = true;
+    } finally {
+      // A worker replies only once it is done with the memory (the pool rejects only then, or when the
+      // worker died).
+      this.memory.giveInput(slot.input);
+      if (!kept) this.memory.giveOutput(slot.output);
+    }
   }
 }

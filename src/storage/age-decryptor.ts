@@ -20,7 +20,7 @@ import {
 import { concatBytes } from "../format/bytes.ts";
 import { readFileAt, writeAt } from "../io/file-io.ts";
 import { aead, payloadKey } from "./age-cipher.ts";
-import { type AgeChunkOpener, DecryptedSource } from "./age-decrypted-source.ts";
+import { type AgeChunkOpener, ChunkMemory, DecryptedSource } from "./age-decrypted-source.ts";
 import { fileObjectSource, type ObjectSource } from "./object-source.ts";
 import { type LocalObject, StorageError } from "./object-store.ts";
 
@@ -38,6 +38,8 @@ export class AgeDecryptor {
   private decrypter: Promise<Decrypter> | undefined;
   /** Whether these identities opened an object already: then one they cannot open is damaged. */
   private opened = false;
+  /** Job memory of objects opened on workers, passed from one to the next. */
+  private readonly memory = new ChunkMemory();
 
   /** `identities`: X25519 secret keys, already checked (see format/age-keys.ts); none: read plain only. */
   constructor(private readonly identities: readonly string[]) {}
@@ -117,7 +119,7 @@ export class AgeDecryptor {
     const pool = opened && opened.plainSize > ON_THIS_THREAD_MAX_BYTES ? await workers : undefined;
     if (!opened || !pool || pool.size === 0)
       return fileObjectSource(opened ? await this.file(key, local, tempDir) : local);
-    const source = new DecryptedSource(local, opened, opened.plainSize, pool, (err) =>
+    const source = new DecryptedSource(local, opened, opened.plainSize, pool, this.memory, (err) =>
       this.failure(key, err),
     );
     return { size: opened.plainSize, source, release: () => source.release() };
