@@ -4,7 +4,7 @@
  * MB after a burst), read as its ranges arrive, and the bytes in memory only for a small remote one.
  */
 import { walSegmentPath } from "../format/layout.ts";
-import { arraySource, type FrameSource } from "../format/lz4-frame-format.ts";
+import type { FrameSource } from "../format/lz4-frame-format.ts";
 import type { AgeChunkOpener } from "../storage/age-decrypted-source.ts";
 import type { ReplicaClient, WalSegmentInfo } from "../storage/replica-client.ts";
 import { RestoreIntegrityError } from "./apply.ts";
@@ -28,25 +28,24 @@ export class SegmentFetcher {
     private readonly generation: string,
     /** Where downloads of large segments go (beside the output). */
     private readonly tempDir: string,
-    /** Decrypt large encrypted segments (see AgeDecryptor.source). */
+    /** Decrypt encrypted segments (see AgeDecryptor.source). */
     private readonly workers: Promise<AgeChunkOpener>,
   ) {}
 
   /** The segment as a file when it is local or large, else its bytes. */
   async fetch(seg: WalSegmentInfo): Promise<FetchedSegment> {
-    if (this.client.type !== "file" && seg.size <= IN_MEMORY_MAX_BYTES) {
-      const bytes = await this.bytes(seg);
-      return { size: bytes.length, source: arraySource(bytes), release: () => {} };
-    }
     const { generation, tempDir } = this;
-    const object = await this.client.walSegmentSource(
-      generation,
-      seg.index,
-      seg.offset,
-      tempDir,
-      seg.size,
-      this.workers,
-    );
+    const object =
+      this.client.type !== "file" && seg.size <= IN_MEMORY_MAX_BYTES
+        ? await this.client.walSegmentInMemory(generation, seg.index, seg.offset, this.workers)
+        : await this.client.walSegmentSource(
+            generation,
+            seg.index,
+            seg.offset,
+            tempDir,
+            seg.size,
+            this.workers,
+          );
     if (!object) throw this.disappeared(seg);
     const release = () => {
       if (this.held.delete(release)) object.release();

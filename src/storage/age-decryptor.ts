@@ -18,9 +18,17 @@ import {
   agePlainSize,
 } from "../format/age-stream.ts";
 import { concatBytes } from "../format/bytes.ts";
+import { arraySource } from "../format/lz4-frame-format.ts";
 import { readFileAt, writeAt } from "../io/file-io.ts";
 import { aead, payloadKey } from "./age-cipher.ts";
-import { type AgeChunkOpener, ChunkMemory, DecryptedSource } from "./age-decrypted-source.ts";
+import {
+  type AgeChunkOpener,
+  bytesCipherInput,
+  ChunkMemory,
+  type CipherInput,
+  DecryptedSource,
+  fileCipherInput,
+} from "./age-decrypted-source.ts";
 import { fileObjectSource, type ObjectSource } from "./object-source.ts";
 import { type LocalObject, StorageError } from "./object-store.ts";
 
@@ -28,8 +36,11 @@ import { type LocalObject, StorageError } from "./object-store.ts";
 const INTRO_BYTES = 32;
 /** Ciphertext read at a time from a file: a whole number of sealed chunks' worth, about. */
 const READ_BYTES = 1024 * 1024;
-/** Objects up to this size are opened on the calling thread (a worker's round trip buys nothing). */
-const ON_THIS_THREAD_MAX_BYTES = 1024 * 1024;
+/**
+ * Objects up to this size are opened on the calling thread: one chunk, where a worker's round trip buys
+ * nothing. (At 1 MiB, a restore of 1,201 segments of ~430 KB spent 1.5 s opening them on this thread.)
+ */
+const ON_THIS_THREAD_MAX_BYTES = 64 * 1024;
 
 /** Numbers decrypted files within the process. */
 let decrypted = 0;
@@ -119,7 +130,39 @@ export class AgeDecryptor {
     const pool = opened && opened.plainSize > ON_THIS_THREAD_MAX_BYTES ? await workers : undefined;
     if (!opened || !pool || pool.size === 0)
       return fileObjectSource(opened ? await this.file(key, local, tempDir) : local);
-    const source = new DecryptedSource(local, opened, opened.plainSize, pool, this.memory, (err) =>
+    return this.onWorkers(key, fileCipherInput(local), opened, pool);
+  }
+
+  /** The object `key`, whole in memory as `stored`, ready to decode: as source, without a file. */
+  async bytesSource(
+    key: string,
+    stored: Uint8Array,
+    workers: Promise<AgeChunkOpener>,
+  ): Promise<ObjectSource> {
+    const release = () => {};
+    if (!isAgeFile(stored)) return { size: stored.length, source: arraySource(stored), release };
+    const d = await this.open(key);
+    let opened: Awaited<ReturnType<AgeDecryptor["payload"]>> & { plainSize: number };
+    try {
+      opened = await this.payloadOf(d, stored, stored.length);
+    } catch (err) {
+      throw this.failure(key, err);
+    }
+    const pool = opened.plainSize > ON_THIS_THREAD_MAX_BYTES ? await workers : undefined;
+    if (!pool || pool.size === 0) {
+      const plain = await this.bytes(key, stored);
+      return { size: plain.length, source: arraySource(plain), release };
+    }
+    return this.onWorkers(key, bytesCipherInput(stored), opened, pool);
+  }
+
+  private onWorkers(
+    key: string,
+    input: CipherInput,
+    opened: { payloadKey: Uint8Array; payloadStart: number; plainSize: number },
+    pool: AgeChunkOpener,
+  ): ObjectSource {
+    const source = new DecryptedSource(input, opened, opened.plainSize, pool, this.memory, (err) =>
       this.failure(key, err),
     );
     return { size: opened.plainSize, source, release: () => source.release() };
@@ -138,14 +181,27 @@ export class AgeDecryptor {
     const d = await this.open(key);
     try {
       await local.ready?.(Math.min(AGE_HEADER_LIMIT, local.size));
-      const opened = await this.payload(d, readFileAt(local.path, 0, Math.min(AGE_HEADER_LIMIT, local.size)));
-      const plainSize = agePlainSize(local.size - opened.payloadStart);
-      if (plainSize === null)
-        throw new AgeFormatError("its length is not that of an age payload (cut short or extended)");
-      return { ...opened, plainSize };
+      return await this.payloadOf(
+        d,
+        readFileAt(local.path, 0, Math.min(AGE_HEADER_LIMIT, local.size)),
+        local.size,
+      );
     } catch (err) {
       throw this.failure(key, err);
     }
+  }
+
+  /** payload(), and the plaintext's size, which the payload's length (of an object of `size`) must give. */
+  private async payloadOf(
+    d: Decrypter,
+    start: Uint8Array,
+    size: number,
+  ): Promise<Awaited<ReturnType<AgeDecryptor["payload"]>> & { plainSize: number }> {
+    const opened = await this.payload(d, start);
+    const plainSize = agePlainSize(size - opened.payloadStart);
+    if (plainSize === null)
+      throw new AgeFormatError("its length is not that of an age payload (cut short or extended)");
+    return { ...opened, plainSize };
   }
 
   /**

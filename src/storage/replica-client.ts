@@ -15,6 +15,7 @@ import {
   walPath,
   walSegmentPath,
 } from "../format/layout.ts";
+import { arraySource } from "../format/lz4-frame-format.ts";
 import type { AgeChunkOpener } from "./age-decrypted-source.ts";
 import type { AgeDecryptor } from "./age-decryptor.ts";
 import type { AgeEncryptor } from "./age-encryptor.ts";
@@ -192,6 +193,20 @@ export class ReplicaClient {
     workers: Promise<AgeChunkOpener>,
   ): Promise<ObjectSource | null> {
     return this.readSource(walSegmentPath("", generation, index, offset), tempDir, size, workers);
+  }
+
+  /** The compressed WAL segment ready to decode from memory (for small ones), or null if it does not exist. */
+  async walSegmentInMemory(
+    generation: string,
+    index: number,
+    offset: number,
+    workers: Promise<AgeChunkOpener>,
+  ): Promise<ObjectSource | null> {
+    const key = walSegmentPath("", generation, index, offset);
+    const bytes = await this.store.get(key);
+    if (!bytes) return null;
+    if (this.age) return this.age.bytesSource(key, bytes, workers);
+    return { size: bytes.length, source: arraySource(bytes), release: () => {} };
   }
 
   /** The compressed WAL segment, or null if it does not exist. */

@@ -98,11 +98,29 @@ describe("AgeDecryptor", () => {
       expect(released()).toBe(true);
     });
 
-    test("a small object, or one read without workers, is decrypted into a file first", async () => {
+    test("bytes in memory (a small remote segment) are opened on the workers too, with no file", async () => {
       const d = new AgeDecryptor([identity]);
-      const { local } = stored("small.lz4", ciphertext);
-      const object = await d.source("small.lz4", local, temp, Promise.resolve(pool));
+      const object = await d.bytesSource("mem.lz4", ciphertext, Promise.resolve(pool));
+      await object.source.ready!(object.size);
       expect(Buffer.compare(object.source.bytes(0, object.size), plaintext)).toBe(0);
+      object.release();
+      const flipped = ciphertext.slice();
+      flipped[flipped.length - 20]! ^= 4;
+      const bad = await d.bytesSource("mem.lz4", flipped, Promise.resolve(pool));
+      expect(String(await bad.source.ready!(bad.size).catch((e: unknown) => e))).toContain(
+        "mem.lz4: it is damaged",
+      );
+      const plainObject = await d.bytesSource("plain.lz4", plaintext, Promise.resolve(pool));
+      expect(plainObject.source.bytes(0, 4)).toEqual(plaintext.subarray(0, 4));
+      expect(fs.readdirSync(temp)).toEqual([]);
+    });
+
+    test("an object of one chunk is decrypted on this thread, into a file first", async () => {
+      const d = new AgeDecryptor([identity]);
+      const tiny = plaintext.subarray(0, 1000);
+      const { local } = stored("small.lz4", await encrypter.encrypt(tiny));
+      const object = await d.source("small.lz4", local, temp, Promise.resolve(pool));
+      expect(Buffer.compare(object.source.bytes(0, object.size), tiny)).toBe(0);
       expect(fs.readdirSync(temp).length).toBe(1);
       object.release();
       expect(fs.readdirSync(temp)).toEqual([]);
