@@ -5,7 +5,7 @@
  * scratch), a work area (the 64 KiB back-reference window plus one 4 MiB block; the frame decoder decodes
  * straight into it, so only compressed bytes are copied in), and the cipher's input and output chunk of
  * its own, so a chunk can be opened while a frame is being decoded. Where WebAssembly is missing, the LZ4
- * and xxHash callers use their JavaScript; the cipher has no such fallback (see AgeCipherUnavailable).
+ * and xxHash callers use their JavaScript; the cipher is the fallback of runtime/libcrypto-aead.ts.
  */
 import { WASM_KERNELS_BASE64 } from "./wasm-kernels.generated.ts";
 

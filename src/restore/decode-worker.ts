@@ -6,8 +6,8 @@
 import { AgeFormatError, openAgeChunks } from "../format/age-stream.ts";
 import { decodeLz4BlockInto } from "../format/lz4-block-decode.ts";
 import { Lz4FormatError } from "../format/lz4-frame.ts";
-import { wasmKernels } from "../format/wasm-kernels.ts";
 import { WORKER_READY } from "../runtime/worker-thread.ts";
+import { aead } from "../storage/age-cipher.ts";
 import type { AgeChunksRequest, DecodeReply, DecodeRequest } from "./decode-pool.ts";
 
 declare const self: Worker;
@@ -38,14 +38,11 @@ self.onmessage = (event: MessageEvent<DecodeRequest>) => {
 
 function openChunks(req: AgeChunksRequest): DecodeReply {
   try {
-    const kernels = wasmKernels();
-    if (!kernels)
-      return { id: req.id, error: "age decryption needs WebAssembly, which this runtime does not offer" };
     const sealed = new Uint8Array(req.input, 0, req.length);
     const out = new Uint8Array(req.output);
     return {
       id: req.id,
-      length: openAgeChunks(kernels, req.payloadKey, sealed, req.firstChunk, req.final, out),
+      length: openAgeChunks(aead(), req.payloadKey, sealed, req.firstChunk, req.final, out),
     };
   } catch (err) {
     return err instanceof AgeFormatError

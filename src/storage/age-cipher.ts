@@ -1,17 +1,20 @@
 /**
  * The keys of an age file as age v1 derives them (HKDF-SHA256 from the file key, X25519 to wrap it for a
- * recipient, HMAC-SHA256 over the header), with node:crypto, and ChaCha20-Poly1305 from the WebAssembly
- * kernels. The format itself is in format/age.ts and format/age-stream.ts.
+ * recipient, HMAC-SHA256 over the header), with node:crypto, and ChaCha20-Poly1305 from the host's
+ * libcrypto or the WebAssembly kernels. The format itself is in format/age.ts and format/age-stream.ts.
  */
 import * as crypto from "node:crypto";
 import { type Aead, AGE_PAYLOAD_NONCE_BYTES } from "../format/age-stream.ts";
 import { wasmKernels } from "../format/wasm-kernels.ts";
+import { libcryptoAead } from "../runtime/libcrypto-aead.ts";
 
 /** The X25519 stanza's label, the HKDF info of its wrap key. */
 export const X25519_LABEL = "age-encryption.org/v1/X25519";
 
-/** This thread's ChaCha20-Poly1305. */
+/** This thread's ChaCha20-Poly1305: the host's libcrypto where there is one, else the WebAssembly kernel. */
 export function aead(): Aead {
+  const native = libcryptoAead();
+  if (native) return native;
   const kernels = wasmKernels();
   // Bun and Deno always have WebAssembly; only a stripped-down runtime would not.
   if (!kernels) throw new Error("age encryption needs WebAssembly, which this runtime does not offer");

@@ -1,6 +1,7 @@
 /**
- * age's payload and its cipher: the WebAssembly ChaCha20-Poly1305 agrees with @noble/ciphers (the one
- * typage uses) on every size around a block and a chunk, and the STREAM sealer and opener round-trip any
+ * age's payload and its cipher: both ChaCha20-Poly1305s (the WebAssembly kernel and the host's libcrypto)
+ * agree with @noble/ciphers (the one typage uses) on every size around a block and a chunk, at any
+ * offset of the output, and the STREAM sealer and opener round-trip any
  * split of any size while refusing every altered, cut or extended payload.
  */
 import { describe, expect, test } from "bun:test";
@@ -18,43 +19,65 @@ import {
 } from "../../src/format/age-stream.ts";
 import { concatBytes } from "../../src/format/bytes.ts";
 import { wasmKernels } from "../../src/format/wasm-kernels.ts";
+import { libcryptoAead } from "../../src/runtime/libcrypto-aead.ts";
 import { pseudoRandomBytes } from "../helpers/pseudo-random.ts";
 
 const kernels = wasmKernels()!;
 const key = pseudoRandomBytes(32, 7);
 
-describe("ChaCha20-Poly1305 kernel", () => {
-  const sizes = [...Array.from({ length: 130 }, (_, i) => i), 1000, 4095, 4096, 65_535, AGE_CHUNK_BYTES];
-  test("seals as @noble/ciphers does, and opens what it seals", () => {
-    for (const size of sizes) {
-      const nonce = pseudoRandomBytes(12, size + 1);
-      const plain = pseudoRandomBytes(size, size + 2);
-      const expected = chacha20poly1305(key, nonce).encrypt(plain);
-      const sealed = new Uint8Array(size + 16);
-      kernels.seal(key, nonce, plain, sealed, 0);
-      expect({ size, same: Buffer.compare(sealed, expected) }).toEqual({ size, same: 0 });
-      const opened = new Uint8Array(size);
-      expect(kernels.open(key, nonce, expected, opened, 0)).toBe(true);
-      expect(Buffer.compare(opened, plain)).toBe(0);
-    }
-  });
+const native = libcryptoAead();
+if (!native && !process.env.CI)
+  console.warn(
+    "SKIPPED: the libcrypto cipher checks need OpenSSL 3 (libcrypto.so.3). Try: apt-get install -y libssl3",
+  );
 
-  test("refuses every single flipped bit, and a wrong key or nonce", () => {
-    const nonce = pseudoRandomBytes(12, 3);
-    const plain = pseudoRandomBytes(200, 4);
-    const sealed = chacha20poly1305(key, nonce).encrypt(plain);
-    const out = new Uint8Array(200).fill(0xee);
-    for (let bit = 0; bit < sealed.length * 8; bit++) {
-      const bad = sealed.slice();
-      bad[bit >> 3]! ^= 1 << (bit & 7);
-      expect(kernels.open(key, nonce, bad, out, 0)).toBe(false);
-    }
-    // Nothing is released from a chunk that does not authenticate.
-    expect(out.every((b) => b === 0xee)).toBe(true);
-    expect(kernels.open(pseudoRandomBytes(32, 9), nonce, sealed, out, 0)).toBe(false);
-    expect(kernels.open(key, chunkNonce(0, true), sealed, out, 0)).toBe(false);
+for (const [name, cipher] of [
+  ["WebAssembly kernel", kernels],
+  ["libcrypto through FFI", native],
+] as const) {
+  describe.skipIf(!cipher && !process.env.CI)(`ChaCha20-Poly1305: ${name}`, () => {
+    const kernels = cipher!;
+    const sizes = [...Array.from({ length: 130 }, (_, i) => i), 1000, 4095, 4096, 65_535, AGE_CHUNK_BYTES];
+    test("seals as @noble/ciphers does, and opens what it seals", () => {
+      for (const size of sizes) {
+        const nonce = pseudoRandomBytes(12, size + 1);
+        const plain = pseudoRandomBytes(size, size + 2);
+        const expected = chacha20poly1305(key, nonce).encrypt(plain);
+        const sealed = new Uint8Array(size + 16);
+        kernels.seal(key, nonce, plain, sealed, 0);
+        expect({ size, same: Buffer.compare(sealed, expected) }).toEqual({ size, same: 0 });
+        const opened = new Uint8Array(size);
+        expect(kernels.open(key, nonce, expected, opened, 0)).toBe(true);
+        expect(Buffer.compare(opened, plain)).toBe(0);
+        // Views into larger buffers, at odd offsets, as the payload code passes them.
+        const wide = new Uint8Array(size + 16 + 7);
+        kernels.seal(key, nonce, plain, wide, 7);
+        expect(Buffer.compare(wide.subarray(7), expected)).toBe(0);
+        const within = new Uint8Array(size + 16 + 3);
+        within.set(expected, 3);
+        const at5 = new Uint8Array(size + 5);
+        expect(kernels.open(key, nonce, within.subarray(3), at5, 5)).toBe(true);
+        expect(Buffer.compare(at5.subarray(5), plain)).toBe(0);
+      }
+    });
+
+    test("refuses every single flipped bit, and a wrong key or nonce", () => {
+      const nonce = pseudoRandomBytes(12, 3);
+      const plain = pseudoRandomBytes(200, 4);
+      const sealed = chacha20poly1305(key, nonce).encrypt(plain);
+      const out = new Uint8Array(200).fill(0xee);
+      for (let bit = 0; bit < sealed.length * 8; bit++) {
+        const bad = sealed.slice();
+        bad[bit >> 3]! ^= 1 << (bit & 7);
+        expect(kernels.open(key, nonce, bad, out, 0)).toBe(false);
+      }
+      // Nothing is released from a chunk that does not authenticate.
+      expect(out.every((b) => b === 0xee)).toBe(true);
+      expect(kernels.open(pseudoRandomBytes(32, 9), nonce, sealed, out, 0)).toBe(false);
+      expect(kernels.open(key, chunkNonce(0, true), sealed, out, 0)).toBe(false);
+    });
   });
-});
+}
 
 describe("age STREAM", () => {
   const open = (payload: Uint8Array, pieces: number[] = [payload.length]): Uint8Array => {

@@ -1,0 +1,90 @@
+/**
+ * ChaCha20-Poly1305 from the host's OpenSSL 3 (`libcrypto.so.3`) through `bun:ffi`, where there is one:
+ * measured 3.5 GB/s per core against 375 MB/s for the WebAssembly kernel (JavaScriptCore's SIMD code is
+ * ~2.4x behind native), which made an encrypted restore CPU-bound on the cipher. The executable never
+ * needs it: where the library, FFI or Linux is missing, this returns null and callers use the kernel.
+ * One cipher context per thread (workers load their own).
+ */
+import type { Aead } from "../format/age-stream.ts";
+
+const TAG_BYTES = 16;
+/** EVP_CTRL_AEAD_GET_TAG and EVP_CTRL_AEAD_SET_TAG, from OpenSSL's evp.h. */
+const GET_TAG = 0x10;
+const SET_TAG = 0x11;
+
+let loaded: Aead | null | undefined;
+
+/** This thread's native AEAD, or null where there is none (set WALSHIP_AEAD=wasm to refuse it). */
+export function libcryptoAead(): Aead | null {
+  if (loaded === undefined) {
+    try {
+      loaded = process.env.WALSHIP_AEAD === "wasm" || process.platform !== "linux" ? null : load();
+    } catch {
+      loaded = null;
+    }
+  }
+  return loaded;
+}
+
+function load(): Aead | null {
+  // Loaded lazily: bun:ffi exists only under Bun.
+  const { dlopen, FFIType, ptr } = require("bun:ffi") as typeof import("bun:ffi");
+  const { symbols: c } = dlopen("libcrypto.so.3", {
+    EVP_CIPHER_CTX_new: { args: [], returns: FFIType.ptr },
+    EVP_chacha20_poly1305: { args: [], returns: FFIType.ptr },
+    EVP_EncryptInit_ex: {
+      args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr],
+      returns: FFIType.i32,
+    },
+    EVP_EncryptUpdate: {
+      args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32],
+      returns: FFIType.i32,
+    },
+    EVP_EncryptFinal_ex: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    EVP_DecryptInit_ex: {
+      args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr],
+      returns: FFIType.i32,
+    },
+    EVP_DecryptUpdate: {
+      args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32],
+      returns: FFIType.i32,
+    },
+    EVP_DecryptFinal_ex: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    EVP_CIPHER_CTX_ctrl: { args: [FFIType.ptr, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  });
+  const ctx = c.EVP_CIPHER_CTX_new();
+  const cipher = c.EVP_chacha20_poly1305();
+  if (!ctx || !cipher) return null;
+  const written = new Int32Array(1);
+  const tag = new Uint8Array(TAG_BYTES);
+  // Plaintext is opened here and copied out only once its tag checks: OpenSSL writes it before.
+  let scratch = new Uint8Array(64 * 1024 + TAG_BYTES);
+  // A pointer to an empty array is refused; an empty input points here, with a length of 0.
+  const spare = new Uint8Array(TAG_BYTES);
+  const at = (bytes: Uint8Array) => ptr(bytes.length > 0 ? bytes : spare);
+  const ok = (r: number, what: string) => {
+    if (r !== 1) throw new Error(`libcrypto ${what} failed`);
+  };
+  return {
+    seal(key, nonce, plain, out, offset) {
+      const dst = out.subarray(offset, offset + plain.length + TAG_BYTES);
+      ok(c.EVP_EncryptInit_ex(ctx, cipher, null, ptr(key), ptr(nonce)), "EncryptInit");
+      ok(c.EVP_EncryptUpdate(ctx, at(dst), ptr(written), at(plain), plain.length), "EncryptUpdate");
+      ok(c.EVP_EncryptFinal_ex(ctx, ptr(spare), ptr(written)), "EncryptFinal");
+      ok(c.EVP_CIPHER_CTX_ctrl(ctx, GET_TAG, TAG_BYTES, ptr(tag)), "GET_TAG");
+      dst.set(tag, plain.length);
+    },
+    open(key, nonce, sealed, out, offset) {
+      if (sealed.length < TAG_BYTES) return false;
+      const n = sealed.length - TAG_BYTES;
+      if (scratch.length < n) scratch = new Uint8Array(n);
+      tag.set(sealed.subarray(n));
+      ok(c.EVP_DecryptInit_ex(ctx, cipher, null, ptr(key), ptr(nonce)), "DecryptInit");
+      ok(c.EVP_CIPHER_CTX_ctrl(ctx, SET_TAG, TAG_BYTES, ptr(tag)), "SET_TAG");
+      ok(c.EVP_DecryptUpdate(ctx, at(scratch), ptr(written), at(sealed), n), "DecryptUpdate");
+      if (c.EVP_DecryptFinal_ex(ctx, ptr(spare), ptr(written)) !== 1) return false;
+      out.set(scratch.subarray(0, n), offset);
+      return true;
+    },
+  };
+}
