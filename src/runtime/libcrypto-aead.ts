@@ -29,28 +29,20 @@ export function libcryptoAead(): Aead | null {
 function load(): Aead | null {
   // Loaded lazily: bun:ffi exists only under Bun.
   const { dlopen, FFIType, ptr } = require("bun:ffi") as typeof import("bun:ffi");
+  const { ptr: p, i32 } = FFIType;
+  const init = { args: [p, p, p, p, p], returns: i32 } as const;
+  const update = { args: [p, p, p, p, i32], returns: i32 } as const;
+  const final = { args: [p, p, p], returns: i32 } as const;
   const { symbols: c } = dlopen("libcrypto.so.3", {
-    EVP_CIPHER_CTX_new: { args: [], returns: FFIType.ptr },
-    EVP_chacha20_poly1305: { args: [], returns: FFIType.ptr },
-    EVP_EncryptInit_ex: {
-      args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr],
-      returns: FFIType.i32,
-    },
-    EVP_EncryptUpdate: {
-      args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32],
-      returns: FFIType.i32,
-    },
-    EVP_EncryptFinal_ex: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    EVP_DecryptInit_ex: {
-      args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr],
-      returns: FFIType.i32,
-    },
-    EVP_DecryptUpdate: {
-      args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32],
-      returns: FFIType.i32,
-    },
-    EVP_DecryptFinal_ex: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    EVP_CIPHER_CTX_ctrl: { args: [FFIType.ptr, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+    EVP_CIPHER_CTX_new: { args: [], returns: p },
+    EVP_chacha20_poly1305: { args: [], returns: p },
+    EVP_EncryptInit_ex: init,
+    EVP_EncryptUpdate: update,
+    EVP_EncryptFinal_ex: final,
+    EVP_DecryptInit_ex: init,
+    EVP_DecryptUpdate: update,
+    EVP_DecryptFinal_ex: final,
+    EVP_CIPHER_CTX_ctrl: { args: [p, i32, i32, p], returns: i32 },
   });
   const ctx = c.EVP_CIPHER_CTX_new();
   const cipher = c.EVP_chacha20_poly1305();
