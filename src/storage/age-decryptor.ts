@@ -80,8 +80,23 @@ export class AgeDecryptor {
    * beside the object: a directory replica's file is the object itself); `local` is released.
    */
   async file(key: string, local: LocalObject, tempDir: string): Promise<LocalObject> {
-    const opened = await this.openFile(key, local);
-    if (!opened) return local;
+    let opened: Awaited<ReturnType<AgeDecryptor["openFile"]>>;
+    try {
+      opened = await this.openFile(key, local);
+    } catch (err) {
+      local.release();
+      throw err;
+    }
+    return opened ? this.plainFile(key, local, tempDir, opened) : local;
+  }
+
+  /** The payload of `local`, opened here into a file in `tempDir`; `local` is released. */
+  private async plainFile(
+    key: string,
+    local: LocalObject,
+    tempDir: string,
+    opened: { opener: AgeStreamOpener; payloadStart: number },
+  ): Promise<LocalObject> {
     const plain = path.join(tempDir, `.walship-decrypted-${process.pid}-${(decrypted++).toString(36)}`);
     try {
       const out = fs.openSync(plain, "wx", 0o600);
@@ -128,8 +143,8 @@ export class AgeDecryptor {
       throw err;
     }
     const pool = opened && opened.plainSize > ON_THIS_THREAD_MAX_BYTES ? await workers : undefined;
-    if (!opened || !pool || pool.size === 0)
-      return fileObjectSource(opened ? await this.file(key, local, tempDir) : local);
+    if (!opened) return fileObjectSource(local);
+    if (!pool || pool.size === 0) return fileObjectSource(await this.plainFile(key, local, tempDir, opened));
     return this.onWorkers(key, fileCipherInput(local), opened, pool);
   }
 

@@ -57,11 +57,11 @@ describe("AgeDecryptor", () => {
   });
 
   test("without an identity an encrypted object says what to configure, and leaves no file", async () => {
-    const { local } = stored("c.lz4", ciphertext);
+    const { local, released } = stored("c.lz4", ciphertext);
     const err = await new AgeDecryptor([]).file("c.lz4", local, temp).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageError);
     expect((err as StorageError).message).toContain("c.lz4: it is encrypted (age)");
-    expect(fs.readdirSync(temp)).toEqual([]);
+    expect({ temp: fs.readdirSync(temp), released: released() }).toEqual({ temp: [], released: true });
   });
 
   describe("on the decode pool's workers", () => {
