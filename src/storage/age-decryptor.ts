@@ -80,13 +80,7 @@ export class AgeDecryptor {
    * beside the object: a directory replica's file is the object itself); `local` is released.
    */
   async file(key: string, local: LocalObject, tempDir: string): Promise<LocalObject> {
-    let opened: Awaited<ReturnType<AgeDecryptor["openFile"]>>;
-    try {
-      opened = await this.openFile(key, local);
-    } catch (err) {
-      local.release();
-      throw err;
-    }
+    const opened = await this.openFile(key, local);
     return opened ? this.plainFile(key, local, tempDir, opened) : local;
   }
 
@@ -135,13 +129,7 @@ export class AgeDecryptor {
     tempDir: string,
     workers: Promise<AgeChunkOpener>,
   ): Promise<ObjectSource> {
-    let opened: Awaited<ReturnType<AgeDecryptor["openFile"]>>;
-    try {
-      opened = await this.openFile(key, local);
-    } catch (err) {
-      local.release();
-      throw err;
-    }
+    const opened = await this.openFile(key, local);
     const pool = opened && opened.plainSize > ON_THIS_THREAD_MAX_BYTES ? await workers : undefined;
     if (!opened) return fileObjectSource(local);
     if (!pool || pool.size === 0) return fileObjectSource(await this.plainFile(key, local, tempDir, opened));
@@ -186,23 +174,27 @@ export class AgeDecryptor {
   /**
    * The payload of `local` when it is an age file (null when not): the file key unwrapped by an
    * identity, the header's MAC checked, and the plaintext's size, which the payload's length must give.
+   * On failure `local` is released.
    */
   private async openFile(
     key: string,
     local: LocalObject,
   ): Promise<(Awaited<ReturnType<AgeDecryptor["payload"]>> & { plainSize: number }) | null> {
-    await local.ready?.(Math.min(INTRO_BYTES, local.size));
-    if (!isAgeFile(readFileAt(local.path, 0, Math.min(INTRO_BYTES, local.size)))) return null;
-    const d = await this.open(key);
     try {
+      await local.ready?.(Math.min(INTRO_BYTES, local.size));
+      if (!isAgeFile(readFileAt(local.path, 0, Math.min(INTRO_BYTES, local.size)))) return null;
+      const d = await this.open(key);
+      // A download that fails meanwhile is reported as such, not as damage.
       await local.ready?.(Math.min(AGE_HEADER_LIMIT, local.size));
-      return await this.payloadOf(
-        d,
-        readFileAt(local.path, 0, Math.min(AGE_HEADER_LIMIT, local.size)),
-        local.size,
-      );
+      const start = readFileAt(local.path, 0, Math.min(AGE_HEADER_LIMIT, local.size));
+      try {
+        return await this.payloadOf(d, start, local.size);
+      } catch (err) {
+        throw this.failure(key, err);
+      }
     } catch (err) {
-      throw this.failure(key, err);
+      local.release();
+      throw err;
     }
   }
 
