@@ -4,11 +4,13 @@
  *
  *   bun test/bench/load-writer.ts lag   DB SECONDS OUT [--interval-ms 50] [--seed N]
  *   bun test/bench/load-writer.ts storm DB SECONDS OUT [--sample-ms 50] [--synchronous full|normal]
+ *                                                   [--wal-guard-mb N]
  *
  * - lag: one commit about every `interval-ms` (uniformly jittered between half and one and a half times
  *   it), every commit recorded.
  * - storm: commits flat out; one commit about every `sample-ms` is recorded (recording costs a 96-byte
- *   read, so only the sampled commits pay it).
+ *   read, so only the sampled commits pay it). With --wal-guard-mb, it stops early once the `-wal` file
+ *   passes that size (checked at every sample), so a replicator that lets the WAL grow cannot fill the disk.
  *
  * Writes one JSON document (WriterResult) to OUT when done.
  *
@@ -49,6 +51,10 @@ export interface WriterResult {
   tps: number;
   /** lag: every commit; storm: the sampled ones. */
   commits: CommitRecord[];
+  /** Date.now() when the last commit returned: the end of the window. */
+  endedAt: number;
+  /** The run was stopped early because the WAL passed --wal-guard-mb. */
+  walGuardHit: boolean;
 }
 
 const WAL_INDEX_HEADER_BYTES = 48;
@@ -128,6 +134,8 @@ async function main(): Promise<void> {
   const sampleMs = Number(flag(argv, "--sample-ms", "50"));
   const synchronous = flag(argv, "--synchronous", "default").toUpperCase();
   const rand = rng(Number(flag(argv, "--seed", "1")));
+  const walGuardBytes = Number(flag(argv, "--wal-guard-mb", "0")) * 2 ** 20;
+  let walGuardHit = false;
 
   const db = new Database(dbPath, { readwrite: true, create: false });
   db.run("PRAGMA busy_timeout = 5000");
@@ -178,6 +186,13 @@ async function main(): Promise<void> {
         if (now >= nextSample) {
           record(Number(r.lastInsertRowid));
           nextSample = now + sampleMs;
+          if (
+            walGuardBytes > 0 &&
+            (fs.statSync(`${dbPath}-wal`, { throwIfNoEntry: false })?.size ?? 0) > walGuardBytes
+          ) {
+            walGuardHit = true;
+            break;
+          }
         }
       } catch (err) {
         if (!isBusy(err)) throw err;
@@ -186,6 +201,7 @@ async function main(): Promise<void> {
     }
   }
   const elapsedS = (performance.now() - started) / 1000;
+  const endedAt = Date.now();
   fs.closeSync(shmFd);
   insert.finalize();
   db.close();
@@ -198,6 +214,8 @@ async function main(): Promise<void> {
     elapsedS,
     tps: transactions / elapsedS,
     commits,
+    endedAt,
+    walGuardHit,
   };
   fs.writeFileSync(outPath, JSON.stringify(result));
 }

@@ -2,9 +2,10 @@
  * Load benchmark: `walship replicate` against `litestream replicate` (0.3.13) on the same workloads, to a
  * directory and to the S3 test server, one tool after the other, each run on a fresh database.
  *
- *   bun test/bench/load.ts [--only lag,storm,idle] [--seconds 60] [--storm-seconds 20] [--targets dir,s3]
+ *   bun test/bench/load.ts [--only lag,storm,idle,flood] [--seconds 60] [--storm-seconds 20] [--targets dir,s3]
  *                          [--tools walship,litestream] [--synchronous default|full|normal]
  *                          [--max-minutes 60] [--walship-bin PATH] [--encrypted]
+ *                          [--flood-seconds 15] [--wal-guard-mb 2048]
  *
  * - lag: one small commit about every 50 ms (jittered 25..75 ms) for --seconds; for every commit, the time
  *   until the replica object holding it is present in the replica storage; p50, p99, max. At the default
@@ -16,6 +17,10 @@
  *   SIGTERM (sent as soon as the writer stops) to the replicator's exit. Default intervals. The writer uses
  *   SQLite's default `synchronous` (FULL in bun:sqlite: one fsync per commit) unless --synchronous says
  *   otherwise; `normal` makes the storm about ten times faster.
+ * - flood (not run by default): the storm's writer with synchronous=NORMAL, flat out for --flood-seconds
+ *   (~160,000 commits/s alone on the 2-core machines): the storm's figures, plus whether the run was
+ *   stopped because the WAL passed --wal-guard-mb (the disk guard), and the share of the sampled commits
+ *   already in the replica when the writer stopped.
  * - idle: CPU (utime+stime from /proc/PID/stat) and RSS of the replicator on an idle database for
  *   --seconds, after it has taken its snapshot; for S3 also the requests it sent (counted by a pass-through
  *   proxy). Default intervals.
@@ -83,7 +88,7 @@ const IDLE_SEED_ROWS = 1_000;
 
 type Tool = "walship" | "litestream";
 type Target = "dir" | "s3";
-type Workload = "lag" | "storm" | "idle";
+type Workload = "lag" | "storm" | "idle" | "flood";
 
 interface Intervals {
   name: string;
@@ -114,6 +119,8 @@ interface Options {
   maxMinutes: number;
   walshipBin: string | undefined;
   encrypted: boolean;
+  floodSeconds: number;
+  walGuardMb: number;
 }
 
 /** The age keys of an encrypted pass: in the config, and in a file for `age -d`. */
@@ -126,7 +133,8 @@ interface AgeKeys {
 const USAGE =
   "usage: bun test/bench/load.ts [--only lag,storm,idle] [--seconds 60] [--storm-seconds 20] [--targets dir,s3] " +
   "[--tools walship,litestream] " +
-  "[--synchronous default|full|normal] [--max-minutes 60] [--walship-bin PATH] [--encrypted]";
+  "[--synchronous default|full|normal] [--max-minutes 60] [--walship-bin PATH] [--encrypted] " +
+  "[--only ...,flood] [--flood-seconds 15] [--wal-guard-mb 2048]";
 
 function parseOptions(argv: string[]): Options {
   const valued = new Set([
@@ -138,6 +146,8 @@ function parseOptions(argv: string[]): Options {
     "--synchronous",
     "--max-minutes",
     "--walship-bin",
+    "--flood-seconds",
+    "--wal-guard-mb",
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -157,9 +167,10 @@ function parseOptions(argv: string[]): Options {
       throw new BenchFailure(`${name} needs a positive whole number, got ${v}`, 2);
     return n;
   };
-  const list = <T extends string>(name: string, all: readonly T[]): T[] => {
+  /** `all` are the values allowed, `byDefault` those taken without the flag. */
+  const list = <T extends string>(name: string, all: readonly T[], byDefault: readonly T[] = all): T[] => {
     const v = value(name);
-    if (v === undefined) return [...all];
+    if (v === undefined) return [...byDefault];
     const items = v.split(",").filter((s) => s !== "");
     const bad = items.filter((s) => !(all as readonly string[]).includes(s));
     if (items.length === 0 || bad.length > 0)
@@ -172,7 +183,7 @@ function parseOptions(argv: string[]): Options {
     throw new BenchFailure("--synchronous: default, full or normal", 2);
   }
   return {
-    only: list<Workload>("--only", ["lag", "storm", "idle"]),
+    only: list<Workload>("--only", ["lag", "storm", "idle", "flood"], ["lag", "storm", "idle"]),
     targets: list<Target>("--targets", ["dir", "s3"]),
     tools: list<Tool>("--tools", ["walship", "litestream"]),
     seconds,
@@ -181,6 +192,8 @@ function parseOptions(argv: string[]): Options {
     maxMinutes: int("--max-minutes", 60),
     walshipBin: value("--walship-bin"),
     encrypted: argv.includes("--encrypted"),
+    floodSeconds: int("--flood-seconds", 15),
+    walGuardMb: int("--wal-guard-mb", 2048),
   };
 }
 
@@ -792,9 +805,11 @@ async function runWriter(
   r: RunDirs,
   mode: "lag" | "storm",
   seconds: number,
+  storm: StormKind = { synchronous: b.synchronous, walGuardMb: 0 },
 ): Promise<WriterResult> {
   const out = path.join(r.dir, `writer-${mode}.json`);
-  const extra = mode === "storm" ? ["--synchronous", b.synchronous] : [];
+  const extra =
+    mode === "storm" ? ["--synchronous", storm.synchronous, "--wal-guard-mb", String(storm.walGuardMb)] : [];
   await run(
     [process.execPath, WRITER, mode, r.db, String(seconds), out, ...extra],
     path.join(r.dir, "writer.log"),
@@ -906,9 +921,19 @@ async function lagRun(
   }
 }
 
+/** How a storm writes: the storm workload's settings, or the flood's (NORMAL, with the disk guard). */
+interface StormKind {
+  synchronous: Options["synchronous"];
+  walGuardMb: number;
+}
+
 interface StormResult {
   target: Target;
   tool: Tool | "none";
+  /** Stopped early: the WAL passed the disk guard. */
+  walGuardHit: boolean;
+  /** Share of the sampled commits already in the replica when the writer stopped (null: no replicator). */
+  replicatedAtEnd: number | null;
   transactions: number;
   tps: number;
   /** tps / tps of the same writer with no replicator (same target block). */
@@ -933,8 +958,13 @@ async function stormRun(
   tool: Tool | "none",
   seconds: number,
   baselineTps: number | null,
+  kind: StormKind & { name: "storm" | "flood" } = {
+    name: "storm",
+    synchronous: b.synchronous,
+    walGuardMb: 0,
+  },
 ): Promise<StormResult> {
-  const label = `storm ${target} ${tool}`;
+  const label = `${kind.name} ${target} ${tool}`;
   ensureTime(b, seconds + 90, label);
   const r = prepareRun(b, target, DEFAULT_INTERVALS, label);
   try {
@@ -949,7 +979,7 @@ async function stormRun(
     const t0 = performance.now();
     let w: WriterResult;
     try {
-      w = await runWriter(b, r, "storm", seconds);
+      w = await runWriter(b, r, "storm", seconds, kind);
     } finally {
       clearInterval(walPoll);
     }
@@ -983,6 +1013,11 @@ async function stormRun(
     const res: StormResult = {
       target,
       tool,
+      walGuardHit: w.walGuardHit,
+      replicatedAtEnd: p
+        ? seen.filter((x) => x !== null && x !== undefined && x <= w.endedAt).length /
+          Math.max(1, seen.length)
+        : null,
       transactions: w.transactions,
       tps: w.tps,
       tpsRatio: ratio(w.tps, baselineTps),
@@ -1002,6 +1037,10 @@ async function stormRun(
     b.say(
       `${label}: ${res.transactions} commits, ${f0(res.tps)} tps${baselineTps === null ? "" : ` (x${f2(res.tpsRatio)} of no replicator)`}, ` +
         `${res.busyErrors} busy errors, peak WAL ${f1(res.peakWalMb)} MiB` +
+        (res.walGuardHit ? ` (STOPPED: the WAL passed the ${kind.walGuardMb} MiB guard)` : "") +
+        (res.replicatedAtEnd === null
+          ? ""
+          : `, ${f0(res.replicatedAtEnd * 100)}% replicated when the writer stopped`) +
         (p
           ? `, lag p99 ${f0(res.lagMs?.p99)} ms of ${res.samples} samples${res.unmatched ? ` (${res.unmatched} never seen)` : ""}, ` +
             `CPU ${f1(cpu)}%, RSS ${f0(rssMaxMb)} MB, SIGTERM->exit ${f2(stopS)} s (code ${stopCode}), restore ok (${rows} rows)`
@@ -1110,8 +1149,8 @@ async function main(): Promise<number> {
   let server: S3Server | null = null;
   const endTimeLimit = guardRun({ scratch, server: () => server, maxMinutes: opts.maxMinutes, say });
 
-  const plain: Results = { lag: [], storm: [], idle: [] };
-  const encrypted: Results = { lag: [], storm: [], idle: [] };
+  const plain: Results = { lag: [], storm: [], idle: [], flood: [] };
+  const encrypted: Results = { lag: [], storm: [], idle: [], flood: [] };
   let ageKeys: AgeKeys | null = null;
   try {
     if (opts.targets.includes("s3")) {
@@ -1182,6 +1221,15 @@ async function runWorkloads(b: Bench, opts: Options, res: Results): Promise<void
       const tools = order.filter((t) => opts.tools.includes(t));
       for (const tool of tools) res.idle.push(await idleRun(b, target, tool, opts.seconds));
     }
+    if (opts.only.includes("flood")) {
+      const kind = { name: "flood", synchronous: "normal", walGuardMb: opts.walGuardMb } as const;
+      const base = await stormRun(b, target, "none", opts.floodSeconds, null, kind);
+      base.tpsRatio = 1;
+      res.flood.push(base);
+      const order: Tool[] = target === "dir" ? ["walship", "litestream"] : ["litestream", "walship"];
+      for (const tool of order.filter((t) => opts.tools.includes(t)))
+        res.flood.push(await stormRun(b, target, tool, opts.floodSeconds, base.tps, kind));
+    }
   }
 }
 
@@ -1214,6 +1262,7 @@ interface Results {
   lag: LagResult[];
   storm: StormResult[];
   idle: IdleResult[];
+  flood: StormResult[];
 }
 
 function report(
@@ -1293,6 +1342,44 @@ function report(
       }
     }
     out.push(table(rows, 3));
+  }
+  if (res.flood.length > 0) {
+    out.push(
+      `\nflood: autocommit single-row INSERTs flat out for ${opts.floodSeconds} s, synchronous NORMAL; a run ` +
+        `whose WAL passes ${opts.walGuardMb} MiB is stopped there (guard); "in replica" = sampled commits ` +
+        "already in the replica when the writer stopped; stop = SIGTERM -> exit",
+    );
+    const rows: string[][] = [
+      [
+        "target",
+        "tool",
+        "commits",
+        "tps",
+        "tps ratio",
+        "peak WAL MiB",
+        "guard",
+        "in replica",
+        "lag p99",
+        "RSS MB",
+        "stop s",
+      ],
+    ];
+    for (const r of res.flood) {
+      rows.push([
+        r.target,
+        r.tool === "none" ? "no replicator" : r.tool,
+        String(r.transactions),
+        f0(r.tps),
+        f2(r.tpsRatio),
+        f1(r.peakWalMb),
+        r.walGuardHit ? "HIT" : "-",
+        r.replicatedAtEnd === null ? "-" : `${f0(r.replicatedAtEnd * 100)}%`,
+        f0(r.lagMs?.p99),
+        f0(r.rssMaxMb),
+        f2(r.stopS),
+      ]);
+    }
+    out.push(table(rows, 2));
   }
   if (res.storm.length > 0) {
     out.push(
