@@ -20,7 +20,8 @@
  * - flood (not run by default): the storm's writer with synchronous=NORMAL, flat out for --flood-seconds
  *   (~160,000 commits/s alone on the 2-core machines): the storm's figures, plus whether the run was
  *   stopped because the WAL passed --wal-guard-mb (the disk guard), and the share of the sampled commits
- *   already in the replica when the writer stopped.
+ *   already in the replica when the writer stopped. The disk bounds the commit rate (measured: 64k/s
+ *   on this machine's disk, 105-118k/s on tmpfs); `TMPDIR=/dev/shm` runs the whole benchmark on tmpfs.
  * - idle: CPU (utime+stime from /proc/PID/stat) and RSS of the replicator on an idle database for
  *   --seconds, after it has taken its snapshot; for S3 also the requests it sent (counted by a pass-through
  *   proxy). Default intervals.
