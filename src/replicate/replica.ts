@@ -12,20 +12,16 @@ import {
   Lz4FormatError,
   Lz4FrameEncoder,
 } from "../format/lz4-frame.ts";
-import { fileSize, readFileInto } from "../io/file-io.ts";
+import { fileSize } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
-import { frameAlign, frameSize, lastTransactionEnd } from "../sqlite/wal.ts";
+import { frameAlign, lastTransactionEnd } from "../sqlite/wal.ts";
 import { StorageError } from "../storage/object-store.ts";
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 import { Reachability } from "./reachability.ts";
 import { knownEnd, ReplicaStateFile } from "./replica-state-file.ts";
+import { compressedShadow, MAX_SEGMENT_BYTES, readShadow, transactionEndAfter } from "./shadow-segments.ts";
 
-/**
- * Largest uncompressed WAL segment we upload; a bigger backlog goes up as several segments, each ending on
- * a commit frame. Only a single transaction larger than this makes a larger segment.
- */
-export const MAX_SEGMENT_BYTES = 16 * 1024 * 1024;
 /** Snapshot read size; each chunk is compressed as one 4 MiB LZ4 block. */
 const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -456,58 +452,4 @@ export class Replica {
     const times = this.db.captureTimes(pos.index, pos.offset, end);
     return times.length > 0 ? encodeCaptureTimes(times) : null;
   }
-}
-
-/** Pieces a transaction larger than a segment is read in (whole frames, about one LZ4 block). */
-function pieceBytes(pageSize: number): number {
-  const fs = frameSize(pageSize);
-  return Math.max(1, Math.floor(SNAPSHOT_CHUNK_BYTES / fs)) * fs;
-}
-
-/**
- * Where the transaction that begins at `from` (a commit's end) ends, reading the shadow WAL in pieces: the
- * last commit frame in the first piece that holds one.
- */
-function transactionEndAfter(shadowPath: string, from: number, available: number, pageSize: number): number {
-  for (let at = from; at < available; ) {
-    const piece = readShadow(shadowPath, at, Math.min(pieceBytes(pageSize), available - at));
-    const end = lastTransactionEnd(piece, at, pageSize);
-    if (end !== null) return end;
-    at += piece.length;
-  }
-  throw new Error(`shadow wal ${shadowPath} has no commit frame between ${from} and ${available}`);
-}
-
-/** Shadow WAL bytes [from, end) as an LZ4 frame, read and compressed piece by piece, after `prefix`. */
-async function* compressedShadow(
-  shadowPath: string,
-  from: number,
-  end: number,
-  pageSize: number,
-  prefix: Uint8Array | null,
-): AsyncGenerator<Uint8Array> {
-  if (prefix) yield prefix;
-  const encoder = new Lz4FrameEncoder();
-  for (let at = from; at < end; ) {
-    const piece = readShadow(shadowPath, at, Math.min(pieceBytes(pageSize), end - at));
-    // The encoder keeps its own copy of a partial block, so the shared read buffer may be reused.
-    yield* encoder.push(piece);
-    at += piece.length;
-  }
-  yield* encoder.finish();
-}
-
-/**
- * One buffer for every segment read, grown on demand up to MAX_SEGMENT_BYTES: with a fresh one per
- * segment the heap grew to ~330 MB in a write flood (~140-190 MB now). Safe to share: a segment is read
- * and compressed without an await in between, and the compressed frame never aliases its input.
- */
-let segmentBuffer = new Uint8Array(0);
-
-function readShadow(p: string, position: number, length: number): Uint8Array {
-  if (segmentBuffer.length < length)
-    segmentBuffer = new Uint8Array(Math.min(MAX_SEGMENT_BYTES, Math.max(length, segmentBuffer.length * 2)));
-  const data = readFileInto(p, segmentBuffer.subarray(0, length), position);
-  if (data.length !== length) throw new Error(`shadow wal ${p} is shorter than expected`);
-  return data;
 }
