@@ -7,6 +7,7 @@ import { Database } from "bun:sqlite";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { DEFAULT_MAX_WAL_BYTES } from "../config/config.ts";
 import { selfCommand, shellWord } from "../io/executable.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../replicate/database.ts";
 import { Replica } from "../replicate/replica.ts";
@@ -44,6 +45,7 @@ export async function runDemo(dirArg: string | undefined, out: (line: string) =>
     checkpointIntervalMs: 60_000,
     minCheckpointPageCount: 50,
     maxCheckpointPageCount: 10_000,
+    maxWalBytes: DEFAULT_MAX_WAL_BYTES,
     truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
     log,
   });

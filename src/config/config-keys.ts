@@ -32,6 +32,7 @@ export const KNOWN_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
     "checkpoint-interval": "checkpoint-interval: 1m",
     "min-checkpoint-page-count": "min-checkpoint-page-count: 1000",
     "max-checkpoint-page-count": "max-checkpoint-page-count: 10000",
+    "max-wal-size": "max-wal-size: 256MiB",
     replicas: "replicas: [{ url: s3://BUCKET/app }]",
     replica: "replica: { url: s3://BUCKET/app }",
   },

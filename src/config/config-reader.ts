@@ -3,6 +3,7 @@
  * mismatch becomes a ConfigError that says what was expected and how to write it.
  */
 
+import { tryParseByteSize } from "./byte-size.ts";
 import {
   type KeyLevel,
   KNOWN_KEYS,
@@ -171,6 +172,20 @@ export class ConfigReader {
     if ("ms" in result) return result.ms;
     return this.fail(key, `${key} is not a valid duration: ${result.problem}`, {
       hint: `use a duration such as ${name}: 10s, 5m or 1h30m`,
+      position: node.position,
+    });
+  }
+
+  /** A size in bytes: a whole number, or a number with a unit such as `256MiB` (see byte-size.ts). */
+  byteSize(node: YamlNode, key: string): number | undefined {
+    if (node.kind === "scalar" && node.value === null) return undefined;
+    if (node.kind !== "scalar" || (typeof node.value !== "string" && typeof node.value !== "number")) {
+      return this.typeError(node, key, 'a size such as "256MiB"');
+    }
+    const result = tryParseByteSize(node.text);
+    if ("bytes" in result) return result.bytes;
+    return this.fail(key, `${key} is not a valid size: ${result.problem}`, {
+      hint: `use a size such as ${leafName(key)}: 256MiB (or 0 to turn it off)`,
       position: node.position,
     });
   }

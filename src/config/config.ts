@@ -4,6 +4,7 @@
  * for type and range. Pure: the caller supplies the environment, working and home directories.
  */
 
+import { formatByteSize } from "./byte-size.ts";
 import { ConfigReader, positionOf } from "./config-reader.ts";
 import { didYouMean } from "./did-you-mean.ts";
 import { globToRegExp } from "./directory.ts";
@@ -23,6 +24,14 @@ export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
 export const DEFAULT_MIN_CHECKPOINT_PAGE_COUNT = 1_000;
 /** Litestream's `DefaultMaxCheckpointPageN`: WAL pages before a RESTART checkpoint. */
 export const DEFAULT_MAX_CHECKPOINT_PAGE_COUNT = 10_000;
+/**
+ * The most of a database's changes walship lets stand outside its replicas (see `DbConfig.maxWalBytes`).
+ * About two seconds of what one core compresses and uploads here (measured with bench:load's flood), so
+ * a stop ships all of it within the three seconds a service manager waits.
+ */
+export const DEFAULT_MAX_WAL_BYTES = 256 * 2 ** 20;
+/** Below about Litestream's PASSIVE threshold (1000 pages), writers would be held at nearly every checkpoint. */
+export const MIN_MAX_WAL_BYTES = 4 * 2 ** 20;
 
 /** A replica behind for longer than this makes /healthz fail: long enough for a large snapshot upload. */
 export const DEFAULT_HEALTH_MAX_LAG_MS = 2 * 60_000;
@@ -56,6 +65,11 @@ export interface DbConfig {
   minCheckpointPageCount: number;
   /** 0 turns RESTART checkpoints off. */
   maxCheckpointPageCount: number;
+  /**
+   * Backpressure bound (`max-wal-size`): the WAL, and what was captured but is not in every replica yet,
+   * are kept below it by holding the application's writers for moments; 0 turns it off.
+   */
+  maxWalBytes: number;
   replicas: ReplicaConfig[];
 }
 
@@ -189,6 +203,7 @@ export function dbConfigFromArgs(
     checkpointIntervalMs: DEFAULT_CHECKPOINT_INTERVAL_MS,
     minCheckpointPageCount: DEFAULT_MIN_CHECKPOINT_PAGE_COUNT,
     maxCheckpointPageCount: DEFAULT_MAX_CHECKPOINT_PAGE_COUNT,
+    maxWalBytes: DEFAULT_MAX_WAL_BYTES,
     replicas: replicasFromUrls(urls, options),
   };
 }
@@ -243,6 +258,7 @@ function readDb(node: YamlNode, key: string, context: DbContext): DbConfig {
       reader.get(map, key, "min-checkpoint-page-count", reader.integer) ?? DEFAULT_MIN_CHECKPOINT_PAGE_COUNT,
     maxCheckpointPageCount:
       reader.get(map, key, "max-checkpoint-page-count", reader.integer) ?? DEFAULT_MAX_CHECKPOINT_PAGE_COUNT,
+    maxWalBytes: reader.get(map, key, "max-wal-size", reader.byteSize) ?? DEFAULT_MAX_WAL_BYTES,
     replicas: [],
   };
   const metaPath = reader.get(map, key, "meta-path", reader.string);
@@ -302,6 +318,17 @@ function readDb(node: YamlNode, key: string, context: DbContext): DbConfig {
       {
         hint: "make max-checkpoint-page-count at least min-checkpoint-page-count, or 0 to turn it off",
         position: positionOf(map, "max-checkpoint-page-count"),
+      },
+    );
+  }
+
+  if (db.maxWalBytes !== 0 && db.maxWalBytes < MIN_MAX_WAL_BYTES) {
+    reader.fail(
+      `${key}.max-wal-size`,
+      `${key}.max-wal-size (${formatByteSize(db.maxWalBytes)}) is below ${formatByteSize(MIN_MAX_WAL_BYTES)}: the application's writers would wait at nearly every checkpoint`,
+      {
+        hint: `use at least max-wal-size: ${formatByteSize(MIN_MAX_WAL_BYTES)}, or 0 to turn the bound off`,
+        position: positionOf(map, "max-wal-size"),
       },
     );
   }

@@ -81,6 +81,18 @@ export function renderMetrics(sets: readonly ReplicatedSet[], build: BuildInfo, 
     "Time spent syncing shadow WAL, in seconds",
     perDb((db) => db.stats.syncSeconds),
   );
+  out.metric(
+    "walship_writer_holds_total",
+    "counter",
+    "Times the application's writers were held because the replicas fell behind by more than the backpressure bound",
+    perDb((db) => db.stats.writerHolds),
+  );
+  out.metric(
+    "walship_writer_hold_seconds_total",
+    "counter",
+    "Time the application's writers were held for backpressure, in seconds",
+    perDb((db) => db.stats.writerHoldSeconds),
+  );
   const perMode = (
     f: (c: { count: number; errors: number; seconds: number }) => number,
   ): [Labels, number][] =>

@@ -50,6 +50,12 @@ export interface DatabaseOptions {
   minCheckpointPageCount: number;
   maxCheckpointPageCount: number;
   truncatePageCount: number;
+  /**
+   * The backpressure bound (`max-wal-size`; 0: none): past half of it in one WAL session, checkpoints
+   * hold the writers without waiting for their usual gap, so the WAL restarts before reaching it.
+   * The backlog half of the bound is enforced by backpressure.ts, with holdWriters.
+   */
+  maxWalBytes: number;
   log: Logger;
 }
 
@@ -61,6 +67,9 @@ export interface DatabaseStats {
   /** Bytes appended to the shadow WAL. */
   walBytes: number;
   checkpoints: Record<CheckpointMode, { count: number; errors: number; seconds: number }>;
+  /** Times the application's writers were held for backpressure, and for how long in all. */
+  writerHolds: number;
+  writerHoldSeconds: number;
 }
 
 /** How long a checkpoint tries to take the application's write lock (the event loop waits with it). */
@@ -153,12 +162,20 @@ export class ReplicatedDatabase {
       RESTART: { count: 0, errors: 0, seconds: 0 },
       TRUNCATE: { count: 0, errors: 0, seconds: 0 },
     },
+    writerHolds: 0,
+    writerHoldSeconds: 0,
   };
   private forcedReason = "";
   private runMarker: RunMarker | undefined;
   /** Whether each capture is fsynced: only where a lost page cache could not be detected (run-marker.ts). */
   private fsyncShadow = true;
   private nextBlockingCheckpointAt = 0;
+  /** Since when we hold the application's writers for backpressure (holdWriters), or null. */
+  private writersHeldSince: number | null = null;
+  /** Whether the WAL session is past maxWalBytes (said once per episode). */
+  private overBound = false;
+  /** Where the last checkpoint that caught up left the shadow: the WAL restarts at the next write. */
+  private checkpointedTo = 0;
 
   /** Bumped whenever the shadow WAL or generation changes; replicas wait on it. */
   private version = 0;
@@ -413,8 +430,11 @@ export class ReplicatedDatabase {
     // move lets the application's next commit checkpoint (and fsync) the frames before it, which under a
     // write flood costs the application a checkpoint every few commits instead of one per thousand.
     this.capture(this.shadowSize < walSize(this.pageSize, this.opts.minCheckpointPageCount));
-    const mode = this.checkpointMode();
-    if (mode) this.checkpoint(mode);
+    // Past half the bound the WAL must restart now, whatever the usual pace of blocking checkpoints.
+    const urgent = this.opts.maxWalBytes > 0 && this.shadowSize >= this.opts.maxWalBytes / 2;
+    const mode = this.checkpointMode() ?? (urgent ? "RESTART" : null);
+    if (mode) this.checkpoint(mode, urgent);
+    this.reportBound();
     this.clean();
 
     const after = this.pos();
@@ -607,7 +627,7 @@ export class ReplicatedDatabase {
    * our read transaction then moves to the end (see capture), where it no longer stands in the way of
    * the restart. `mode` is Litestream's name for the threshold that triggered it (metrics, logs).
    */
-  checkpoint(mode: CheckpointMode): void {
+  checkpoint(mode: CheckpointMode, urgent = false): void {
     if (this.checkpointHolds > 0 || !this.conn) return;
     const stats = this.stats.checkpoints[mode];
     const started = performance.now();
@@ -615,7 +635,7 @@ export class ReplicatedDatabase {
     try {
       this.capture();
       result = this.checkpointPassive();
-      if (!this.caughtUp(result) && Date.now() >= this.nextBlockingCheckpointAt) {
+      if (!this.caughtUp(result) && (urgent || Date.now() >= this.nextBlockingCheckpointAt)) {
         // Copy what arrived during that checkpoint first, so the writers wait for as little as possible.
         this.capture();
         result = this.checkpointHoldingWriters() ?? result;
@@ -623,6 +643,7 @@ export class ReplicatedDatabase {
         this.nextBlockingCheckpointAt = Date.now() + gap;
       }
       this.capture();
+      if (this.caughtUp(result)) this.checkpointedTo = this.shadowSize;
     } catch (err) {
       stats.errors++;
       throw err;
@@ -659,9 +680,13 @@ export class ReplicatedDatabase {
    */
   private checkpointHoldingWriters(): CheckpointResult | null {
     const locks = this.shmLocks;
-    const held = locks
-      ? locks.take("write", WRITER_LOCK_TIMEOUT_MS)
-      : tryBeginImmediate(this.conn!, WRITER_LOCK_TIMEOUT_MS);
+    // Backpressure may hold the writers already; then the lock stays taken when we are done.
+    const already = this.writersHeldSince !== null;
+    const held =
+      already ||
+      (locks
+        ? locks.take("write", WRITER_LOCK_TIMEOUT_MS)
+        : tryBeginImmediate(this.conn!, WRITER_LOCK_TIMEOUT_MS));
     if (!held) return null;
     try {
       this.capture();
@@ -688,9 +713,75 @@ export class ReplicatedDatabase {
       this.capture();
       return result;
     } finally {
-      if (locks) locks.release("write");
+      if (already) {
+        // Still ours: backpressure releases it.
+      } else if (locks) locks.release("write");
       else this.conn!.run("ROLLBACK");
     }
+  }
+
+  /**
+   * Backpressure: takes the application's write lock (trying for at most WRITER_LOCK_TIMEOUT_MS) and keeps
+   * it until releaseWriters, so commits wait (for as long as their busy_timeout allows) while the replicas
+   * catch up. Only where SQLite's locks can be taken from outside it (shm-locks.ts); false elsewhere, or
+   * when the application held the lock all along.
+   */
+  holdWriters(): boolean {
+    if (this.writersHeldSince !== null) return true;
+    if (!this.shmLocks?.take("write", WRITER_LOCK_TIMEOUT_MS)) return false;
+    this.writersHeldSince = performance.now();
+    this.stats.writerHolds++;
+    return true;
+  }
+
+  releaseWriters(): void {
+    if (this.writersHeldSince === null) return;
+    this.stats.writerHoldSeconds += (performance.now() - this.writersHeldSince) / 1000;
+    this.writersHeldSince = null;
+    this.shmLocks?.release("write");
+  }
+
+  /**
+   * Bytes captured into the shadow WAL that the replica furthest behind has not uploaded yet; 0 while a
+   * replica has no position in this generation (its snapshot is still going up), which holds no backlog.
+   */
+  backlogBytes(): number {
+    const floor = this.replicaFloor();
+    if (!floor || floor.generation !== this.generation || !this.generation) return 0;
+    if (floor.index === this.shadowIndex) return Math.max(0, this.shadowSize - floor.offset);
+    let total = this.shadowSize - WAL_HEADER_SIZE;
+    for (let index = floor.index; index < this.shadowIndex; index++) {
+      const size = fileSize(this.shadowPath(index)) ?? 0;
+      total += Math.max(0, size - (index === floor.index ? floor.offset : WAL_HEADER_SIZE));
+    }
+    return total;
+  }
+
+  /**
+   * Says when the WAL session passes maxWalBytes after all, and why: one line per episode. The exceptions
+   * the bound cannot cover are a snapshot reading the database file (checkpoints wait for it), a read
+   * transaction of the application's that keeps the WAL from restarting, and a single transaction larger
+   * than the bound (it cannot be captured before its commit).
+   */
+  private reportBound(): void {
+    const bound = this.opts.maxWalBytes;
+    if (bound <= 0) return;
+    // A session checkpointed to its end restarts at the next write, however long it is.
+    const over = this.shadowSize > bound && this.shadowSize > this.checkpointedTo;
+    if (over && !this.overBound) {
+      this.log.warn("the wal is past max-wal-size", {
+        db: this.path,
+        wal_bytes: this.shadowSize,
+        max_wal_size: bound,
+        reason:
+          this.checkpointHolds > 0
+            ? "a snapshot is reading the database file; checkpoints wait for it"
+            : "a checkpoint could not restart the wal: an application read transaction, or one transaction larger than the bound",
+      });
+    } else if (!over && this.overBound) {
+      this.log.info("the wal is back within max-wal-size", { db: this.path, max_wal_size: bound });
+    }
+    this.overBound = over;
   }
 
   /**
@@ -798,6 +889,7 @@ export class ReplicatedDatabase {
 
   /** Closes our connections and descriptors of the database file; the meta directory stays ours. */
   private closeDatabase(): void {
+    this.releaseWriters();
     for (const reader of this.readers ?? []) {
       try {
         endRead(reader);

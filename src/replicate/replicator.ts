@@ -5,6 +5,7 @@
 import { compareIndexOffset, type Pos } from "../format/layout.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
+import { Backpressure } from "./backpressure.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 import type { Replica } from "./replica.ts";
 import { MIN_CAPTURE_GAP_MS, WalWatch } from "./wal-watch.ts";
@@ -37,12 +38,43 @@ export class Replicator {
   });
 
   private started = false;
+  /** Per database, what holds its application's writers when the replicas fall too far behind. */
+  private readonly pressure = new Map<ReplicatedDatabase, Backpressure>();
+  /** Resolves (and is replaced) when backpressure wants the replicas to upload without waiting. */
+  private woken!: Promise<void>;
+  private wake!: () => void;
 
   constructor(
     readonly sets: ReplicatedSet[],
     private readonly log: Logger,
   ) {
-    for (const set of sets) wireFloor(set);
+    this.rearm();
+    for (const set of sets) this.wire(set);
+  }
+
+  private rearm(): void {
+    this.woken = new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  private hurry(): void {
+    this.wake();
+    this.rearm();
+  }
+
+  private wire(set: ReplicatedSet): void {
+    wireFloor(set);
+    const bound = set.db.opts.maxWalBytes;
+    const pressure = new Backpressure(
+      set.db,
+      set.replicas,
+      bound,
+      () => this.hurry(),
+      this.stopped,
+      this.log,
+    );
+    this.pressure.set(set.db, pressure);
   }
 
   start(): void {
@@ -53,7 +85,7 @@ export class Replicator {
   /** Adds a database while running (directory mode finds new ones). */
   add(set: ReplicatedSet): void {
     if (this.stopping) return;
-    wireFloor(set);
+    this.wire(set);
     this.sets.push(set);
     if (this.started) this.startSet(set);
   }
@@ -100,7 +132,9 @@ export class Replicator {
 
   private syncDb(db: ReplicatedDatabase): boolean {
     try {
-      return db.sync();
+      const synced = db.sync();
+      this.pressure.get(db)?.check();
+      return synced;
     } catch (err) {
       this.log.error("sync error", { db: db.path, error: errorMessage(err), hint: errorHint(err) });
       return false;
@@ -140,7 +174,7 @@ export class Replicator {
             // a long upload (a flood's backlog) would add that upload's duration to every commit's lag.
             Math.max(0, r.opts.syncIntervalMs - (Date.now() - started))
           : Math.min(MAX_RETRY_DELAY_MS, base * 2 ** Math.min(failures - 1, 10)) * (0.5 + Math.random() / 2);
-      await Promise.race([sleep(delay), this.stopped]);
+      await Promise.race([sleep(delay), this.stopped, this.woken]);
     }
   }
 

@@ -142,6 +142,7 @@ function buildSet(dbc: DbConfig, log: Logger): ReplicatedSet {
     checkpointIntervalMs: dbc.checkpointIntervalMs,
     minCheckpointPageCount: dbc.minCheckpointPageCount,
     maxCheckpointPageCount: dbc.maxCheckpointPageCount,
+    maxWalBytes: dbc.maxWalBytes,
     truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
     log,
   });

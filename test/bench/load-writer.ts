@@ -4,13 +4,14 @@
  *
  *   bun test/bench/load-writer.ts lag   DB SECONDS OUT [--interval-ms 50] [--seed N]
  *   bun test/bench/load-writer.ts storm DB SECONDS OUT [--sample-ms 50] [--synchronous full|normal]
- *                                                   [--wal-guard-mb N]
+ *                                                   [--wal-guard-mb N] [--rate N]
  *
  * - lag: one commit about every `interval-ms` (uniformly jittered between half and one and a half times
  *   it), every commit recorded.
  * - storm: commits flat out; one commit about every `sample-ms` is recorded (recording costs a 96-byte
  *   read, so only the sampled commits pay it). With --wal-guard-mb, it stops early once the `-wal` file
  *   passes that size (checked at every sample), so a replicator that lets the WAL grow cannot fill the disk.
+ *   With --rate, commits are paced to about that many a second instead (a sustained load below the ceiling).
  *
  * Writes one JSON document (WriterResult) to OUT when done.
  *
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
   const synchronous = flag(argv, "--synchronous", "default").toUpperCase();
   const rand = rng(Number(flag(argv, "--seed", "1")));
   const walGuardBytes = Number(flag(argv, "--wal-guard-mb", "0")) * 2 ** 20;
+  const rate = Number(flag(argv, "--rate", "0"));
   let walGuardHit = false;
 
   const db = new Database(dbPath, { readwrite: true, create: false });
@@ -178,8 +180,17 @@ async function main(): Promise<void> {
   } else {
     let nextSample = performance.now();
     for (;;) {
-      const now = performance.now();
+      let now = performance.now();
       if (now >= stopAt) break;
+      if (rate > 0) {
+        // Commit n is due n/rate seconds in; sleeping only when a couple of milliseconds ahead keeps the
+        // pacing cheap (commits come in small bursts) and the average exact.
+        const ahead = started + ((transactions + busyErrors) * 1000) / rate - now;
+        if (ahead >= 2) {
+          await Bun.sleep(ahead);
+          now = performance.now();
+        }
+      }
       try {
         const r = insert.run(rowText(transactions, rand), transactions);
         transactions++;

@@ -5,7 +5,7 @@
  *   bun test/bench/load.ts [--only lag,storm,idle,flood] [--seconds 60] [--storm-seconds 20] [--targets dir,s3]
  *                          [--tools walship,litestream] [--synchronous default|full|normal]
  *                          [--max-minutes 60] [--walship-bin PATH] [--encrypted]
- *                          [--flood-seconds 15] [--wal-guard-mb 2048]
+ *                          [--flood-seconds 15] [--sustained-seconds 300] [--wal-guard-mb 2048]
  *
  * - lag: one small commit about every 50 ms (jittered 25..75 ms) for --seconds; for every commit, the time
  *   until the replica object holding it is present in the replica storage; p50, p99, max. At the default
@@ -78,18 +78,21 @@ const S3_METADATA = "._S3rver_metadata.json";
 const POLL_MS = 250;
 const WAL_POLL_MS = 20;
 const RSS_SAMPLE_MS = 500;
+const CPU_SAMPLE_MS = 100;
 const STARTUP_TIMEOUT_MS = 45_000;
 const STOP_TIMEOUT_MS = 60_000;
 const RESTORE_TIMEOUT_MS = 300_000;
 /** After the lag writer stops, how long every commit may take to show up before the run gives up on it. */
 const LAG_CATCH_UP_MS = 20_000;
+/** How long the sustained flood measures the ceiling it runs at half of, when the flood itself is not run. */
+const SUSTAINED_CEILING_SECONDS = 10;
 /** Idle: quiet time after the first snapshot before the window opens (the first uploads settle). */
 const IDLE_SETTLE_MS = 3_000;
 const IDLE_SEED_ROWS = 1_000;
 
 type Tool = "walship" | "litestream";
 type Target = "dir" | "s3";
-type Workload = "lag" | "storm" | "idle" | "flood";
+type Workload = "lag" | "storm" | "idle" | "flood" | "sustained";
 
 interface Intervals {
   name: string;
@@ -121,6 +124,7 @@ interface Options {
   walshipBin: string | undefined;
   encrypted: boolean;
   floodSeconds: number;
+  sustainedSeconds: number;
   walGuardMb: number;
 }
 
@@ -135,7 +139,7 @@ const USAGE =
   "usage: bun test/bench/load.ts [--only lag,storm,idle] [--seconds 60] [--storm-seconds 20] [--targets dir,s3] " +
   "[--tools walship,litestream] " +
   "[--synchronous default|full|normal] [--max-minutes 60] [--walship-bin PATH] [--encrypted] " +
-  "[--only ...,flood] [--flood-seconds 15] [--wal-guard-mb 2048]";
+  "[--only ...,flood,sustained] [--flood-seconds 15] [--sustained-seconds 300] [--wal-guard-mb 2048]";
 
 function parseOptions(argv: string[]): Options {
   const valued = new Set([
@@ -148,6 +152,7 @@ function parseOptions(argv: string[]): Options {
     "--max-minutes",
     "--walship-bin",
     "--flood-seconds",
+    "--sustained-seconds",
     "--wal-guard-mb",
   ]);
   for (let i = 0; i < argv.length; i++) {
@@ -184,7 +189,7 @@ function parseOptions(argv: string[]): Options {
     throw new BenchFailure("--synchronous: default, full or normal", 2);
   }
   return {
-    only: list<Workload>("--only", ["lag", "storm", "idle", "flood"], ["lag", "storm", "idle"]),
+    only: list<Workload>("--only", ["lag", "storm", "idle", "flood", "sustained"], ["lag", "storm", "idle"]),
     targets: list<Target>("--targets", ["dir", "s3"]),
     tools: list<Tool>("--tools", ["walship", "litestream"]),
     seconds,
@@ -194,6 +199,7 @@ function parseOptions(argv: string[]): Options {
     walshipBin: value("--walship-bin"),
     encrypted: argv.includes("--encrypted"),
     floodSeconds: int("--flood-seconds", 15),
+    sustainedSeconds: int("--sustained-seconds", 300),
     walGuardMb: int("--wal-guard-mb", 2048),
   };
 }
@@ -287,6 +293,34 @@ function peakRssKiB(pid: number): number {
 /** CPU seconds (user + system, all threads) of a running process. */
 function cpuSeconds(pid: number): number {
   return cpuTicks(pid) / clockTicksPerSecond();
+}
+
+/** Samples a process's CPU seconds while it runs; `stop()` returns the last sample (its total, near enough). */
+function cpuSampler(pid: number): { stop(): number } {
+  let last = cpuSeconds(pid);
+  const t = setInterval(() => {
+    try {
+      last = cpuSeconds(pid);
+    } catch {
+      // Exited.
+    }
+  }, CPU_SAMPLE_MS);
+  return {
+    stop: () => {
+      clearInterval(t);
+      return last;
+    },
+  };
+}
+
+/** WAL bytes a replica holds: the span of every WAL session its segments cover. */
+function shippedWalBytes(sessions: Map<string, Placed[]>): number {
+  let total = 0;
+  for (const placed of sessions.values()) {
+    const start = Math.min(...placed.map((x) => x.offset));
+    total += Math.max(...placed.map((x) => x.end)) - start;
+  }
+  return total;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -810,7 +844,15 @@ async function runWriter(
 ): Promise<WriterResult> {
   const out = path.join(r.dir, `writer-${mode}.json`);
   const extra =
-    mode === "storm" ? ["--synchronous", storm.synchronous, "--wal-guard-mb", String(storm.walGuardMb)] : [];
+    mode === "storm"
+      ? [
+          "--synchronous",
+          storm.synchronous,
+          "--wal-guard-mb",
+          String(storm.walGuardMb),
+          ...(storm.rate ? ["--rate", String(Math.round(storm.rate))] : []),
+        ]
+      : [];
   await run(
     [process.execPath, WRITER, mode, r.db, String(seconds), out, ...extra],
     path.join(r.dir, "writer.log"),
@@ -922,10 +964,14 @@ async function lagRun(
   }
 }
 
-/** How a storm writes: the storm workload's settings, or the flood's (NORMAL, with the disk guard). */
+/**
+ * How a storm writes: the storm workload's settings, or the flood's (NORMAL, with the disk guard), flat
+ * out or paced to `rate` commits a second (the sustained flood).
+ */
 interface StormKind {
   synchronous: Options["synchronous"];
   walGuardMb: number;
+  rate?: number;
 }
 
 interface StormResult {
@@ -945,6 +991,10 @@ interface StormResult {
   lagMs: Dist | null;
   peakWalMb: number;
   cpuPercent: number | null;
+  /** WAL bytes in the replica at the end (every session's span), in GB (10^9 bytes). */
+  walGb: number | null;
+  /** The replicator's CPU seconds, from the writer's start to its exit, per GB of WAL in the replica. */
+  cpuSPerGb: number | null;
   rssMaxMb: number | null;
   stopS: number | null;
   stopCode: number | null;
@@ -959,7 +1009,7 @@ async function stormRun(
   tool: Tool | "none",
   seconds: number,
   baselineTps: number | null,
-  kind: StormKind & { name: "storm" | "flood" } = {
+  kind: StormKind & { name: "storm" | "flood" | "sustained" } = {
     name: "storm",
     synchronous: b.synchronous,
     walGuardMb: 0,
@@ -972,6 +1022,7 @@ async function stormRun(
     const p = tool === "none" ? null : await startReplicator(b, tool, r);
     const rss = p ? rssSampler(p.pid) : null;
     const cpu0 = p ? cpuSeconds(p.pid) : 0;
+    const cpuTotal = p ? cpuSampler(p.pid) : null;
     let peakWal = 0;
     const walPoll = setInterval(() => {
       const st = fs.statSync(`${r.db}-wal`, { throwIfNoEntry: false });
@@ -992,9 +1043,11 @@ async function stormRun(
     let rows = 0;
     let seen: (number | null)[] = [];
     let unseen: UnseenDiagnosis | null = null;
+    let cpuAll: number | null = null;
     if (p && tool !== "none") {
       // SIGTERM right after the writer stops: the final sync must ship everything committed.
       const v = await stopAndVerify(b, tool, r, p);
+      cpuAll = (cpuTotal?.stop() ?? cpu0) - cpu0;
       stopS = v.stop.seconds;
       stopCode = v.stop.code;
       restoreS = v.restoreS;
@@ -1011,6 +1064,7 @@ async function stormRun(
     const lags = w.commits.flatMap((c, i) =>
       seen[i] === null || seen[i] === undefined ? [] : [seen[i]! - c.at],
     );
+    const walGb = p ? shippedWalBytes(r.watcher.sessions()) / 1e9 : null;
     const res: StormResult = {
       target,
       tool,
@@ -1028,6 +1082,8 @@ async function stormRun(
       lagMs: dist(lags),
       peakWalMb: peakWal / 2 ** 20,
       cpuPercent: cpu,
+      walGb,
+      cpuSPerGb: walGb && cpuAll !== null ? cpuAll / walGb : null,
       rssMaxMb,
       stopS,
       stopCode,
@@ -1044,7 +1100,7 @@ async function stormRun(
           : `, ${f0(res.replicatedAtEnd * 100)}% replicated when the writer stopped`) +
         (p
           ? `, lag p99 ${f0(res.lagMs?.p99)} ms of ${res.samples} samples${res.unmatched ? ` (${res.unmatched} never seen)` : ""}, ` +
-            `CPU ${f1(cpu)}%, RSS ${f0(rssMaxMb)} MB, SIGTERM->exit ${f2(stopS)} s (code ${stopCode}), restore ok (${rows} rows)`
+            `CPU ${f1(cpu)}% (${f2(res.cpuSPerGb)} CPU s per GB of the ${f2(walGb)} GB of WAL shipped), RSS ${f0(rssMaxMb)} MB, SIGTERM->exit ${f2(stopS)} s (code ${stopCode}), restore ok (${rows} rows)`
           : ""),
     );
     return res;
@@ -1150,8 +1206,8 @@ async function main(): Promise<number> {
   let server: S3Server | null = null;
   const endTimeLimit = guardRun({ scratch, server: () => server, maxMinutes: opts.maxMinutes, say });
 
-  const plain: Results = { lag: [], storm: [], idle: [], flood: [] };
-  const encrypted: Results = { lag: [], storm: [], idle: [], flood: [] };
+  const plain: Results = { lag: [], storm: [], idle: [], flood: [], sustained: [] };
+  const encrypted: Results = { lag: [], storm: [], idle: [], flood: [], sustained: [] };
   let ageKeys: AgeKeys | null = null;
   try {
     if (opts.targets.includes("s3")) {
@@ -1222,14 +1278,26 @@ async function runWorkloads(b: Bench, opts: Options, res: Results): Promise<void
       const tools = order.filter((t) => opts.tools.includes(t));
       for (const tool of tools) res.idle.push(await idleRun(b, target, tool, opts.seconds));
     }
-    if (opts.only.includes("flood")) {
+    if (opts.only.includes("flood") || opts.only.includes("sustained")) {
       const kind = { name: "flood", synchronous: "normal", walGuardMb: opts.walGuardMb } as const;
-      const base = await stormRun(b, target, "none", opts.floodSeconds, null, kind);
+      // The sustained flood alone still needs the ceiling it takes half of.
+      const floodSeconds = opts.only.includes("flood") ? opts.floodSeconds : SUSTAINED_CEILING_SECONDS;
+      const base = await stormRun(b, target, "none", floodSeconds, null, kind);
       base.tpsRatio = 1;
-      res.flood.push(base);
       const order: Tool[] = target === "dir" ? ["walship", "litestream"] : ["litestream", "walship"];
-      for (const tool of order.filter((t) => opts.tools.includes(t)))
-        res.flood.push(await stormRun(b, target, tool, opts.floodSeconds, base.tps, kind));
+      const tools = order.filter((t) => opts.tools.includes(t));
+      if (opts.only.includes("flood")) {
+        res.flood.push(base);
+        for (const tool of tools)
+          res.flood.push(await stormRun(b, target, tool, floodSeconds, base.tps, kind));
+      }
+      if (opts.only.includes("sustained")) {
+        const paced = { ...kind, name: "sustained", rate: base.tps / 2 } as const;
+        for (const tool of ["none", ...tools] as const) {
+          const run = await stormRun(b, target, tool, opts.sustainedSeconds, base.tps / 2, paced);
+          res.sustained.push(run);
+        }
+      }
     }
   }
 }
@@ -1264,8 +1332,47 @@ interface Results {
   storm: StormResult[];
   idle: IdleResult[];
   flood: StormResult[];
+  sustained: StormResult[];
 }
 
+/** The flood and sustained tables: one row per run. */
+function floodTable(runs: StormResult[]): string {
+  const rows: string[][] = [
+    [
+      "target",
+      "tool",
+      "commits",
+      "tps",
+      "tps ratio",
+      "busy",
+      "peak WAL MiB",
+      "guard",
+      "in replica",
+      "lag p99",
+      "CPU s/GB",
+      "RSS MB",
+      "stop s",
+    ],
+  ];
+  for (const r of runs) {
+    rows.push([
+      r.target,
+      r.tool === "none" ? "no replicator" : r.tool,
+      String(r.transactions),
+      f0(r.tps),
+      f2(r.tpsRatio),
+      String(r.busyErrors),
+      f1(r.peakWalMb),
+      r.walGuardHit ? "HIT" : "-",
+      r.replicatedAtEnd === null ? "-" : `${f0(r.replicatedAtEnd * 100)}%`,
+      f0(r.lagMs?.p99),
+      f2(r.cpuSPerGb),
+      f0(r.rssMaxMb),
+      f2(r.stopS),
+    ]);
+  }
+  return table(rows, 2);
+}
 function report(
   opts: Options,
   walship: { mode: string; cmd: string[] },
@@ -1348,39 +1455,17 @@ function report(
     out.push(
       `\nflood: autocommit single-row INSERTs flat out for ${opts.floodSeconds} s, synchronous NORMAL; a run ` +
         `whose WAL passes ${opts.walGuardMb} MiB is stopped there (guard); "in replica" = sampled commits ` +
-        "already in the replica when the writer stopped; stop = SIGTERM -> exit",
+        "already in the replica when the writer stopped; CPU s/GB = the replicator's CPU seconds per GB of " +
+        "WAL shipped; stop = SIGTERM -> exit",
     );
-    const rows: string[][] = [
-      [
-        "target",
-        "tool",
-        "commits",
-        "tps",
-        "tps ratio",
-        "peak WAL MiB",
-        "guard",
-        "in replica",
-        "lag p99",
-        "RSS MB",
-        "stop s",
-      ],
-    ];
-    for (const r of res.flood) {
-      rows.push([
-        r.target,
-        r.tool === "none" ? "no replicator" : r.tool,
-        String(r.transactions),
-        f0(r.tps),
-        f2(r.tpsRatio),
-        f1(r.peakWalMb),
-        r.walGuardHit ? "HIT" : "-",
-        r.replicatedAtEnd === null ? "-" : `${f0(r.replicatedAtEnd * 100)}%`,
-        f0(r.lagMs?.p99),
-        f0(r.rssMaxMb),
-        f2(r.stopS),
-      ]);
-    }
-    out.push(table(rows, 2));
+    out.push(floodTable(res.flood));
+  }
+  if (res.sustained.length > 0) {
+    out.push(
+      `\nsustained: the flood's writer paced to half the ceiling measured just before, for ${opts.sustainedSeconds} s; ` +
+        "tps ratio = commits kept of the pace; columns as in the flood",
+    );
+    out.push(floodTable(res.sustained));
   }
   if (res.storm.length > 0) {
     out.push(

@@ -281,6 +281,7 @@ async function generate(params: ReplicaParams, o: GenerateOptions): Promise<Repl
     minCheckpointPageCount: params.minCheckpointPageCount,
     maxCheckpointPageCount: 10_000,
     truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
+    maxWalBytes: 0,
     log: quiet,
   });
   const dirStore = new CountingStore(new FileStore(o.replicaDir), true);

@@ -63,6 +63,7 @@ describe("defaults", () => {
         checkpointIntervalMs: 60_000,
         minCheckpointPageCount: 1_000,
         maxCheckpointPageCount: 10_000,
+        maxWalBytes: 256 * 2 ** 20,
         replicas: [
           {
             name: "s3",
@@ -101,6 +102,7 @@ dbs:
     checkpoint-interval: 2m
     min-checkpoint-page-count: 2000
     max-checkpoint-page-count: 0
+    max-wal-size: 64MiB
     replicas:
       - name: backup
         type: s3
@@ -133,6 +135,7 @@ dbs:
           checkpointIntervalMs: 120_000,
           minCheckpointPageCount: 2000,
           maxCheckpointPageCount: 0,
+          maxWalBytes: 64 * 2 ** 20,
           replicas: [
             {
               name: "backup",
@@ -406,6 +409,19 @@ describe("database rules", () => {
       "dbs:\n  - path: /a.db\n    min-checkpoint-page-count: 5000\n    max-checkpoint-page-count: 100\n",
     );
     expect(error.message).toContain("is below min-checkpoint-page-count");
+  });
+  test("max-wal-size takes sizes with units, 0 turns it off, and a bound too small is refused", () => {
+    const bound = (value: string) =>
+      parse(`dbs:\n  - path: /a.db\n    max-wal-size: ${value}\n`).dbs[0]?.maxWalBytes;
+    expect(bound("1GiB")).toBe(2 ** 30);
+    expect(bound("100 MB")).toBe(100e6);
+    expect(bound("0")).toBe(0);
+    const small = configError("dbs:\n  - path: /a.db\n    max-wal-size: 1MiB\n");
+    expect(small.key).toBe("dbs[0].max-wal-size");
+    expect(small.message).toContain("(1MiB) is below 4MiB");
+    expect(small.hint).toContain("0 to turn the bound off");
+    const unit = configError("dbs:\n  - path: /a.db\n    max-wal-size: 256MiBs\n");
+    expect(unit.message).toContain('unknown unit "MiBs"');
   });
   test("the same database twice", () => {
     expect(configError("dbs:\n  - path: /a.db\n  - path: /b/../a.db\n").message).toContain(

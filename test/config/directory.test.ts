@@ -9,6 +9,7 @@ const entry: DbConfig = {
   checkpointIntervalMs: 60_000,
   minCheckpointPageCount: 1000,
   maxCheckpointPageCount: 10_000,
+  maxWalBytes: 256 * 2 ** 20,
   replicas: [
     {
       name: "s3",

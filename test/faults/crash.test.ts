@@ -1,9 +1,11 @@
 /**
  * Crash harness: cycles of SIGKILL to walship at random moments while the application commits and runs
  * its own PASSIVE, RESTART and TRUNCATE checkpoints, and now and then SIGKILL to the application too.
- * After each kill the replica is restored: it must pass integrity_check, hold a prefix of the committed
- * sequence, and hold at least everything the previous restore held (no upload is ever lost). At the end
- * every generation on the replica is restored and checked the same way.
+ * The backpressure bound is at its smallest, so the application's writers are held (and walship killed
+ * while it holds them) now and then. After each kill the replica is restored: it must pass
+ * integrity_check, hold a prefix of the committed sequence, and hold at least everything the previous
+ * restore held (no upload is ever lost). At the end every generation on the replica is restored and
+ * checked the same way.
  * CI runs WALSHIP_CRASH_CYCLES (default 30); `npm run torture` runs 500.
  */
 import { afterAll, expect, test } from "bun:test";
@@ -63,6 +65,9 @@ test(
         "    monitor-interval: 50ms",
         "    min-checkpoint-page-count: 100",
         "    max-checkpoint-page-count: 400",
+        // The smallest bound: the writer's large transactions (2-15 MB) pass it, so writers are held
+        // while they go up, and WAL sessions restart at 2 MiB, at moments the kills land in.
+        "    max-wal-size: 4MiB",
         "    replicas:",
         `      - url: file://${replica}`,
         "        sync-interval: 50ms",
@@ -77,9 +82,11 @@ test(
 
     let previous = 0;
     let writerKills = 0;
+    let heldCycles = 0;
     const started = Date.now();
     for (let cycle = 1; cycle <= CYCLES; cycle++) {
       await Bun.sleep(50 + rand(400));
+      if (walship.stderr().includes("held the application's writers")) heldCycles++;
       await walship.stop("SIGKILL");
       if (rand(5) === 0) {
         writer.kill("SIGKILL");
@@ -118,7 +125,7 @@ test(
       );
     for (const generation of generations) await restoreAndCheck(replica, CYCLES + 2, generation);
     console.log(
-      `crash harness: ${CYCLES} cycles (${writerKills} writer kills) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${final} rows at the end; ${generations.length} generations, each restored`,
+      `crash harness: ${CYCLES} cycles (${writerKills} writer kills, ${heldCycles} with writers held) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${final} rows at the end; ${generations.length} generations, each restored`,
     );
   },
   30 * 60_000,

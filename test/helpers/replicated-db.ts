@@ -1,6 +1,7 @@
 /**
  * The capture side for in-process tests: a ReplicatedDatabase with the settings tests share (no time
- * based checkpoints, none by size unless asked), and a logger whose lines the test can read.
+ * based checkpoints, none by size and no backpressure bound unless asked), and a logger whose lines the
+ * test can read.
  */
 
 import type { Logger } from "../../src/observe/log.ts";
@@ -22,6 +23,7 @@ export function openReplicatedDb(
     minCheckpointPageCount: 100_000,
     maxCheckpointPageCount: 0,
     truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
+    maxWalBytes: 0,
     log,
     ...options,
   });

@@ -41,6 +41,7 @@ test("uploads start once per sync interval even when each takes most of it", asy
     minCheckpointPageCount: 1000,
     maxCheckpointPageCount: 0,
     truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
+    maxWalBytes: 0,
     log,
   });
   const store = new SlowStore(path.join(dir, "replica"), 250);

@@ -1,0 +1,84 @@
+/**
+ * Backpressure for one database: when more than `max-wal-size` of what the application committed is
+ * captured but not yet in every replica, walship holds the application's write lock while the replicas
+ * catch up, so commits wait instead of the backlog growing without bound. (The WAL half of the bound is
+ * kept by the database's checkpoints; see `DatabaseOptions.maxWalBytes`.)
+ *
+ * What the application feels: a commit waits for as long as its `busy_timeout` allows and then gets
+ * SQLITE_BUSY, so a hold never lasts longer than MAX_HOLD_MS; the application's readers never wait.
+ * A replica that does not answer turns backpressure off until it does: an outage must not stop the
+ * application, so its backlog waits in the meta directory, as with Litestream.
+ */
+import type { Logger } from "../observe/log.ts";
+import type { ReplicatedDatabase } from "./database.ts";
+import type { Replica } from "./replica.ts";
+
+/** The longest single hold: well under the few seconds applications commonly set as busy_timeout. */
+export const MAX_HOLD_MS = 1_000;
+/** A hold ends once the backlog is this share of the bound, so holds are few rather than one per commit. */
+const RELEASE_SHARE = 0.75;
+/** How often a hold looks at the replicas' progress. */
+const HOLD_POLL_MS = 10;
+
+export class Backpressure {
+  private holding = false;
+  private stopping = false;
+  /** Holds so far, for a log line now and then rather than one per hold. */
+  private reported = 0;
+
+  constructor(
+    private readonly db: ReplicatedDatabase,
+    private readonly replicas: readonly Replica[],
+    private readonly bound: number,
+    /** Cuts the replicas' wait for their next sync interval short. */
+    private readonly hurry: () => void,
+    /** Resolves when replication stops: a hold ends at once. */
+    private readonly stopped: Promise<void>,
+    private readonly log: Logger,
+  ) {
+    void stopped.then(() => {
+      this.stopping = true;
+    });
+  }
+
+  /** Called after every capture: holds the writers when the backlog is past the bound. */
+  check(): void {
+    if (this.holding || this.stopping || this.bound <= 0 || !this.db.isOpen || !this.replicasAnswer()) return;
+    const backlog = this.db.backlogBytes();
+    if (backlog <= this.bound || !this.db.holdWriters()) return;
+    this.holding = true;
+    void this.hold(backlog);
+  }
+
+  private replicasAnswer(): boolean {
+    return this.replicas.every((r) => r.reachability.reachable);
+  }
+
+  private async hold(backlog: number): Promise<void> {
+    const started = performance.now();
+    try {
+      this.hurry();
+      while (!this.stopping && performance.now() - started < MAX_HOLD_MS) {
+        await Promise.race([sleep(HOLD_POLL_MS), this.stopped]);
+        if (this.db.backlogBytes() <= this.bound * RELEASE_SHARE || !this.replicasAnswer()) break;
+      }
+    } finally {
+      this.db.releaseWriters();
+      this.holding = false;
+    }
+    // The first hold, then one line per hundred: a flood holds many times a minute.
+    if (this.reported++ % 100 === 0) {
+      this.log.info("held the application's writers while the replicas caught up", {
+        db: this.db.path,
+        backlog_bytes: backlog,
+        max_wal_size: this.bound,
+        held_ms: Math.round(performance.now() - started),
+        holds: this.db.stats.writerHolds,
+      });
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
