@@ -1,5 +1,5 @@
 /**
- * Builds walship's WebAssembly kernels (LZ4 block decoding, xxHash32, ChaCha20-Poly1305) from build/wasm/*.c and writes them, base64, into
+ * Builds walship's WebAssembly kernels (LZ4 block decoding and compression, xxHash32, ChaCha20-Poly1305) from build/wasm/*.c and writes them, base64, into
  * src/format/wasm-kernels.generated.ts, so that the executable embeds it with no file to ship and no
  * network at run time. `bun build/wasm.ts --check` rebuilds into memory and fails when the committed
  * module differs byte for byte (CI runs it; the tools are Debian's clang-14 and lld-14).
@@ -9,13 +9,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 const ROOT = path.join(import.meta.dir, "..");
-const SOURCES = ["kernels.c", "chacha20-poly1305.c"].map((f) => path.join(ROOT, "build/wasm", f));
+const SOURCES = ["kernels.c", "lz4-compress.c", "chacha20-poly1305.c"].map((f) =>
+  path.join(ROOT, "build/wasm", f),
+);
 export const GENERATED = path.join(ROOT, "src/format/wasm-kernels.generated.ts");
 const EXPORTS = [
   "lz4_decode_block",
   "lz4_error_offset",
   "lz4_error_value",
   "lz4_heap_base",
+  "lz4_compress_block",
   "xxh32_state",
   "xxh32_stripes",
   "aead_params",

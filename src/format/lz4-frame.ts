@@ -40,6 +40,7 @@ import {
   readLz4FrameHeader,
   tooMuchOutput,
 } from "./lz4-frame-reader.ts";
+import { wasmLz4Compressor } from "./wasm-kernels.ts";
 import { Xxh32, xxh32 } from "./xxhash32.ts";
 
 export type { BlockDecoderChoice } from "./lz4-block-decode.ts";
@@ -75,6 +76,11 @@ let scratch: { hashTable: Int32Array; output: Uint8Array } | undefined;
  * compressed when that is smaller, else stored raw with bit 31 set.
  */
 function encodeBlock(src: Uint8Array, start: number, length: number): Uint8Array {
+  const wasm = wasmLz4Compressor();
+  if (wasm) {
+    const compressed = wasm.compress(src, start, length);
+    return compressed ? compressedBlock(compressed) : storedBlock(src, start, length);
+  }
   scratch ??= {
     hashTable: new Int32Array(LZ4_HASH_TABLE_SIZE),
     output: new Uint8Array(compressBound(BLOCK_SIZE_4MIB)),
@@ -82,15 +88,21 @@ function encodeBlock(src: Uint8Array, start: number, length: number): Uint8Array
   const { hashTable, output } = scratch;
   hashTable.fill(0); // independent blocks: no match may reach into an earlier block
   const n = compressBlock(src, start, length, output, hashTable);
-  if (n === 0) {
-    const block = new Uint8Array(4 + length);
-    writeU32LE(block, 0, (BLOCK_UNCOMPRESSED | length) >>> 0);
-    block.set(src.subarray(start, start + length), 4);
-    return block;
-  }
-  const block = new Uint8Array(4 + n);
-  writeU32LE(block, 0, n);
-  block.set(output.subarray(0, n), 4);
+  return n === 0 ? storedBlock(src, start, length) : compressedBlock(output.subarray(0, n));
+}
+
+function compressedBlock(compressed: Uint8Array): Uint8Array {
+  const block = new Uint8Array(4 + compressed.length);
+  writeU32LE(block, 0, compressed.length);
+  block.set(compressed, 4);
+  return block;
+}
+
+/** A block that would not shrink: stored raw, bit 31 of its size set. */
+function storedBlock(src: Uint8Array, start: number, length: number): Uint8Array {
+  const block = new Uint8Array(4 + length);
+  writeU32LE(block, 0, (BLOCK_UNCOMPRESSED | length) >>> 0);
+  block.set(src.subarray(start, start + length), 4);
   return block;
 }
 

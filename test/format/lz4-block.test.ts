@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { decompressBlock } from "lz4js";
 import { compressBlock, compressBound, LZ4_HASH_TABLE_SIZE } from "../../src/format/lz4-block.ts";
+import { WasmLz4Compressor } from "../../src/format/wasm-kernels.ts";
 import { lz4Sequences } from "../helpers/lz4-sequences.ts";
 import { pseudoRandomBytes } from "../helpers/pseudo-random.ts";
 
@@ -87,5 +88,46 @@ describe("LZ4 block compression", () => {
     buffer.set(inner.subarray(0, 503), 497 + inner.length);
     const block = compress(buffer.subarray(1), 496, inner.length)!;
     expectValidBlock(block, inner);
+  });
+});
+
+describe("LZ4 block compression in WebAssembly", () => {
+  const wasm = WasmLz4Compressor.create();
+  const wasmCompress = (data: Uint8Array, start = 0, length = data.length) => {
+    const out = wasm.compress(data, start, length);
+    return out === null ? null : out.slice();
+  };
+
+  test("produces the same bytes as the JavaScript compressor, which lz4js decodes", () => {
+    const cases: Uint8Array<ArrayBuffer>[] = [
+      new Uint8Array(100_000),
+      new Uint8Array(70_000).fill(0x61),
+      words(300_000, 3),
+      floodWal(1000, 4096),
+      new Uint8Array([...pseudoRandomBytes(65_530, 9), ...pseudoRandomBytes(65_530, 9)]),
+      words(4 * 1024 * 1024, 12), // one whole block, the largest there is
+    ];
+    // Every length around the end-of-block rules, and matches ending at every distance from the end.
+    for (let n = 0; n <= 80; n++) cases.push(words(n, n), new Uint8Array(n));
+    for (const data of cases) {
+      const ours = wasmCompress(data);
+      expect(ours).toEqual(compress(data));
+      if (ours) expectValidBlock(ours, data);
+    }
+  });
+
+  test("gives up on what it cannot shrink, and compresses a range of a larger buffer", () => {
+    expect(wasmCompress(pseudoRandomBytes(1 << 20, 11))).toBeNull();
+    const inner = words(50_000, 4);
+    const buffer = new Uint8Array([...inner.subarray(0, 497), ...inner, ...inner.subarray(0, 503)]);
+    const block = wasmCompress(buffer, 497, inner.length)!;
+    expect(block).toEqual(compress(buffer, 497, inner.length)!);
+    expectValidBlock(block, inner);
+  });
+
+  test("refuses a block larger than 4 MiB", () => {
+    expect(() => wasm.compress(new Uint8Array(4 * 1024 * 1024 + 1), 0, 4 * 1024 * 1024 + 1)).toThrow(
+      RangeError,
+    );
   });
 });
