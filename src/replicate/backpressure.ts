@@ -12,6 +12,7 @@
 import type { Logger } from "../observe/log.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 import type { Replica } from "./replica.ts";
+import { Signal } from "./signal.ts";
 
 /** The longest single hold: well under the few seconds applications commonly set as busy_timeout. */
 export const MAX_HOLD_MS = 1_000;
@@ -22,7 +23,6 @@ const HOLD_POLL_MS = 10;
 
 export class Backpressure {
   private holding = false;
-  private stopping = false;
   /** Holds so far, for a log line now and then rather than one per hold. */
   private reported = 0;
 
@@ -30,20 +30,17 @@ export class Backpressure {
     private readonly db: ReplicatedDatabase,
     private readonly replicas: readonly Replica[],
     private readonly bound: number,
-    /** Cuts the replicas' wait for their next sync interval short. */
-    private readonly hurry: () => void,
-    /** Resolves when replication stops: a hold ends at once. */
-    private readonly stopped: Promise<void>,
+    /** Pulsed to cut the replicas' wait for their next sync interval short. */
+    private readonly hurry: Signal,
+    /** Fires when replication stops: a hold ends at once. */
+    private readonly stopped: Signal,
     private readonly log: Logger,
-  ) {
-    void stopped.then(() => {
-      this.stopping = true;
-    });
-  }
+  ) {}
 
   /** Called after every capture: holds the writers when the backlog is past the bound. */
   check(): void {
-    if (this.holding || this.stopping || this.bound <= 0 || !this.db.isOpen || !this.replicasAnswer()) return;
+    if (this.holding || this.stopped.fired || this.bound <= 0 || !this.db.isOpen || !this.replicasAnswer())
+      return;
     const backlog = this.db.backlogBytes();
     if (backlog <= this.bound || !this.db.holdWriters()) return;
     this.holding = true;
@@ -57,9 +54,9 @@ export class Backpressure {
   private async hold(backlog: number): Promise<void> {
     const started = performance.now();
     try {
-      this.hurry();
-      while (!this.stopping && performance.now() - started < MAX_HOLD_MS) {
-        await Promise.race([sleep(HOLD_POLL_MS), this.stopped]);
+      this.hurry.pulse();
+      while (!this.stopped.fired && performance.now() - started < MAX_HOLD_MS) {
+        await Signal.sleep(HOLD_POLL_MS, this.stopped);
         if (this.db.backlogBytes() <= this.bound * RELEASE_SHARE || !this.replicasAnswer()) break;
       }
     } finally {
@@ -77,8 +74,4 @@ export class Backpressure {
       });
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

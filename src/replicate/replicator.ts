@@ -8,6 +8,7 @@ import type { Logger } from "../observe/log.ts";
 import { Backpressure } from "./backpressure.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 import type { Replica } from "./replica.ts";
+import { Signal } from "./signal.ts";
 import { MIN_CAPTURE_GAP_MS, WalWatch } from "./wal-watch.ts";
 
 export interface ReplicatedSet {
@@ -31,50 +32,29 @@ export class Replicator {
   private timers: ReturnType<typeof setInterval>[] = [];
   private watches: WalWatch[] = [];
   private loops: Promise<void>[] = [];
-  private resolveStopped!: () => void;
-  /** Resolves once stop() begins, to cut every wait short. */
-  private readonly stopped = new Promise<void>((resolve) => {
-    this.resolveStopped = resolve;
-  });
+  /** Fires once stop() begins, to cut every wait short. */
+  private readonly stopped = new Signal();
+  /** Pulsed when backpressure wants the replicas to upload without waiting for their interval. */
+  private readonly hurry = new Signal();
 
   private started = false;
   /** Per database, what holds its application's writers when the replicas fall too far behind. */
   private readonly pressure = new Map<ReplicatedDatabase, Backpressure>();
-  /** Resolves (and is replaced) when backpressure wants the replicas to upload without waiting. */
-  private woken!: Promise<void>;
-  private wake!: () => void;
 
   constructor(
     readonly sets: ReplicatedSet[],
     private readonly log: Logger,
   ) {
-    this.rearm();
     for (const set of sets) this.wire(set);
-  }
-
-  private rearm(): void {
-    this.woken = new Promise((resolve) => {
-      this.wake = resolve;
-    });
-  }
-
-  private hurry(): void {
-    this.wake();
-    this.rearm();
   }
 
   private wire(set: ReplicatedSet): void {
     wireFloor(set);
     const bound = set.db.opts.maxWalBytes;
-    const pressure = new Backpressure(
+    this.pressure.set(
       set.db,
-      set.replicas,
-      bound,
-      () => this.hurry(),
-      this.stopped,
-      this.log,
+      new Backpressure(set.db, set.replicas, bound, this.hurry, this.stopped, this.log),
     );
-    this.pressure.set(set.db, pressure);
   }
 
   start(): void {
@@ -147,7 +127,7 @@ export class Replicator {
       // The newest commits, whether or not a change event has had them captured yet (see wal-watch.ts).
       this.syncDb(r.db);
       if (r.reachability.reachable) {
-        await Promise.race([r.db.waitForChange(seen), this.stopped]);
+        await Signal.until(r.db.waitForChange(seen), this.stopped);
         if (this.stopping) return;
       }
       seen = r.db.changeVersion;
@@ -174,7 +154,7 @@ export class Replicator {
             // a long upload (a flood's backlog) would add that upload's duration to every commit's lag.
             Math.max(0, r.opts.syncIntervalMs - (Date.now() - started))
           : Math.min(MAX_RETRY_DELAY_MS, base * 2 ** Math.min(failures - 1, 10)) * (0.5 + Math.random() / 2);
-      await Promise.race([sleep(delay), this.stopped, this.woken]);
+      await Signal.sleep(delay, this.stopped, this.hurry);
     }
   }
 
@@ -205,7 +185,7 @@ export class Replicator {
   ): Promise<void> {
     let delay = typeof firstDelay === "number" ? firstDelay : await firstDelay().catch(() => intervalMs);
     while (!this.stopping) {
-      await Promise.race([sleep(delay), this.stopped]);
+      await Signal.sleep(delay, this.stopped);
       if (this.stopping) return;
       try {
         await task();
@@ -237,7 +217,7 @@ export class Replicator {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     for (const w of this.watches) w.close();
-    this.resolveStopped();
+    this.stopped.latch();
     // A loop may be waiting on a replica that does not answer; the others' final syncs queue behind their
     // own loop's work (a replica runs one operation at a time), so they still complete.
     const down = this.sets.some((set) => set.replicas.some((r) => !r.reachability.reachable));
