@@ -15,7 +15,7 @@ import type { Replica } from "./replica.ts";
 import { Signal } from "./signal.ts";
 
 /** The longest single hold: well under the few seconds applications commonly set as busy_timeout. */
-export const MAX_HOLD_MS = 1_000;
+const MAX_HOLD_MS = 1_000;
 /** A hold ends once the backlog is this share of the bound, so holds are few rather than one per commit. */
 const RELEASE_SHARE = 0.75;
 /** How often a hold looks at the replicas' progress. */

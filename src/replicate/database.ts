@@ -174,7 +174,10 @@ export class ReplicatedDatabase {
   private writersHeldSince: number | null = null;
   /** Whether the WAL session is past maxWalBytes (said once per episode). */
   private overBound = false;
-  /** Where the last checkpoint that caught up left the shadow: the WAL restarts at the next write. */
+  /**
+   * Where the last checkpoint that caught up left the current shadow index: the WAL restarts at the next
+   * write. 0 in a new index.
+   */
   private checkpointedTo = 0;
 
   /** Bumped whenever the shadow WAL or generation changes; replicas wait on it. */
@@ -547,6 +550,7 @@ export class ReplicatedDatabase {
     const dir = path.join(this.metaPath, "generations", generation);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.shadowIndex = 0;
+    this.checkpointedTo = 0;
     this.captures.clear();
     this.shadowSize = initShadowWal(this.walPath, this.shadowPath(0, generation), {
       fsync: this.fsyncShadow,
@@ -565,6 +569,7 @@ export class ReplicatedDatabase {
 
   private startNextShadowIndex(): void {
     this.shadowIndex++;
+    this.checkpointedTo = 0;
     this.shadowSize = initShadowWal(this.walPath, this.shadowPath(this.shadowIndex), {
       fsync: this.fsyncShadow,
     });
@@ -713,10 +718,11 @@ export class ReplicatedDatabase {
       this.capture();
       return result;
     } finally {
-      if (already) {
-        // Still ours: backpressure releases it.
-      } else if (locks) locks.release("write");
-      else this.conn!.run("ROLLBACK");
+      // A hold of backpressure's stays: it releases the lock itself.
+      if (!already) {
+        if (locks) locks.release("write");
+        else this.conn!.run("ROLLBACK");
+      }
     }
   }
 

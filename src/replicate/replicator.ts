@@ -230,6 +230,14 @@ export class Replicator {
         const captured = this.syncDb(db) || !db.isOpen;
         const synced = await Promise.all(replicas.map((r) => this.finalSync(r)));
         db.close();
+        const { writerHolds, writerHoldSeconds } = db.stats;
+        if (writerHolds > 0) {
+          this.log.info("backpressure held the application's writers during this run", {
+            db: db.path,
+            holds: writerHolds,
+            held_s: Math.round(writerHoldSeconds * 10) / 10,
+          });
+        }
         return captured && synced.every(Boolean);
       }),
     );

@@ -126,6 +126,8 @@ interface Options {
   floodSeconds: number;
   sustainedSeconds: number;
   walGuardMb: number;
+  /** walship's max-wal-size for every run (Litestream ignores the key); undefined: walship's default. */
+  maxWalSize: string | undefined;
 }
 
 /** The age keys of an encrypted pass: in the config, and in a file for `age -d`. */
@@ -139,7 +141,8 @@ const USAGE =
   "usage: bun test/bench/load.ts [--only lag,storm,idle] [--seconds 60] [--storm-seconds 20] [--targets dir,s3] " +
   "[--tools walship,litestream] " +
   "[--synchronous default|full|normal] [--max-minutes 60] [--walship-bin PATH] [--encrypted] " +
-  "[--only ...,flood,sustained] [--flood-seconds 15] [--sustained-seconds 300] [--wal-guard-mb 2048]";
+  "[--only ...,flood,sustained] [--flood-seconds 15] [--sustained-seconds 300] [--wal-guard-mb 2048] " +
+  "[--max-wal-size 256MiB]";
 
 function parseOptions(argv: string[]): Options {
   const valued = new Set([
@@ -154,6 +157,7 @@ function parseOptions(argv: string[]): Options {
     "--flood-seconds",
     "--sustained-seconds",
     "--wal-guard-mb",
+    "--max-wal-size",
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -201,6 +205,7 @@ function parseOptions(argv: string[]): Options {
     floodSeconds: int("--flood-seconds", 15),
     sustainedSeconds: int("--sustained-seconds", 300),
     walGuardMb: int("--wal-guard-mb", 2048),
+    maxWalSize: value("--max-wal-size"),
   };
 }
 
@@ -311,6 +316,15 @@ function cpuSampler(pid: number): { stop(): number } {
       return last;
     },
   };
+}
+
+/** What walship's log says backpressure did in a run: its line at exit, when it held the writers at all. */
+function writerHolds(runDir: string | null): { holds: number | null; heldS: number | null } {
+  if (runDir === null) return { holds: null, heldS: null };
+  const log = fs.readFileSync(path.join(runDir, "walship.log"), "utf8");
+  const line = log.split("\n").findLast((l) => l.includes("backpressure held the application's writers"));
+  if (!line) return { holds: 0, heldS: 0 };
+  return { holds: Number(/holds=(\d+)/.exec(line)?.[1]), heldS: Number(/held_s=([\d.]+)/.exec(line)?.[1]) };
 }
 
 /** WAL bytes a replica holds: the span of every WAL session its segments cover. */
@@ -674,6 +688,7 @@ interface Bench {
   runs: number;
   /** The keys of the encrypted pass; null in the plain one. */
   age: AgeKeys | null;
+  maxWalSize: string | undefined;
 }
 
 interface RunDirs {
@@ -701,7 +716,9 @@ function prepareRun(
   fs.mkdirSync(dir, { recursive: true });
   const db = path.join(dir, "app.db");
   createDatabase(db);
-  const lines = ["dbs:", `  - path: ${db}`, `    monitor-interval: ${intervals.monitor}`, "    replicas:"];
+  const lines = ["dbs:", `  - path: ${db}`, `    monitor-interval: ${intervals.monitor}`];
+  if (b.maxWalSize !== undefined) lines.push(`    max-wal-size: ${b.maxWalSize}`);
+  lines.push("    replicas:");
   let root: string;
   if (target === "dir") {
     root = path.join(dir, "replica");
@@ -995,6 +1012,9 @@ interface StormResult {
   walGb: number | null;
   /** The replicator's CPU seconds, from the writer's start to its exit, per GB of WAL in the replica. */
   cpuSPerGb: number | null;
+  /** walship's backpressure: how often and how long it held the writers (from its last log line). */
+  holds: number | null;
+  heldS: number | null;
   rssMaxMb: number | null;
   stopS: number | null;
   stopCode: number | null;
@@ -1084,6 +1104,7 @@ async function stormRun(
       cpuPercent: cpu,
       walGb,
       cpuSPerGb: walGb && cpuAll !== null ? cpuAll / walGb : null,
+      ...writerHolds(tool === "walship" ? r.dir : null),
       rssMaxMb,
       stopS,
       stopCode,
@@ -1225,6 +1246,7 @@ async function main(): Promise<number> {
       say,
       runs: 0,
       age: null,
+      maxWalSize: opts.maxWalSize,
     };
     if (opts.encrypted) {
       const identity = await generateX25519Identity();
@@ -1345,6 +1367,7 @@ function floodTable(runs: StormResult[]): string {
       "tps",
       "tps ratio",
       "busy",
+      "holds",
       "peak WAL MiB",
       "guard",
       "in replica",
@@ -1362,6 +1385,7 @@ function floodTable(runs: StormResult[]): string {
       f0(r.tps),
       f2(r.tpsRatio),
       String(r.busyErrors),
+      r.holds === null ? "-" : `${r.holds} (${f1(r.heldS)} s)`,
       f1(r.peakWalMb),
       r.walGuardHit ? "HIT" : "-",
       r.replicatedAtEnd === null ? "-" : `${f0(r.replicatedAtEnd * 100)}%`,
