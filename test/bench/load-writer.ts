@@ -1,10 +1,10 @@
 /**
  * The application of the load benchmark (load.ts), in its own process: small autocommit INSERTs into
- * `items` (the schema of test/helpers/app-db.ts), one row of about 100 bytes each.
+ * `items` (the schema of test/helpers/app-db.ts), one row of about 100 bytes each (--row-bytes).
  *
  *   bun test/bench/load-writer.ts lag   DB SECONDS OUT [--interval-ms 50] [--seed N]
  *   bun test/bench/load-writer.ts storm DB SECONDS OUT [--sample-ms 50] [--synchronous full|normal]
- *                                                   [--wal-guard-mb N] [--rate N]
+ *                                                   [--wal-guard-mb N] [--rate N] [--row-bytes 100]
  *
  * - lag: one commit about every `interval-ms` (uniformly jittered between half and one and a half times
  *   it), every commit recorded.
@@ -111,11 +111,11 @@ function flag(argv: string[], name: string, fallback: string): string {
   return i < 0 ? fallback : (argv[i + 1] ?? fallback);
 }
 
-/** About 100 bytes of text that differ from row to row (so nothing compresses to nothing). */
-function rowText(n: number, rand: () => number): string {
+/** `bytes` of text that differ from row to row (so nothing compresses to nothing); 100 by default. */
+function rowText(n: number, rand: () => number, bytes: number): string {
   let s = `row ${n} `;
-  while (s.length < 100) s += Math.floor(rand() * 0x1_0000_0000).toString(36);
-  return s.slice(0, 100);
+  while (s.length < bytes) s += Math.floor(rand() * 0x1_0000_0000).toString(36);
+  return s.slice(0, bytes);
 }
 
 function isBusy(err: unknown): boolean {
@@ -137,6 +137,7 @@ async function main(): Promise<void> {
   const rand = rng(Number(flag(argv, "--seed", "1")));
   const walGuardBytes = Number(flag(argv, "--wal-guard-mb", "0")) * 2 ** 20;
   const rate = Number(flag(argv, "--rate", "0"));
+  const rowBytes = Number(flag(argv, "--row-bytes", "100"));
   let walGuardHit = false;
 
   const db = new Database(dbPath, { readwrite: true, create: false });
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
       const wait = due - performance.now();
       if (wait > 0) await Bun.sleep(wait);
       try {
-        const r = insert.run(rowText(transactions, rand), transactions);
+        const r = insert.run(rowText(transactions, rand, rowBytes), transactions);
         transactions++;
         record(Number(r.lastInsertRowid));
       } catch (err) {
@@ -192,7 +193,7 @@ async function main(): Promise<void> {
         }
       }
       try {
-        const r = insert.run(rowText(transactions, rand), transactions);
+        const r = insert.run(rowText(transactions, rand, rowBytes), transactions);
         transactions++;
         if (now >= nextSample) {
           record(Number(r.lastInsertRowid));

@@ -128,6 +128,8 @@ interface Options {
   walGuardMb: number;
   /** walship's max-wal-size for every run (Litestream ignores the key); undefined: walship's default. */
   maxWalSize: string | undefined;
+  /** Bytes of text per row the flood and sustained writers insert (a workload the defaults were not tuned on). */
+  rowBytes: number;
 }
 
 /** The age keys of an encrypted pass: in the config, and in a file for `age -d`. */
@@ -142,7 +144,7 @@ const USAGE =
   "[--tools walship,litestream] " +
   "[--synchronous default|full|normal] [--max-minutes 60] [--walship-bin PATH] [--encrypted] " +
   "[--only ...,flood,sustained] [--flood-seconds 15] [--sustained-seconds 300] [--wal-guard-mb 2048] " +
-  "[--max-wal-size 256MiB]";
+  "[--max-wal-size 256MiB] [--row-bytes 100]";
 
 function parseOptions(argv: string[]): Options {
   const valued = new Set([
@@ -158,6 +160,7 @@ function parseOptions(argv: string[]): Options {
     "--sustained-seconds",
     "--wal-guard-mb",
     "--max-wal-size",
+    "--row-bytes",
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -206,6 +209,7 @@ function parseOptions(argv: string[]): Options {
     sustainedSeconds: int("--sustained-seconds", 300),
     walGuardMb: int("--wal-guard-mb", 2048),
     maxWalSize: value("--max-wal-size"),
+    rowBytes: int("--row-bytes", 100),
   };
 }
 
@@ -868,6 +872,7 @@ async function runWriter(
           "--wal-guard-mb",
           String(storm.walGuardMb),
           ...(storm.rate ? ["--rate", String(Math.round(storm.rate))] : []),
+          ...(storm.rowBytes ? ["--row-bytes", String(storm.rowBytes)] : []),
         ]
       : [];
   await run(
@@ -989,6 +994,7 @@ interface StormKind {
   synchronous: Options["synchronous"];
   walGuardMb: number;
   rate?: number;
+  rowBytes?: number;
 }
 
 interface StormResult {
@@ -1301,7 +1307,12 @@ async function runWorkloads(b: Bench, opts: Options, res: Results): Promise<void
       for (const tool of tools) res.idle.push(await idleRun(b, target, tool, opts.seconds));
     }
     if (opts.only.includes("flood") || opts.only.includes("sustained")) {
-      const kind = { name: "flood", synchronous: "normal", walGuardMb: opts.walGuardMb } as const;
+      const kind = {
+        name: "flood",
+        synchronous: "normal",
+        walGuardMb: opts.walGuardMb,
+        rowBytes: opts.rowBytes,
+      } as const;
       // The sustained flood alone still needs the ceiling it takes half of.
       const floodSeconds = opts.only.includes("flood") ? opts.floodSeconds : SUSTAINED_CEILING_SECONDS;
       const base = await stormRun(b, target, "none", floodSeconds, null, kind);
@@ -1477,7 +1488,7 @@ function report(
   }
   if (res.flood.length > 0) {
     out.push(
-      `\nflood: autocommit single-row INSERTs flat out for ${opts.floodSeconds} s, synchronous NORMAL; a run ` +
+      `\nflood: autocommit single-row INSERTs (${opts.rowBytes} bytes of text) flat out for ${opts.floodSeconds} s, synchronous NORMAL; a run ` +
         `whose WAL passes ${opts.walGuardMb} MiB is stopped there (guard); "in replica" = sampled commits ` +
         "already in the replica when the writer stopped; CPU s/GB = the replicator's CPU seconds per GB of " +
         "WAL shipped; stop = SIGTERM -> exit",
