@@ -2,10 +2,11 @@
  * Load benchmark: `walship replicate` against `litestream replicate` (0.3.13) on the same workloads, to a
  * directory and to the S3 test server, one tool after the other, each run on a fresh database.
  *
- *   bun test/bench/load.ts [--only lag,storm,idle,flood] [--seconds 60] [--storm-seconds 20] [--targets dir,s3]
- *                          [--tools walship,litestream] [--synchronous default|full|normal]
+ *   bun test/bench/load.ts [--only lag,storm,idle,flood,sustained] [--seconds 60] [--storm-seconds 20]
+ *                          [--targets dir,s3] [--tools walship,litestream] [--synchronous default|full|normal]
  *                          [--max-minutes 60] [--walship-bin PATH] [--encrypted]
  *                          [--flood-seconds 15] [--sustained-seconds 300] [--wal-guard-mb 2048]
+ *                          [--max-wal-size SIZE] [--row-bytes 100]
  *
  * - lag: one small commit about every 50 ms (jittered 25..75 ms) for --seconds; for every commit, the time
  *   until the replica object holding it is present in the replica storage; p50, p99, max. At the default
@@ -20,8 +21,13 @@
  * - flood (not run by default): the storm's writer with synchronous=NORMAL, flat out for --flood-seconds
  *   (~160,000 commits/s alone on the 2-core machines): the storm's figures, plus whether the run was
  *   stopped because the WAL passed --wal-guard-mb (the disk guard), and the share of the sampled commits
- *   already in the replica when the writer stopped. The disk bounds the commit rate (measured: 64k/s
- *   on this machine's disk, 105-118k/s on tmpfs); `TMPDIR=/dev/shm` runs the whole benchmark on tmpfs.
+ *   already in the replica when the writer stopped, the replicator's CPU seconds per GB of WAL shipped,
+ *   and how often walship's backpressure held the writers (`--max-wal-size` sets its bound; Litestream
+ *   ignores the key). The disk bounds the commit rate (measured: 64k/s on this machine's disk, 80-118k/s on
+ *   tmpfs); `TMPDIR=/dev/shm` runs the whole benchmark on tmpfs. `--row-bytes` changes the row size.
+ * - sustained (not run by default): the flood's writer paced to half the ceiling measured just before
+ *   (the flood's own run when both are asked for) for --sustained-seconds (default 5 minutes), each tool and
+ *   no replicator; the same figures, tps ratio against the pace.
  * - idle: CPU (utime+stime from /proc/PID/stat) and RSS of the replicator on an idle database for
  *   --seconds, after it has taken its snapshot; for S3 also the requests it sent (counted by a pass-through
  *   proxy). Default intervals.
