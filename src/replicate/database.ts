@@ -170,6 +170,8 @@ export class ReplicatedDatabase {
   /** Whether each capture is fsynced: only where a lost page cache could not be detected (run-marker.ts). */
   private fsyncShadow = true;
   private nextBlockingCheckpointAt = 0;
+  /** After a checkpoint holding the writers could not finish (a reader in the way), none before this. */
+  private blockedUntil = 0;
   /** Since when we hold the application's writers for backpressure (holdWriters), or null. */
   private writersHeldSince: number | null = null;
   /** Whether the WAL session is past maxWalBytes (said once per episode). */
@@ -640,12 +642,19 @@ export class ReplicatedDatabase {
     try {
       this.capture();
       result = this.checkpointPassive();
-      if (!this.caughtUp(result) && (urgent || Date.now() >= this.nextBlockingCheckpointAt)) {
+      // Urgent (the WAL is past half the bound) skips the pacing gap, never the back-off after a failure:
+      // holding the writers again and again for a checkpoint that cannot finish would only stall them.
+      const now = Date.now();
+      if (
+        !this.caughtUp(result) &&
+        now >= this.blockedUntil &&
+        (urgent || now >= this.nextBlockingCheckpointAt)
+      ) {
         // Copy what arrived during that checkpoint first, so the writers wait for as little as possible.
         this.capture();
         result = this.checkpointHoldingWriters() ?? result;
-        const gap = complete(result) ? BLOCKING_CHECKPOINT_GAP_MS : BLOCKED_CHECKPOINT_BACKOFF_MS;
-        this.nextBlockingCheckpointAt = Date.now() + gap;
+        if (complete(result)) this.nextBlockingCheckpointAt = Date.now() + BLOCKING_CHECKPOINT_GAP_MS;
+        else this.blockedUntil = Date.now() + BLOCKED_CHECKPOINT_BACKOFF_MS;
       }
       this.capture();
       if (this.caughtUp(result)) this.checkpointedTo = this.shadowSize;
