@@ -15,8 +15,8 @@ import {
   type Step,
   type TargetReport,
 } from "../doctor/doctor.ts";
-import { defaultMetaPath } from "../replicate/database.ts";
 import { DirectoryScanner } from "../replicate/directory-scanner.ts";
+import { defaultMetaPath } from "../replicate/meta-directory.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
 
 export interface DoctorFlags {

@@ -12,6 +12,7 @@ import type { ReplicaTarget, S3Target } from "../config/replica-target.ts";
 import { generationsPath } from "../format/layout.ts";
 import { readFileAt } from "../io/file-io.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
+import { MetaDirectory } from "../replicate/meta-directory.ts";
 import { decodeDbHeader } from "../sqlite/db-header.ts";
 import { networkAdvice } from "../storage/network-advice.ts";
 import { classifyNetworkError, type NetworkFailure } from "../storage/network-error.ts";
@@ -383,13 +384,7 @@ export function diagnoseDatabase(dbPath: string, metaPath: string): Step[] {
     });
     return steps;
   }
-  const generation = (() => {
-    try {
-      return fs.readFileSync(path.join(metaPath, "generation"), "utf8").trim();
-    } catch {
-      return "";
-    }
-  })();
+  const generation = new MetaDirectory(metaPath).generationFile.read();
   steps.push({
     name: "state",
     status: "ok",

@@ -9,9 +9,14 @@
  * A replica that does not answer turns backpressure off until it does: an outage must not stop the
  * application, so its backlog waits in the meta directory, as with Litestream.
  */
+import type { Pos } from "../format/layout.ts";
+import { fileSize } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
+import { WAL_HEADER_SIZE } from "../sqlite/wal.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 import type { Replica } from "./replica.ts";
+import { replicaFloor } from "./replica-floor.ts";
+import type { ShadowSource } from "./shadow-source.ts";
 import { Signal } from "./signal.ts";
 
 /** The longest single hold: well under the few seconds applications commonly set as busy_timeout. */
@@ -41,10 +46,14 @@ export class Backpressure {
   check(): void {
     if (this.holding || this.stopped.fired || this.bound <= 0 || !this.db.isOpen || !this.replicasAnswer())
       return;
-    const backlog = this.db.backlogBytes();
+    const backlog = this.backlog();
     if (backlog <= this.bound || !this.db.holdWriters()) return;
     this.holding = true;
     void this.hold(backlog);
+  }
+
+  private backlog(): number {
+    return backlogBytes(this.db, replicaFloor({ db: this.db, replicas: this.replicas }));
   }
 
   private replicasAnswer(): boolean {
@@ -57,7 +66,7 @@ export class Backpressure {
       this.hurry.pulse();
       while (!this.stopped.fired && performance.now() - started < MAX_HOLD_MS) {
         await Signal.sleep(HOLD_POLL_MS, this.stopped);
-        if (this.db.backlogBytes() <= this.bound * RELEASE_SHARE || !this.replicasAnswer()) break;
+        if (this.backlog() <= this.bound * RELEASE_SHARE || !this.replicasAnswer()) break;
       }
     } finally {
       this.db.releaseWriters();
@@ -74,4 +83,20 @@ export class Backpressure {
       });
     }
   }
+}
+
+/**
+ * Bytes captured into the shadow WAL past `floor`, the position of the replica furthest behind; 0 while
+ * a replica has no position in this generation (its snapshot is still going up), which holds no backlog.
+ */
+export function backlogBytes(db: ShadowSource, floor: Pos | null): number {
+  const end = db.pos();
+  if (!end || !floor || floor.generation !== end.generation) return 0;
+  if (floor.index === end.index) return Math.max(0, end.offset - floor.offset);
+  let total = end.offset - WAL_HEADER_SIZE;
+  for (let index = floor.index; index < end.index; index++) {
+    const size = fileSize(db.shadowPath(index)) ?? 0;
+    total += Math.max(0, size - (index === floor.index ? floor.offset : WAL_HEADER_SIZE));
+  }
+  return total;
 }

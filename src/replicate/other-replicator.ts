@@ -36,6 +36,30 @@ export class OtherReplicatorError extends Error {
   readonly hint = "run one replicator per database: stop Litestream (or walship) for this database";
 }
 
+/**
+ * Refuses a database that Litestream replicates too: the two would overwrite each other's state in the
+ * meta directory they share. Where Litestream cannot be seen (another user's process, another system), a
+ * generation file changed by someone else tells later (see otherWriterError).
+ */
+export function refuseSharedMetaDirectory(dbPath: string, metaPath: string): void {
+  const pid = findLitestream(dbPath);
+  if (pid === null) return;
+  throw new OtherReplicatorError(
+    `Cannot replicate ${dbPath}: Litestream (pid ${pid}) replicates it too, and the two would overwrite each other's state in ${metaPath}`,
+  );
+}
+
+/**
+ * Something else writes our meta directory (Litestream started on the same database while we run: it
+ * takes over our generation and appends to our shadow WAL, or starts its own); `what` says what it did.
+ */
+export function otherWriterError(dbPath: string, what: string): OtherReplicatorError {
+  const pid = findLitestream(dbPath);
+  return new OtherReplicatorError(
+    `Cannot go on replicating ${dbPath}: another process${pid === null ? "" : ` (Litestream, pid ${pid})`} ${what}, so it replicates this database too`,
+  );
+}
+
 /** `read()`, or undefined when the process ended or is not ours to inspect. */
 function tryRead<T>(read: () => T): T | undefined {
   try {

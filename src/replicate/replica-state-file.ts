@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isGenerationName, type Pos } from "../format/layout.ts";
+import { MetaDirectory } from "./meta-directory.ts";
 
 export interface LastSegment {
   generation: string;
@@ -26,7 +27,7 @@ export class ReplicaStateFile {
   readonly path: string;
 
   constructor(metaPath: string, replicaName: string) {
-    this.path = path.join(metaPath, "replicas", `${encodeURIComponent(replicaName)}.json`);
+    this.path = new MetaDirectory(metaPath).replicaStatePath(replicaName);
   }
 
   read(): LastSegment | null {

@@ -17,10 +17,10 @@ import type { Logger } from "../observe/log.ts";
 import { frameAlign, lastTransactionEnd } from "../sqlite/wal.ts";
 import { StorageError } from "../storage/object-store.ts";
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
-import type { ReplicatedDatabase } from "./database.ts";
 import { Reachability } from "./reachability.ts";
 import { knownEnd, ReplicaStateFile } from "./replica-state-file.ts";
 import { compressedShadow, MAX_SEGMENT_BYTES, readShadow, transactionEndAfter } from "./shadow-segments.ts";
+import type { ShadowSource } from "./shadow-source.ts";
 
 /** Snapshot read size; each chunk is compressed as one 4 MiB LZ4 block. */
 const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -67,7 +67,7 @@ export class Replica {
   private readonly state: ReplicaStateFile;
 
   constructor(
-    readonly db: ReplicatedDatabase,
+    readonly db: ShadowSource,
     readonly opts: ReplicaOptions,
   ) {
     this.name = opts.name;

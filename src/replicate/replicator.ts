@@ -1,13 +1,9 @@
-/**
- * Runs replication for a set of databases: a monitor tick per database that captures new commits, a
- * loop per replica that uploads them, and a graceful stop that performs a final sync of everything.
- */
-import { compareIndexOffset, type Pos } from "../format/layout.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
 import { Backpressure } from "./backpressure.ts";
 import type { ReplicatedDatabase } from "./database.ts";
 import type { Replica } from "./replica.ts";
+import { replicaFloor } from "./replica-floor.ts";
 import { Signal } from "./signal.ts";
 import { MIN_CAPTURE_GAP_MS, WalWatch } from "./wal-watch.ts";
 
@@ -49,7 +45,6 @@ export class Replicator {
   }
 
   private wire(set: ReplicatedSet): void {
-    wireFloor(set);
     const bound = set.db.opts.maxWalBytes;
     this.pressure.set(
       set.db,
@@ -71,18 +66,18 @@ export class Replicator {
   }
 
   private startSet(set: ReplicatedSet): void {
-    this.syncDb(set.db);
+    this.syncDb(set);
     if (set.monitorIntervalMs > 0) {
-      this.timers.push(setInterval(() => this.syncDb(set.db), set.monitorIntervalMs));
+      this.timers.push(setInterval(() => this.syncDb(set), set.monitorIntervalMs));
       const syncMin = Math.min(...set.replicas.map((r) => r.opts.syncIntervalMs));
       // New commits are captured as soon as the WAL changes; the tick is the fallback (see wal-watch.ts).
       const lightGapMs = Math.max(MIN_CAPTURE_GAP_MS, Math.min(syncMin, set.monitorIntervalMs));
-      const watch = new WalWatch(set.db.path, lightGapMs, () => this.capture(set.db), this.log);
+      const watch = new WalWatch(set.db.path, lightGapMs, () => this.capture(set), this.log);
       this.watches.push(watch);
       watch.start();
     }
     for (const r of set.replicas) {
-      this.loops.push(this.replicaLoop(r));
+      this.loops.push(this.replicaLoop(set, r));
       const retention = r.opts.retentionMs ?? 0;
       if (retention > 0) {
         const every = Math.min(r.opts.retentionCheckIntervalMs ?? retention, retention);
@@ -104,15 +99,16 @@ export class Replicator {
   }
 
   /** Syncs a database; returns how many bytes that added to its shadow WAL. */
-  private capture(db: ReplicatedDatabase): number {
-    const before = db.stats.walBytes;
-    this.syncDb(db);
-    return db.stats.walBytes - before;
+  private capture(set: ReplicatedSet): number {
+    const before = set.db.stats.walBytes;
+    this.syncDb(set);
+    return set.db.stats.walBytes - before;
   }
 
-  private syncDb(db: ReplicatedDatabase): boolean {
+  private syncDb(set: ReplicatedSet): boolean {
+    const db = set.db;
     try {
-      const synced = db.sync();
+      const synced = db.sync(replicaFloor(set));
       this.pressure.get(db)?.check();
       return synced;
     } catch (err) {
@@ -121,16 +117,16 @@ export class Replicator {
     }
   }
 
-  private async replicaLoop(r: Replica): Promise<void> {
+  private async replicaLoop(set: ReplicatedSet, r: Replica): Promise<void> {
     let seen = -1;
     while (!this.stopping) {
       // The newest commits, whether or not a change event has had them captured yet (see wal-watch.ts).
-      this.syncDb(r.db);
+      this.syncDb(set);
       if (r.reachability.reachable) {
-        await Signal.until(r.db.waitForChange(seen), this.stopped);
+        await Signal.until(set.db.waitForChange(seen), this.stopped);
         if (this.stopping) return;
       }
-      seen = r.db.changeVersion;
+      seen = set.db.changeVersion;
       const started = Date.now();
       try {
         await r.sync();
@@ -226,8 +222,9 @@ export class Replicator {
       : Promise.all(this.loops));
     // Every replica at once: one that does not answer must not use up the stop timeout of the others.
     const results = await Promise.all(
-      this.sets.map(async ({ db, replicas }) => {
-        const captured = this.syncDb(db) || !db.isOpen;
+      this.sets.map(async (set) => {
+        const { db, replicas } = set;
+        const captured = this.syncDb(set) || !db.isOpen;
         const synced = await Promise.all(replicas.map((r) => this.finalSync(r)));
         db.close();
         const { writerHolds, writerHoldSeconds } = db.stats;
@@ -278,18 +275,6 @@ export class Replicator {
       clearTimeout(timer);
     }
   }
-}
-
-/** Shadow files and capture times below the slowest replica's position are no longer needed locally. */
-export function wireFloor({ db, replicas }: Pick<ReplicatedSet, "db" | "replicas">): void {
-  db.replicaFloor = () => {
-    let floor: Pos | null = null;
-    for (const r of replicas) {
-      if (!r.pos || r.pos.generation !== db.generation) return null;
-      if (!floor || compareIndexOffset(r.pos, floor) < 0) floor = r.pos;
-    }
-    return floor;
-  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -18,7 +18,7 @@ import { decodeLz4Frame } from "../../src/format/lz4-frame.ts";
 import { Logger } from "../../src/observe/log.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { Replica } from "../../src/replicate/replica.ts";
-import { wireFloor } from "../../src/replicate/replicator.ts";
+import { replicaFloor } from "../../src/replicate/replica-floor.ts";
 import { FileStore } from "../../src/storage/file.ts";
 import type { Listing, LocalObject, ObjectStore } from "../../src/storage/object-store.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
@@ -297,7 +297,6 @@ async function generate(params: ReplicaParams, o: GenerateOptions): Promise<Repl
     : null;
   const replicas = s3Replica ? [dirReplica, s3Replica] : [dirReplica];
   // As the Replicator does: shadow WAL files below the slowest replica's index may be deleted.
-  wireFloor({ db, replicas });
 
   const phases: PhaseTimes = { appWritesS: 0, captureS: 0, uploadDirS: 0, uploadS3S: 0 };
   const timed = async (key: keyof PhaseTimes, fn: () => unknown): Promise<void> => {
@@ -306,7 +305,7 @@ async function generate(params: ReplicaParams, o: GenerateOptions): Promise<Repl
     phases[key] += (performance.now() - t) / 1000;
   };
   const syncAll = async (): Promise<void> => {
-    await timed("captureS", () => db.sync());
+    await timed("captureS", () => db.sync(replicaFloor({ db, replicas })));
     await timed("uploadDirS", () => dirReplica.sync());
     if (s3Replica) await timed("uploadS3S", () => s3Replica.sync());
   };

@@ -15,7 +15,7 @@ import { runSnapshots } from "../../src/cli/snapshots.ts";
 import { formatTable } from "../../src/cli/table.ts";
 import { runWal } from "../../src/cli/wal.ts";
 import { ConfigError } from "../../src/config/errors.ts";
-import { defaultMetaPath } from "../../src/replicate/database.ts";
+import { defaultMetaPath } from "../../src/replicate/meta-directory.ts";
 import { type GenerationListing, generationBounds, restorableWindow } from "../../src/restore/inspect.ts";
 import { createDatabase, runWriter } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";

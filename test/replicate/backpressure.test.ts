@@ -7,8 +7,10 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { backlogBytes } from "../../src/replicate/backpressure.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { Replica } from "../../src/replicate/replica.ts";
+import { replicaFloor } from "../../src/replicate/replica-floor.ts";
 import { Replicator } from "../../src/replicate/replicator.ts";
 import { FileStore } from "../../src/storage/file.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
@@ -83,16 +85,17 @@ function replicated(name: string, maxWalBytes: number, bytesPerSecond: number) {
 
 /** The largest backlog seen while `during` runs, sampled every few milliseconds. */
 async function peakBacklog<T>(
-  db: ReplicatedDatabase,
+  { db, replica }: { db: ReplicatedDatabase; replica: Replica },
   during: Promise<T>,
 ): Promise<{ peak: number; result: T }> {
+  const backlog = () => backlogBytes(db, replicaFloor({ db, replicas: [replica] }));
   let peak = 0;
   const timer = setInterval(() => {
-    peak = Math.max(peak, db.backlogBytes());
+    peak = Math.max(peak, backlog());
   }, 5);
   try {
     const result = await during;
-    return { peak: Math.max(peak, db.backlogBytes()), result };
+    return { peak: Math.max(peak, backlog()), result };
   } finally {
     clearInterval(timer);
   }
@@ -132,7 +135,7 @@ test("past max-wal-size the writers wait while the replica catches up, and nothi
   let stopped = false;
   try {
     await waitUntil(() => r.replica.pos !== null, 10_000);
-    const { peak, result } = await peakBacklog(r.db, flood(r.file, 3, 40));
+    const { peak, result } = await peakBacklog(r, flood(r.file, 3, 40));
     // Uploads go at 4 MiB/s, the writer at ten times that: without the hold the backlog would reach
     // ~100 MiB. Between two looks at it the writer adds a little more (~40 MB/s x a few ms).
     expect(r.db.stats.writerHolds).toBeGreaterThan(0);
@@ -167,7 +170,7 @@ test("a replica that does not answer never holds the writers: an outage must not
     app.close();
     await waitUntil(() => !r.replica.reachability.reachable, 10_000);
     const captured = r.db.stats.walBytes;
-    const { result } = await peakBacklog(r.db, flood(r.file, 1.5, 40));
+    const { result } = await peakBacklog(r, flood(r.file, 1.5, 40));
     expect(r.replica.reachability.reachable).toBe(false);
     expect(r.db.stats.walBytes - captured).toBeGreaterThan(2 * bound);
     expect(r.db.stats.writerHolds).toBe(0);

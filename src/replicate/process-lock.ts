@@ -1,0 +1,48 @@
+/**
+ * Only one walship process replicates a database: two writers to one replica would interleave segments.
+ * The lock is an exclusive SQLite lock on a small file in the meta directory, so the operating system
+ * releases it when the process dies, however it dies.
+ */
+import { Database } from "bun:sqlite";
+
+/** Another process already replicates the database. */
+export class AlreadyReplicatingError extends Error {
+  override name = "AlreadyReplicatingError";
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ProcessLock {
+  private constructor(private readonly lock: Database) {}
+
+  /**
+   * Takes the lock on `lockPath` for replicating `dbPath`.
+   *
+   * @throws AlreadyReplicatingError when another process holds it
+   */
+  static take(lockPath: string, dbPath: string): ProcessLock {
+    const lock = new Database(lockPath, { create: true });
+    try {
+      lock.run("PRAGMA busy_timeout = 0");
+      lock.run("BEGIN EXCLUSIVE");
+    } catch (err) {
+      lock.close();
+      if ((err as { code?: string }).code?.startsWith("SQLITE_BUSY")) {
+        throw new AlreadyReplicatingError(
+          `Cannot replicate ${dbPath}: another walship process is already replicating it (it holds ${lockPath})`,
+          "stop the other walship process first; only one process may write a database's replicas",
+        );
+      }
+      throw err;
+    }
+    return new ProcessLock(lock);
+  }
+
+  release(): void {
+    this.lock.close();
+  }
+}
