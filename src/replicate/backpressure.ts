@@ -63,8 +63,10 @@ export class Backpressure {
   private async hold(backlog: number): Promise<void> {
     const started = performance.now();
     try {
-      this.hurry.pulse();
       while (!this.stopped.fired && performance.now() - started < MAX_HOLD_MS) {
+        // Again at every look: a replica that was uploading when the hold began waits for its next
+        // interval only after that upload.
+        this.hurry.pulse();
         await Signal.sleep(HOLD_POLL_MS, this.stopped);
         if (this.backlog() <= this.bound * RELEASE_SHARE || !this.replicasAnswer()) break;
       }
