@@ -1,7 +1,8 @@
 /**
  * Backpressure for one database: when more than `max-wal-size` of what the application committed is
  * captured but not yet in every replica, walship holds the application's write lock while the replicas
- * catch up, so commits wait instead of the backlog growing without bound. (The WAL half of the bound is
+ * catch up, so commits wait instead of the backlog growing without bound (past half of it, the replicas
+ * are only told to upload without waiting for their sync interval). (The WAL half of the bound is
  * kept by the database's checkpoints; see `DatabaseOptions.maxWalBytes`.)
  *
  * What the application feels: a commit waits for as long as its `busy_timeout` allows and then gets
@@ -42,11 +43,17 @@ export class Backpressure {
     private readonly log: Logger,
   ) {}
 
-  /** Called after every capture: holds the writers when the backlog is past the bound. */
+  /**
+   * Called after every capture. Past half the bound the replicas upload at once rather than at their next
+   * sync interval: a flood fills an interval's batch faster than the bound allows, and waking them costs
+   * the application nothing. Past the bound they cannot keep up: the writers are held.
+   */
   check(): void {
     if (this.holding || this.stopped.fired || this.bound <= 0 || !this.db.isOpen || !this.replicasAnswer())
       return;
     const backlog = this.backlog();
+    if (backlog <= this.bound / 2) return;
+    this.hurry.pulse();
     if (backlog <= this.bound || !this.db.holdWriters()) return;
     this.holding = true;
     void this.hold(backlog);

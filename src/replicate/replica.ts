@@ -14,6 +14,7 @@ import {
 } from "../format/lz4-frame.ts";
 import { fileSize } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
+import { uploadGarbage } from "../runtime/garbage.ts";
 import { frameAlign, lastTransactionEnd } from "../sqlite/wal.ts";
 import { StorageError } from "../storage/object-store.ts";
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
@@ -231,6 +232,7 @@ export class Replica {
       );
       if (this.db.pos()?.generation !== at.generation) throw new Error("generation changed during snapshot");
       this.stats.bytesUploaded += info.size;
+      uploadGarbage.count(info.size);
       this.log.info("snapshot written", {
         position: formatPos(at),
         size: info.size,
@@ -407,6 +409,7 @@ export class Replica {
         this.state.write({ ...pos, size: stored, end: pos.offset + size, recipients: encryptor.fingerprint });
       this.stats.walBytes += size;
       this.stats.bytesUploaded += stored;
+      uploadGarbage.count(stored);
       // One line per object at info, as Litestream does: a healthy log never looks stalled.
       this.log.info("wal segment written", {
         position: formatPos(pos),

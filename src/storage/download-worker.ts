@@ -14,7 +14,7 @@ const pacer = new GarbagePacer(16 * 1024 * 1024);
 self.onmessage = async (event: MessageEvent<{ id: number; request: DownloadRequest }>) => {
   const { id, request } = event.data;
   // Every request gets its reply: a caller waiting for one that never comes would wait forever.
-  const reply: DownloadReply = await performDownload(request, (bytes) => pacer.received(bytes)).catch(
+  const reply: DownloadReply = await performDownload(request, (bytes) => pacer.count(bytes)).catch(
     (err: unknown) => ({ kind: "local-failed", error: { name: "Error", message: String(err) } }),
   );
   // The body moves to the caller instead of being copied.

@@ -270,7 +270,7 @@ export class S3Store implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array | null> {
     const got = await this.download(key);
-    if (got) downloadGarbage.received(got.size);
+    if (got) downloadGarbage.count(got.size);
     return got ? (got.bytes ?? new Uint8Array(0)) : null;
   }
 
