@@ -1,7 +1,7 @@
 /** Builds the storage backend for a replica target. */
 import * as path from "node:path";
 import type { Credentials } from "../config/credentials.ts";
-import type { ReplicaTarget } from "../config/replica-target.ts";
+import { knownRegion, type ReplicaTarget } from "../config/replica-target.ts";
 import { FileStore } from "./file.ts";
 import { ReplicaClient } from "./replica-client.ts";
 import { S3Store } from "./s3.ts";
@@ -38,7 +38,7 @@ export function describeTarget(target: ReplicaTarget): Record<string, string> {
     bucket: target.bucket,
     path: target.path,
     endpoint: target.endpoint ?? "AWS",
-    region: target.region ?? (target.endpoint ? "us-east-1" : "auto-detect"),
+    region: knownRegion(target) ?? "auto-detect",
     addressing: target.forcePathStyle ? "path-style" : "virtual-hosted",
   };
 }
