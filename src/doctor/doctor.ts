@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AgeConfig } from "../config/age-config.ts";
 import { type Credentials, findCredentials } from "../config/credentials.ts";
-import type { ReplicaTarget, S3Target } from "../config/replica-target.ts";
+import { DEFAULT_REGION, type ReplicaTarget, type S3Target } from "../config/replica-target.ts";
 import { generationsPath } from "../format/layout.ts";
 import { readFileAt } from "../io/file-io.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
@@ -115,8 +115,7 @@ async function s3Steps(
   env: (name: string) => string | undefined,
   steps: Step[],
 ): Promise<void> {
-  const region = target.region ?? (target.endpoint ? "us-east-1" : undefined);
-  const endpoint = target.endpoint ?? `https://s3.${region ?? "us-east-1"}.amazonaws.com`;
+  const endpoint = target.endpoint ?? `https://s3.${target.region ?? DEFAULT_REGION}.amazonaws.com`;
   const understood = Object.entries(describeTarget(target))
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
