@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { readAgeKeyFile } from "../config/age-key-file.ts";
 import type { Config, DbConfig } from "../config/config.ts";
+import { type Credentials, resolveCredentials } from "../config/credentials.ts";
 import { findDatabase } from "../config/directory.ts";
 import { ConfigError } from "../config/errors.ts";
 import { type LoadedConfig, loadConfigFile, replicaTargetFromUrl } from "../config/load.ts";
@@ -16,7 +17,7 @@ import { expandPath } from "../config/posix-path.ts";
 import type { ReplicaTarget } from "../config/replica-target.ts";
 import { isReplicaUrl } from "../config/replica-url.ts";
 import { AgeDecryptor } from "../storage/age-decryptor.ts";
-import { type Credentials, openReplicaClient, resolveCredentials } from "../storage/open.ts";
+import { openReplicaClient } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { formatError, UsageError } from "./errors.ts";
 

@@ -6,11 +6,12 @@
 
 import { formatByteSize } from "./byte-size.ts";
 import { ConfigReader, positionOf } from "./config-reader.ts";
+import type { Credentials } from "./credentials.ts";
 import { didYouMean } from "./did-you-mean.ts";
 import { globToRegExp } from "./directory.ts";
 import { type EnvLookup, expandEnv } from "./env-expand.ts";
 import { expandPath } from "./posix-path.ts";
-import { type Credentials, type ReplicaConfig, readReplica, replicasFromUrls } from "./replica-config.ts";
+import { type ReplicaConfig, readReplica, replicasFromUrls } from "./replica-config.ts";
 import { parseYamlTree, YamlDecodeError, type YamlNode } from "./yaml-tree.ts";
 
 export type { ReplicaConfig } from "./replica-config.ts";

@@ -5,6 +5,7 @@
 
 import { type AgeConfig, readAgeConfig } from "./age-config.ts";
 import { type ConfigReader, childKey, positionOf } from "./config-reader.ts";
+import type { Credentials } from "./credentials.ts";
 import { didYouMean } from "./did-you-mean.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import type { EnvLookup } from "./env-expand.ts";
@@ -40,11 +41,6 @@ export interface ReplicaConfig {
   secretAccessKey?: string;
   /** age encryption (identities are secret, never print). */
   age?: AgeConfig;
-}
-
-export interface Credentials {
-  accessKeyId?: string;
-  secretAccessKey?: string;
 }
 
 export interface ReplicaContext {

@@ -15,6 +15,23 @@ export const ENDPOINT_ENV_VARS = [
 export type EndpointEnvVar = (typeof ENDPOINT_ENV_VARS)[number];
 
 /**
+ * AWS's first region: what S3-compatible servers are signed for when no region is configured (as in
+ * Litestream), and where walship asks AWS for a bucket's region.
+ */
+export const DEFAULT_REGION = "us-east-1";
+
+/**
+ * The region requests to `target` are signed for without asking AWS: its own, else DEFAULT_REGION when it
+ * has an endpoint; undefined for an AWS bucket whose region must be looked up.
+ */
+export function knownRegion(target: {
+  region?: string | undefined;
+  endpoint?: string | undefined;
+}): string | undefined {
+  return target.region || (target.endpoint ? DEFAULT_REGION : undefined);
+}
+
+/**
  * Where the endpoint came from: the URL itself (`https://HOST/…`, a provider host, an IP or
  * host:port), its `?endpoint=` parameter, the `endpoint` config key, or an environment variable.
  */
@@ -36,7 +53,7 @@ export interface S3Target {
   /** `http(s)://host[:port]`; absent means AWS. */
   endpoint?: string;
   endpointSource?: EndpointSource;
-  /** Absent means: us-east-1 with an endpoint, otherwise discovered from AWS. */
+  /** Absent means: DEFAULT_REGION with an endpoint, otherwise discovered from AWS (see knownRegion). */
   region?: string;
   forcePathStyle: boolean;
   skipVerify: boolean;

@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AgeConfig } from "../config/age-config.ts";
-import type { ReplicaTarget, S3Target } from "../config/replica-target.ts";
+import { type Credentials, findCredentials } from "../config/credentials.ts";
+import { DEFAULT_REGION, type ReplicaTarget, type S3Target } from "../config/replica-target.ts";
 import { generationsPath } from "../format/layout.ts";
 import { readFileAt } from "../io/file-io.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
@@ -16,7 +17,7 @@ import { MetaDirectory } from "../replicate/meta-directory.ts";
 import { decodeDbHeader } from "../sqlite/db-header.ts";
 import { networkAdvice } from "../storage/network-advice.ts";
 import { classifyNetworkError, type NetworkFailure } from "../storage/network-error.ts";
-import { type Credentials, describeTarget, openReplicaClient } from "../storage/open.ts";
+import { describeTarget, openReplicaClient } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { ambiguityHint } from "../storage/s3-errors.ts";
 import { classifyRefusal, refusalAdvice } from "../storage/storage-refusal.ts";
@@ -115,8 +116,7 @@ async function s3Steps(
   env: (name: string) => string | undefined,
   steps: Step[],
 ): Promise<void> {
-  const region = target.region ?? (target.endpoint ? "us-east-1" : undefined);
-  const endpoint = target.endpoint ?? `https://s3.${region ?? "us-east-1"}.amazonaws.com`;
+  const endpoint = target.endpoint ?? `https://s3.${target.region ?? DEFAULT_REGION}.amazonaws.com`;
   const understood = Object.entries(describeTarget(target))
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
@@ -293,16 +293,11 @@ function skipRest(steps: Step[], names: string[]): void {
 
 /** Where the credentials come from, by the same order the S3 layer uses. Never includes a value. */
 function resolveCredentialSource(input: DiagnoseInput): { source: string; credentials: Credentials } {
-  const c = input.configCredentials;
-  if (c.accessKeyId || c.secretAccessKey)
-    return { source: "config file keys (access-key-id/secret-access-key)", credentials: c };
-  const id = input.env("LITESTREAM_ACCESS_KEY_ID");
-  const secret = input.env("LITESTREAM_SECRET_ACCESS_KEY");
-  if (id || secret) {
-    return {
-      source: "environment LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY",
-      credentials: { accessKeyId: id, secretAccessKey: secret },
-    };
+  const { source, credentials } = findCredentials(input.configCredentials, input.env);
+  if (source === "config")
+    return { source: "config file keys (access-key-id/secret-access-key)", credentials };
+  if (source === "litestream-env") {
+    return { source: "environment LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY", credentials };
   }
   let chain = "AWS SDK default chain";
   if (input.env("AWS_ACCESS_KEY_ID")) chain += ": environment AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY";

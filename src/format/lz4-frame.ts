@@ -35,12 +35,14 @@ import {
 } from "./lz4-frame-format.ts";
 import {
   finishLz4Frame,
+  type Lz4BlockRef,
+  type Lz4FrameHeader,
   outputRoom,
   readLz4Block,
   readLz4FrameHeader,
   tooMuchOutput,
 } from "./lz4-frame-reader.ts";
-import { wasmLz4Compressor } from "./wasm-kernels.ts";
+import { type WasmKernels, wasmLz4Compressor } from "./wasm-kernels.ts";
 import { Xxh32, xxh32 } from "./xxhash32.ts";
 
 export type { BlockDecoderChoice } from "./lz4-block-decode.ts";
@@ -260,75 +262,140 @@ export function decodeLz4FrameStream(
   const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   checkLimitOption("maxOutputBytes", maxOutputBytes);
   const header = readLz4FrameHeader(frame, maxOutputBytes);
-  const { blockMaxSize, independent } = header;
-
-  // Working buffer: the back-reference window dependent blocks may use, then room for one block. With
-  // the WebAssembly decoder it is that decoder's work area, which holds any block.
-  const window = independent ? 0 : DEPENDENT_WINDOW;
   const wasm = opts.decoder === "js" ? null : claimWasm();
   try {
-    let work: Uint8Array = wasm ? wasm.work : new Uint8Array(0);
-    let history = 0;
-    let total = 0;
-    const checksum = header.contentChecksum ? new Xxh32() : null;
-    const emit = (chunk: Uint8Array): void => {
-      checksum?.update(chunk);
-      total += chunk.length;
-      sink(chunk);
-    };
-    /** Keeps the last `window` bytes of output at the start of `work` for the next dependent block. */
-    const keepWindow = (end: number): void => {
-      const keep = Math.min(window, end);
-      work.copyWithin(0, end - keep, end);
-      history = keep;
-    };
-
-    let pos = header.blocksAt;
-    for (let block = readLz4Block(frame, header, pos); block; block = readLz4Block(frame, header, pos)) {
-      const { headerAt, dataAt, size } = block;
-      const room = outputRoom(header, total);
-      if (block.stored) {
-        if (size > room) throw tooMuchOutput(header, headerAt);
-        const data = frame.bytes(dataAt, dataAt + size);
-        if (window > 0) {
-          if (work.length < window + size) work = grow(work, window + size, history);
-          work.set(data, history);
-          keepWindow(history + size);
-        }
-        emit(data);
-      } else {
-        // A block is at most blockMaxSize; grow the buffer only as far as this block needs.
-        const limit = Math.min(blockMaxSize, room);
-        let capacity = wasm ? limit : Math.min(limit, Math.max(size * 4, MIN_OUTPUT_GROWTH));
-        for (;;) {
-          if (work.length < history + capacity) work = grow(work, history + capacity, history);
-          const data = frame.bytes(dataAt, dataAt + size);
-          const windowStart = independent ? history : 0;
-          const end = wasm
-            ? decodeBlockWasm(wasm, data, dataAt, history, history + capacity, windowStart)
-            : decodeBlockAt(data, dataAt, work, history, history + capacity, windowStart);
-          if (end !== OUTPUT_LIMIT_REACHED) {
-            emit(work.subarray(history, end));
-            if (window > 0) keepWindow(end);
-            break;
-          }
-          if (capacity >= limit) {
-            if (limit === room) throw tooMuchOutput(header, headerAt);
-            throw new Lz4FormatError(
-              `block decompresses to more than the maximum block size of ${blockMaxSize}`,
-              headerAt,
-            );
-          }
-          capacity = Math.min(limit, capacity * 2);
-        }
-      }
-      pos = block.next;
-    }
-    finishLz4Frame(frame, header, pos, total, () => checksum?.digest() ?? 0);
-    return total;
+    const decoder = new FrameStreamDecoder(frame, header, sink, wasm);
+    const endMarkAt = decoder.decodeBlocks();
+    finishLz4Frame(frame, header, endMarkAt, decoder.total, () => decoder.digest());
+    return decoder.total;
   } finally {
     wasm?.releaseDecoder();
   }
+}
+
+/**
+ * One streaming decode's state between blocks: the output so far (its length and checksum) and the
+ * working buffer. Created once per frame; its steps are methods, so a block costs no closure.
+ */
+class FrameStreamDecoder {
+  /** Bytes handed to the sink so far. */
+  total = 0;
+  /** The back-reference window dependent blocks may use; 0 when blocks are independent. */
+  private readonly window: number;
+  /**
+   * Working buffer: the window, then room for one block. With the WebAssembly decoder it is that
+   * decoder's work area, which holds any block.
+   */
+  private work: Uint8Array;
+  /** How many bytes of earlier output sit at the start of `work` (at most `window`). */
+  private history = 0;
+  private readonly checksum: Xxh32 | null;
+
+  constructor(
+    private readonly frame: FrameSource,
+    private readonly header: Lz4FrameHeader,
+    private readonly sink: (chunk: Uint8Array) => void,
+    private readonly wasm: WasmKernels | null,
+  ) {
+    this.window = header.independent ? 0 : DEPENDENT_WINDOW;
+    this.work = wasm ? wasm.work : new Uint8Array(0);
+    this.checksum = header.contentChecksum ? new Xxh32() : null;
+  }
+
+  /** Decodes every block in order; returns where the end mark is. */
+  decodeBlocks(): number {
+    const { frame, header } = this;
+    let pos = header.blocksAt;
+    for (let block = readLz4Block(frame, header, pos); block; block = readLz4Block(frame, header, pos)) {
+      if (block.stored) this.copyStored(block);
+      else this.decompress(block);
+      pos = block.next;
+    }
+    return pos;
+  }
+
+  /** The content checksum of everything handed over (0 when the frame has none). */
+  digest(): number {
+    return this.checksum?.digest() ?? 0;
+  }
+
+  /** A block the encoder kept uncompressed: handed over as it is, and kept as window if one is needed. */
+  private copyStored(block: Lz4BlockRef): void {
+    const { headerAt, dataAt, size } = block;
+    if (size > outputRoom(this.header, this.total)) throw tooMuchOutput(this.header, headerAt);
+    const data = this.frame.bytes(dataAt, dataAt + size);
+    const window = this.window;
+    if (window > 0) {
+      if (this.work.length < window + size) this.work = grow(this.work, window + size, this.history);
+      this.work.set(data, this.history);
+      this.keepWindow(this.history + size);
+    }
+    this.emit(data);
+  }
+
+  /**
+   * A compressed block, decoded after the window in `work`: the JavaScript decoder gets room for a few
+   * times the compressed size, doubled while the block needs more; the WebAssembly work area holds any
+   * block.
+   */
+  private decompress(block: Lz4BlockRef): void {
+    const { header } = this;
+    const room = outputRoom(header, this.total);
+    // A block is at most blockMaxSize; grow the buffer only as far as this block needs.
+    const limit = Math.min(header.blockMaxSize, room);
+    let capacity = this.wasm ? limit : Math.min(limit, Math.max(block.size * 4, MIN_OUTPUT_GROWTH));
+    for (;;) {
+      const end = this.decodeInto(block, capacity);
+      if (end !== OUTPUT_LIMIT_REACHED) {
+        this.emit(this.work.subarray(this.history, end));
+        if (this.window > 0) this.keepWindow(end);
+        return;
+      }
+      if (capacity >= limit) throw blockTooLarge(header, block.headerAt, limit === room);
+      capacity = Math.min(limit, capacity * 2);
+    }
+  }
+
+  /**
+   * Decodes `block` into `work` after the window, producing at most `capacity` bytes; returns the
+   * output's end, or OUTPUT_LIMIT_REACHED when the block needs more room.
+   */
+  private decodeInto(block: Lz4BlockRef, capacity: number): number {
+    const { dataAt, size } = block;
+    const history = this.history;
+    if (this.work.length < history + capacity) this.work = grow(this.work, history + capacity, history);
+    const data = this.frame.bytes(dataAt, dataAt + size);
+    // Independent blocks may not reach back into the window.
+    const windowStart = this.header.independent ? history : 0;
+    return this.wasm
+      ? decodeBlockWasm(this.wasm, data, dataAt, history, history + capacity, windowStart)
+      : decodeBlockAt(data, dataAt, this.work, history, history + capacity, windowStart);
+  }
+
+  private emit(chunk: Uint8Array): void {
+    this.checksum?.update(chunk);
+    this.total += chunk.length;
+    this.sink(chunk);
+  }
+
+  /** Keeps the last `window` bytes of output at the start of `work` for the next dependent block. */
+  private keepWindow(end: number): void {
+    const keep = Math.min(this.window, end);
+    this.work.copyWithin(0, end - keep, end);
+    this.history = keep;
+  }
+}
+
+/**
+ * A block that produced more than it may: past the output limit or declared content size when that is
+ * what bounded it (`byRoom`), else past the frame's maximum block size.
+ */
+function blockTooLarge(header: Lz4FrameHeader, headerAt: number, byRoom: boolean): Lz4FormatError {
+  if (byRoom) return tooMuchOutput(header, headerAt);
+  return new Lz4FormatError(
+    `block decompresses to more than the maximum block size of ${header.blockMaxSize}`,
+    headerAt,
+  );
 }
 
 /** A larger buffer holding the first `keep` bytes of `buf`. */

@@ -5,7 +5,14 @@
 import { isAgeFile } from "../format/age.ts";
 import { concatBytes } from "../format/bytes.ts";
 import { encodeCaptureTimes } from "../format/capture-times.ts";
-import { formatPos, hex8, MAX_SEGMENT_CONTENT_BYTES, type Pos, walSegmentPath } from "../format/layout.ts";
+import {
+  compareIndexOffset,
+  formatPos,
+  hex8,
+  MAX_SEGMENT_CONTENT_BYTES,
+  type Pos,
+  walSegmentPath,
+} from "../format/layout.ts";
 import {
   decodeLz4FrameStream,
   encodeLz4Frame,
@@ -353,7 +360,7 @@ export class Replica {
       local?.generation === seg.generation &&
       shadow !== null &&
       frameAlign(shadow, this.db.pageSize) > seg.offset &&
-      (seg.index < local.index || (seg.index === local.index && seg.offset < local.offset));
+      compareIndexOffset(seg, local) < 0;
     if (held) {
       this.log.warn("newest wal segment is unreadable; uploading it again from the shadow wal", {
         key,
@@ -374,7 +381,7 @@ export class Replica {
     const local = this.db.pos();
     const pos = this.pos;
     if (!local || !pos || pos.generation !== local.generation) return;
-    if (pos.index > local.index || (pos.index === local.index && pos.offset > local.offset)) {
+    if (compareIndexOffset(pos, local) > 0) {
       this.db.requestNewGeneration("replica is ahead of local state");
       throw new Error(
         `replica position ${formatPos(pos)} is ahead of the local shadow wal ${formatPos(local)}; starting a new generation`,
@@ -388,7 +395,7 @@ export class Replica {
       const end = target ?? this.db.pos();
       const pos = this.pos;
       if (!end || !pos || pos.generation !== end.generation) return;
-      if (pos.index > end.index || (pos.index === end.index && pos.offset >= end.offset)) return;
+      if (compareIndexOffset(pos, end) >= 0) return;
 
       const shadowPath = this.db.shadowPath(pos.index, pos.generation);
       const raw = fileSize(shadowPath);

@@ -6,13 +6,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Config, DbConfig } from "../config/config.ts";
+import { resolveCredentials } from "../config/credentials.ts";
 import { databaseInDirectory } from "../config/directory.ts";
 import { type StatusServer, startStatusServer } from "../observe/http-server.ts";
 import type { Logger } from "../observe/log.ts";
 import type { BuildInfo } from "../observe/metrics.ts";
 import { AgeDecryptor } from "../storage/age-decryptor.ts";
 import { AgeEncryptor } from "../storage/age-encryptor.ts";
-import { describeTarget, openReplicaClient, resolveCredentials } from "../storage/open.ts";
+import { describeTarget, openReplicaClient } from "../storage/open.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "./database.ts";
 import { DirectoryScanner } from "./directory-scanner.ts";
 import { Replica } from "./replica.ts";

@@ -18,7 +18,7 @@ import { compressFile, compressionFor, entryNameFor } from "./compress.ts";
 import { DecodePool } from "./decode-pool.ts";
 import { decodeFrameParallel, decodeFramesInOrder, type FrameJob } from "./parallel-decode.ts";
 import { ReplicaGapError, type RestorePlan } from "./plan.ts";
-import { type PointInTimeSummary, replayAfter } from "./point-in-time.ts";
+import { type PointInTime, type PointInTimeSummary, replayAfter } from "./point-in-time.ts";
 import { SegmentFetcher } from "./segment-fetcher.ts";
 import { SegmentReplay } from "./segment-replay.ts";
 import { syncAndVerify, type VerifyMode } from "./verify.ts";
@@ -69,143 +69,233 @@ export class OutputExistsError extends Error {
   override name = "OutputExistsError";
 }
 
+/**
+ * Restores `plan` into `opts.output`: the snapshot, the WAL segments, those up to a timestamp, then a
+ * verified file put in place. The temporary files go whatever happens.
+ */
 export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   const output = path.resolve(opts.output);
-  const gap = plan.gaps[0];
-  if (gap) throw new ReplicaGapError(`Cannot restore: ${gap.message} (expected ${gap.key})`, gap.key);
-  if (!opts.force && fs.existsSync(output)) {
-    throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
-  }
-  fs.mkdirSync(path.dirname(output), { recursive: true });
-  const tmpBase = path.join(
-    path.dirname(output),
-    `.${path.basename(output)}.walship-${randomBytes(4).toString("hex")}`,
-  );
-  const tmp = `${tmpBase}.tmp`;
-  const compressedTmp = `${tmpBase}.ctmp`;
-  const fd = fs.openSync(tmp, "wx+", 0o600);
-  let closed = false;
-  const progress: RestoreProgress = {
-    bytesDone: 0,
-    bytesTotal: plan.bytes,
-    objectsDone: 0,
-    objectsTotal: 1 + plan.segments.length,
-  };
-  const advance = (bytes: number) => {
-    progress.bytesDone += bytes;
-    progress.objectsDone++;
-    opts.onProgress?.({ ...progress });
-  };
+  checkRestorable(plan, output, opts.force);
+  const files = new RestoreFiles(output);
+  const tally = new RestoreTally(plan, opts.onProgress);
   let applier: WalApplier | undefined;
   // Workers load while the snapshot is downloaded.
-  const decodePoolStarting = DecodePool.start();
-  const fetcher = new SegmentFetcher(
-    plan.replica.client,
-    plan.generation,
-    path.dirname(output),
-    decodePoolStarting,
-  );
+  const poolStarting = DecodePool.start();
+  const fetcher = new SegmentFetcher(plan.replica.client, plan.generation, files.dir, poolStarting);
   try {
-    const { generation, snapshot } = plan;
-    const snapKey = snapshotPath("", generation, snapshot.index);
-    const { pageSize, size: snapshotBytes } = await writeSnapshot(
-      plan,
-      fd,
-      path.dirname(output),
-      decodePoolStarting,
-    );
-    const decodePool = await decodePoolStarting;
-    opts.log.debug("decoded the snapshot", { worker_threads: decodePool.size });
-    let bytesDownloaded = snapshotBytes;
-    advance(snapshotBytes);
+    const { pageSize, size } = await writeSnapshot(plan, files.fd, files.dir, poolStarting);
+    const pool = await poolStarting;
+    opts.log.debug("decoded the snapshot", { worker_threads: pool.size });
+    tally.done(size);
 
-    applier = new WalApplier(fd, pageSize, `${tmpBase}.spill`);
-    const replay = new SegmentReplay(
-      applier,
-      generation,
-      snapshot.index,
-      snapKey,
-      plan.after[0]?.index ?? Number.POSITIVE_INFINITY,
-    );
-    const limits = {
-      parallelism: opts.parallelism ?? DEFAULT_PARALLELISM,
-      budgetBytes: DOWNLOAD_BUDGET_BYTES,
-      sizeOf: (s: WalSegmentInfo) => s.size,
-    };
-    async function* jobs(): AsyncGenerator<FrameJob> {
-      for await (const [seg, fetched] of fetchAhead(plan.segments, limits, (s) => fetcher.fetch(s))) {
-        yield replay.job(seg, fetched.source, undefined, () => {
-          fetched.release();
-          bytesDownloaded += fetched.size;
-          advance(fetched.size);
-        });
-      }
-    }
-    await decodeFramesInOrder(decodePool, jobs());
-    const wholeOrUpTo = async (seg: WalSegmentInfo, bytes: Uint8Array, limit: number) => {
-      let length = 0;
-      const job = replay.job(seg, arraySource(bytes), limit, (n) => {
-        length = n;
-      });
-      await decodeFramesInOrder(decodePool, [job]);
-      return length;
-    };
-    const source = { bytes: (seg: WalSegmentInfo) => fetcher.bytes(seg), apply: wholeOrUpTo };
-    const pointInTime = await replayAfter(plan, replay, source, opts.log, (n) => {
-      bytesDownloaded += n;
-      progress.bytesTotal += n;
-      progress.objectsTotal++;
-      advance(n);
-    });
-    replay.finish(pointInTime?.stoppedInsideIndex ?? false);
-    await syncAndVerify(fd, tmp, opts.verify ?? "quick", replay.lastKey);
-    fs.closeSync(fd);
-    closed = true;
+    applier = new WalApplier(files.fd, pageSize, files.spill);
+    const wal: WalReplay = { replay: segmentReplay(plan, applier), fetcher, pool, tally };
+    await replaySegments(wal, plan.segments, opts.parallelism ?? DEFAULT_PARALLELISM);
+    const pointInTime = await replayToTimestamp(wal, plan, opts.log);
+    wal.replay.finish(pointInTime?.stoppedInsideIndex ?? false);
 
-    let ready = tmp;
-    const compression = compressionFor(output);
-    if (compression) {
-      compressFile(tmp, compressedTmp, compression, entryNameFor(output, compression));
-      ready = compressedTmp;
-    }
-    if (opts.force) {
-      // The old database's WAL must not be replayed onto the new file: remove it before the swap.
-      if (!compression) {
-        fs.rmSync(`${output}-wal`, { force: true });
-        fs.rmSync(`${output}-shm`, { force: true });
-      }
-      fs.renameSync(ready, output);
-    } else {
-      // link() refuses to replace an existing file, so a file created meanwhile is never clobbered.
-      try {
-        fs.linkSync(ready, output);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-          throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
-        }
-        throw err;
-      }
-    }
-    syncDir(path.dirname(output));
+    await syncAndVerify(files.fd, files.tmp, opts.verify ?? "quick", wal.replay.lastKey);
+    files.closeDatabase();
+    putInPlace(files, output, opts.force);
     return {
       output,
       replica: plan.replica.name,
-      generation,
-      snapshotIndex: snapshot.index,
+      generation: plan.generation,
+      snapshotIndex: plan.snapshot.index,
       segments: plan.segments.length,
-      bytesDownloaded,
-      commits: replay.commits,
+      bytesDownloaded: tally.bytesDownloaded,
+      commits: wal.replay.commits,
       ...(pointInTime ? { pointInTime: pointInTime.summary } : {}),
       elapsedMs: Date.now() - started,
     };
   } finally {
     fetcher.releaseAll();
     applier?.close();
-    (await decodePoolStarting).close();
-    if (!closed) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    fs.rmSync(compressedTmp, { force: true });
+    (await poolStarting).close();
+    files.remove();
+  }
+}
+
+/** Refuses, before anything is downloaded, a plan with a gap or an output that exists (without force). */
+function checkRestorable(plan: RestorePlan, output: string, force: boolean | undefined): void {
+  const gap = plan.gaps[0];
+  if (gap) throw new ReplicaGapError(`Cannot restore: ${gap.message} (expected ${gap.key})`, gap.key);
+  if (!force && fs.existsSync(output)) {
+    throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
+  }
+}
+
+/**
+ * The restore's temporary files: the database being written (open as `fd`), its compressed form and the
+ * WAL applier's spill file. They sit beside the output, under a random name, so that the finished file
+ * can be linked or renamed into place on the same file system.
+ */
+class RestoreFiles {
+  readonly dir: string;
+  readonly tmp: string;
+  readonly compressedTmp: string;
+  readonly spill: string;
+  readonly fd: number;
+  private open = true;
+
+  constructor(output: string) {
+    this.dir = path.dirname(output);
+    fs.mkdirSync(this.dir, { recursive: true });
+    const base = path.join(this.dir, `.${path.basename(output)}.walship-${randomBytes(4).toString("hex")}`);
+    this.tmp = `${base}.tmp`;
+    this.compressedTmp = `${base}.ctmp`;
+    this.spill = `${base}.spill`;
+    this.fd = fs.openSync(this.tmp, "wx+", 0o600);
+  }
+
+  /** The database is complete and verified. */
+  closeDatabase(): void {
+    fs.closeSync(this.fd);
+    this.open = false;
+  }
+
+  /**
+   * Closes and deletes them, after success or failure: a finished output is a link to one of them or
+   * was renamed from it, so none is needed any more. (The applier deletes its own spill file.)
+   */
+  remove(): void {
+    if (this.open) fs.closeSync(this.fd);
+    fs.rmSync(this.tmp, { force: true });
+    fs.rmSync(this.compressedTmp, { force: true });
+  }
+}
+
+/** Bytes downloaded, and the progress reported after each object. */
+class RestoreTally {
+  bytesDownloaded = 0;
+  private readonly progress: RestoreProgress;
+
+  constructor(
+    plan: RestorePlan,
+    private readonly onProgress: ((p: RestoreProgress) => void) | undefined,
+  ) {
+    this.progress = {
+      bytesDone: 0,
+      bytesTotal: plan.bytes,
+      objectsDone: 0,
+      objectsTotal: 1 + plan.segments.length,
+    };
+  }
+
+  /** One of the plan's objects (the snapshot or a segment) is done. */
+  done(bytes: number): void {
+    this.bytesDownloaded += bytes;
+    this.progress.bytesDone += bytes;
+    this.progress.objectsDone++;
+    this.onProgress?.({ ...this.progress });
+  }
+
+  /** An object the plan did not count (read past a timestamp) is done. */
+  doneBeyondPlan(bytes: number): void {
+    this.progress.bytesTotal += bytes;
+    this.progress.objectsTotal++;
+    this.done(bytes);
+  }
+}
+
+/** What the WAL steps share: the replay they feed, where segments come from, the decode workers, the tally. */
+interface WalReplay {
+  replay: SegmentReplay;
+  fetcher: SegmentFetcher;
+  pool: DecodePool;
+  tally: RestoreTally;
+}
+
+/**
+ * The replay of the plan's WAL onto the snapshot. WAL indexes below that of the first segment uploaded
+ * after the timestamp (`plan.after`) are read to their end or the restore fails, so their pages may be
+ * written before their commit arrives.
+ */
+function segmentReplay(plan: RestorePlan, applier: WalApplier): SegmentReplay {
+  const { generation, snapshot } = plan;
+  return new SegmentReplay(
+    applier,
+    generation,
+    snapshot.index,
+    snapshotPath("", generation, snapshot.index),
+    plan.after[0]?.index ?? Number.POSITIVE_INFINITY,
+  );
+}
+
+/** Applies `segments` in order, decoding each on the workers while the next ones download. */
+async function replaySegments(
+  wal: WalReplay,
+  segments: WalSegmentInfo[],
+  parallelism: number,
+): Promise<void> {
+  const limits = {
+    parallelism,
+    budgetBytes: DOWNLOAD_BUDGET_BYTES,
+    sizeOf: (s: WalSegmentInfo) => s.size,
+  };
+  async function* jobs(): AsyncGenerator<FrameJob> {
+    for await (const [seg, fetched] of fetchAhead(segments, limits, (s) => wal.fetcher.fetch(s))) {
+      yield wal.replay.job(seg, fetched.source, undefined, () => {
+        fetched.release();
+        wal.tally.done(fetched.size);
+      });
+    }
+  }
+  await decodeFramesInOrder(wal.pool, jobs());
+}
+
+/**
+ * With a timestamp, applies the segments uploaded after it up to the last commit at or before it
+ * (point-in-time.ts decides where to stop); null without one.
+ */
+async function replayToTimestamp(
+  wal: WalReplay,
+  plan: RestorePlan,
+  log: Logger,
+): Promise<PointInTime | null> {
+  const wholeOrUpTo = async (seg: WalSegmentInfo, bytes: Uint8Array, limit: number) => {
+    let length = 0;
+    const job = wal.replay.job(seg, arraySource(bytes), limit, (n) => {
+      length = n;
+    });
+    await decodeFramesInOrder(wal.pool, [job]);
+    return length;
+  };
+  const source = { bytes: (seg: WalSegmentInfo) => wal.fetcher.bytes(seg), apply: wholeOrUpTo };
+  return replayAfter(plan, wal.replay, source, log, (n) => wal.tally.doneBeyondPlan(n));
+}
+
+/** Puts the verified database at `output`, compressed first when the name asks for it (`.gz`, `.zip`). */
+function putInPlace(files: RestoreFiles, output: string, force: boolean | undefined): void {
+  const compression = compressionFor(output);
+  if (compression)
+    compressFile(files.tmp, files.compressedTmp, compression, entryNameFor(output, compression));
+  const ready = compression ? files.compressedTmp : files.tmp;
+  if (force) replaceOutput(ready, output, !compression);
+  else linkOutput(ready, output);
+  syncDir(path.dirname(output));
+}
+
+/** --force: rename() swaps the new file in atomically. */
+function replaceOutput(ready: string, output: string, isDatabase: boolean): void {
+  // The old database's WAL must not be replayed onto the new file: remove it before the swap.
+  if (isDatabase) {
+    fs.rmSync(`${output}-wal`, { force: true });
+    fs.rmSync(`${output}-shm`, { force: true });
+  }
+  fs.renameSync(ready, output);
+}
+
+/** link() refuses to replace an existing file, so a file created meanwhile is never clobbered. */
+function linkOutput(ready: string, output: string): void {
+  try {
+    fs.linkSync(ready, output);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new OutputExistsError(`Cannot restore to ${output}: the file already exists`);
+    }
+    throw err;
   }
 }
 

@@ -1,30 +1,12 @@
 /** Builds the storage backend for a replica target. */
 import * as path from "node:path";
-import type { ReplicaTarget } from "../config/replica-target.ts";
+import type { Credentials } from "../config/credentials.ts";
+import { knownRegion, type ReplicaTarget } from "../config/replica-target.ts";
 import { FileStore } from "./file.ts";
 import { ReplicaClient } from "./replica-client.ts";
 import { S3Store } from "./s3.ts";
 
-export interface Credentials {
-  accessKeyId?: string | undefined;
-  secretAccessKey?: string | undefined;
-}
-
-/**
- * Static credentials win when either key is set (as in Litestream); otherwise LITESTREAM_* variables,
- * otherwise the AWS SDK's default chain (AWS_* variables, profiles, web identity, container and instance roles).
- */
-export function resolveCredentials(
-  fromConfig: Credentials,
-  env: (name: string) => string | undefined,
-): Credentials {
-  if (fromConfig.accessKeyId || fromConfig.secretAccessKey) return fromConfig;
-  const id = env("LITESTREAM_ACCESS_KEY_ID");
-  const secret = env("LITESTREAM_SECRET_ACCESS_KEY");
-  if (id || secret) return { accessKeyId: id, secretAccessKey: secret };
-  return {};
-}
-
+/** `credentials` as found by resolveCredentials (config/credentials.ts); empty means the AWS SDK's chain. */
 export function openReplicaClient(
   target: ReplicaTarget,
   credentials: Credentials,
@@ -56,7 +38,7 @@ export function describeTarget(target: ReplicaTarget): Record<string, string> {
     bucket: target.bucket,
     path: target.path,
     endpoint: target.endpoint ?? "AWS",
-    region: target.region ?? (target.endpoint ? "us-east-1" : "auto-detect"),
+    region: knownRegion(target) ?? "auto-detect",
     addressing: target.forcePathStyle ? "path-style" : "virtual-hosted",
   };
 }

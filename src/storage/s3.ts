@@ -5,6 +5,7 @@
  * as object data.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
+import { DEFAULT_REGION, knownRegion } from "../config/replica-target.ts";
 import { concatBytes } from "../format/bytes.ts";
 import { downloadGarbage } from "../runtime/garbage.ts";
 import { backoff, backoffMs } from "./backoff.ts";
@@ -78,11 +79,9 @@ export class S3Store implements ObjectStore {
     return this.opts.prefix ? key.slice(this.opts.prefix.length + 1) : key;
   }
 
-  /** Region actually used: explicit, else us-east-1 for custom endpoints, else looked up from AWS. */
+  /** Region actually used: explicit, else DEFAULT_REGION for custom endpoints, else looked up from AWS. */
   async region(): Promise<string> {
-    if (this.opts.region) return this.opts.region;
-    if (this.opts.endpoint) return "us-east-1";
-    return lookupBucketRegion(this.opts);
+    return knownRegion(this.opts) ?? lookupBucketRegion(this.opts);
   }
 
   private s3(): Promise<S3Client> {
@@ -448,10 +447,10 @@ function readCaFile(read: (p: string) => Buffer, file: string): Buffer {
 /** Finds an AWS bucket's region from the `x-amz-bucket-region` header of a HeadBucket response. */
 async function lookupBucketRegion(opts: S3StoreOptions): Promise<string> {
   const sdk = await import("@aws-sdk/client-s3");
-  const s3 = new sdk.S3Client(await clientConfig(opts, "us-east-1"));
+  const s3 = new sdk.S3Client(await clientConfig(opts, DEFAULT_REGION));
   try {
     const out = await s3.send(new sdk.HeadBucketCommand({ Bucket: opts.bucket }));
-    return out.BucketRegion ?? "us-east-1";
+    return out.BucketRegion ?? DEFAULT_REGION;
   } catch (err) {
     const headers = (err as { $response?: { headers?: Record<string, string> } }).$response?.headers;
     const region = headers?.["x-amz-bucket-region"];
