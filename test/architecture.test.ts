@@ -187,7 +187,7 @@ describe("dependency direction", () => {
             upward.push(`${f.rel} imports ${spec} (outside src/)`);
         } else if (t.folder !== f.folder && !LAYERS[f.folder]?.includes(t.folder)) {
           upward.push(
-            `${f.rel} imports ${spec}: ${f.folder}/ may import only ${LAYERS[f.folder]?.join(", ")}`,
+            `${f.rel} imports ${spec}: ${f.folder}/ may import only from ${LAYERS[f.folder]?.join(", ") || "itself"}`,
           );
         }
       }
