@@ -26,7 +26,7 @@ const LAYERS: Record<string, readonly string[]> = {
   observe: [],
   runtime: ["format", "io"],
   storage: ["config", "format", "io", "runtime"],
-  replicate: ["config", "format", "io", "observe", "sqlite", "storage"],
+  replicate: ["config", "format", "io", "observe", "runtime", "sqlite", "storage"],
   restore: ["format", "io", "observe", "runtime", "sqlite", "storage"],
   doctor: ["config", "format", "io", "observe", "sqlite", "storage"],
   cli: ["config", "doctor", "format", "io", "observe", "replicate", "restore", "storage"],
