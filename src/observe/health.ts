@@ -4,19 +4,15 @@
  * reachable is listed at once, with its error and fix, but fails the check only once it is behind for
  * that long: health-max-lag is there to ride out short outages.
  */
-import type { ReplicatedSet } from "../replicate/replicator.ts";
 import { unhealthyReplicas } from "./metrics.ts";
+import type { ObservedSet } from "./observed.ts";
 
 export interface HealthReport {
   healthy: boolean;
   text: string;
 }
 
-export function healthReport(
-  sets: readonly ReplicatedSet[],
-  maxLagMs: number,
-  now = Date.now(),
-): HealthReport {
+export function healthReport(sets: readonly ObservedSet[], maxLagMs: number, now = Date.now()): HealthReport {
   const maxLag = `${maxLagMs / 1000}s`;
   const refused = sets.flatMap(({ db }) => {
     const e = db.fileGate.refusal;

@@ -1,7 +1,7 @@
 /** The `addr:` HTTP endpoint: Prometheus metrics at /metrics and a health check at /healthz. */
-import type { ReplicatedSet } from "../replicate/replicator.ts";
 import { healthReport } from "./health.ts";
 import { type BuildInfo, renderMetrics } from "./metrics.ts";
+import type { ObservedSet } from "./observed.ts";
 
 export interface StatusServer {
   url: string;
@@ -17,7 +17,7 @@ export function parseAddr(addr: string): { hostname: string; port: number } {
 
 export function startStatusServer(
   addr: string,
-  sets: readonly ReplicatedSet[],
+  sets: readonly ObservedSet[],
   healthMaxLagMs: number,
   build: BuildInfo,
 ): StatusServer {

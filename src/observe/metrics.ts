@@ -6,8 +6,8 @@
  * committed, the build and the standard `process_*` metrics.
  */
 import * as fs from "node:fs";
-import type { ReplicatedSet } from "../replicate/replicator.ts";
 import { Exposition, type Labels } from "./exposition.ts";
+import type { ObservedSet } from "./observed.ts";
 import { writeProcessMetrics } from "./process-metrics.ts";
 
 /** What `walship_build_info` reports; given by whoever builds the service (observe knows no CLI). */
@@ -24,7 +24,7 @@ function sizeOf(p: string): number {
   }
 }
 
-export function renderMetrics(sets: readonly ReplicatedSet[], build: BuildInfo, now = Date.now()): string {
+export function renderMetrics(sets: readonly ObservedSet[], build: BuildInfo, now = Date.now()): string {
   const out = new Exposition();
   out.metric("walship_build_info", "gauge", "Always 1; the labels give the version and commit of walship", [
     [{ version: build.version, commit: build.commit }, 1],
@@ -183,7 +183,7 @@ export function renderMetrics(sets: readonly ReplicatedSet[], build: BuildInfo, 
 
 /** Replicas behind for longer than `maxLagMs`, for /healthz. */
 export function unhealthyReplicas(
-  sets: readonly ReplicatedSet[],
+  sets: readonly ObservedSet[],
   maxLagMs: number,
   now = Date.now(),
 ): string[] {

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { TargetReport } from "../../src/doctor/doctor.ts";
 import { runCli } from "../helpers/cli.ts";
+import { s3Keys } from "../helpers/replicate-setup.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 
 interface Report {
@@ -36,7 +37,7 @@ describe("walship doctor", () => {
       startS3Server({ buckets: ["doc"] }),
       startS3Server({ buckets: ["doc"], tls: true }),
     ]);
-    keys = { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey };
+    keys = s3Keys(s3);
   });
   afterAll(async () => {
     await Promise.all([s3?.stop(), tlsS3?.stop()]);

@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { retarget } from "../../src/cli/nearby-advice.ts";
 import { runCli } from "../helpers/cli.ts";
+import { s3Keys } from "../helpers/replicate-setup.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 
 const FIXTURE = path.join(import.meta.dir, "../fixtures/litestream-0.3.13");
@@ -53,10 +54,7 @@ describe("no backups here, but next to it", () => {
   test("an S3 URL one level below a replica at the bucket root names the bucket root", async () => {
     const out = path.join(dir, "above.db");
     const url = `s3://nearby/app.db?endpoint=${s3.endpoint}&force-path-style=true`;
-    const creds = {
-      LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
-      LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
+    const creds = s3Keys(s3);
     const r = await runCli(["restore", "-o", out, url], { env: { ...env, ...creds } });
     expect(r.code).toBe(1);
     const root = `s3://nearby/?endpoint=${encodeURIComponent(s3.endpoint)}&force-path-style=true`;

@@ -2,26 +2,21 @@
  * No secret appears in any output: with keys in the config, in the environment and in a URL, every
  * line walship prints (logs, errors, doctor text and JSON) is scanned for them.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createDatabase, runWriter } from "../helpers/app-db.ts";
 import { type RunResult, runCli, startCli, waitFor } from "../helpers/cli.ts";
-import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
-import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+import { configYaml } from "../helpers/config.ts";
+import { s3ForTests, s3Keys } from "../helpers/replicate-setup.ts";
+import { makeTempDir } from "../helpers/tmp.ts";
 
 describe("secrets never printed", () => {
-  let s3: S3Server;
   const dir = makeTempDir();
-  beforeAll(async () => {
-    s3 = await startS3Server({ buckets: ["secrets"] });
-  });
-  afterAll(async () => {
-    await s3?.stop();
-    removeDir(dir);
-  });
+  const servers = s3ForTests({ buckets: ["secrets"], removeAfter: dir });
 
   test("replicate, restore, doctor and failures, with keys in config, environment and URL", async () => {
+    const { s3 } = servers;
     // s3rver knows only its own key id and does not check SigV4 signatures: failures below come from
     // unknown key ids, and every secret value is one a leak would show.
     const secrets = [s3.secretAccessKey, "WrongSecretFromEnv42", "UrlPassword99", "WrongSecretInConfig77"];
@@ -30,15 +25,19 @@ describe("secrets never printed", () => {
     createDatabase(db);
     const config = path.join(dir, "walship.yml");
     const configText = (keyId: string, secret: string) =>
-      [
-        "dbs:",
-        `  - path: ${db}`,
-        "    replicas:",
-        `      - url: ${s3.endpoint}/secrets/app`,
-        `        access-key-id: ${keyId}`,
-        `        secret-access-key: ${secret}`,
-        "",
-      ].join("\n");
+      configYaml({
+        dbs: [
+          {
+            path: db,
+            replicas: [
+              {
+                url: `${s3.endpoint}/secrets/app`,
+                keys: { "access-key-id": keyId, "secret-access-key": secret },
+              },
+            ],
+          },
+        ],
+      });
     fs.writeFileSync(config, configText(s3.accessKeyId, s3.secretAccessKey));
 
     outputs.push(await runCli(["replicate", "-config", config, "-exec", "true"]));
@@ -47,10 +46,7 @@ describe("secrets never printed", () => {
     await runWriter(db, 50, 1, 10);
     outputs.push(await r2.stop());
 
-    const envKeys = {
-      LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
-      LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
+    const envKeys = s3Keys(s3);
     const url = `${s3.endpoint}/secrets/app`;
     outputs.push(await runCli(["restore", "-o", path.join(dir, "a.db"), url], { env: envKeys }));
     outputs.push(await runCli(["restore", "-config", config, "-o", path.join(dir, "b.db"), db]));

@@ -3,9 +3,47 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 export interface ReplicaYaml {
+  /** Written first when given (Litestream's replica name). */
+  name?: string;
   url: string;
   /** Further replica keys, e.g. { "sync-interval": "100ms" }. */
   keys?: Record<string, string>;
+}
+
+export interface DbYaml {
+  path: string;
+  /** Database keys, e.g. { "monitor-interval": "100ms" }. */
+  keys?: Record<string, string>;
+  replicas: ReplicaYaml[];
+}
+
+export interface ConfigYaml {
+  /** Top-level keys, written before `dbs:`, e.g. { addr: '"127.0.0.1:0"' }. */
+  keys?: Record<string, string>;
+  dbs: DbYaml[];
+}
+
+/** The text of a walship.yml: top-level keys, then each database with its keys and replicas. */
+export function configYaml(config: ConfigYaml): string {
+  const lines = [...Object.entries(config.keys ?? {}).map(([k, v]) => `${k}: ${v}`), "dbs:"];
+  for (const db of config.dbs) {
+    lines.push(`  - path: ${db.path}`, ...Object.entries(db.keys ?? {}).map(([k, v]) => `    ${k}: ${v}`));
+    lines.push("    replicas:");
+    for (const r of db.replicas) {
+      const first =
+        r.name === undefined
+          ? [`      - url: ${r.url}`]
+          : [`      - name: ${r.name}`, `        url: ${r.url}`];
+      lines.push(...first, ...Object.entries(r.keys ?? {}).map(([k, v]) => `        ${k}: ${v}`));
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Writes `config` to `file`; returns `file`. */
+export function writeConfigFile(file: string, config: ConfigYaml): string {
+  fs.writeFileSync(file, configYaml(config));
+  return file;
 }
 
 /** Writes `<dir>/walship.yml` for `db` with database keys `dbKeys` and `replicas`; returns its path. */
@@ -15,21 +53,7 @@ export function writeConfig(
   dbKeys: Record<string, string>,
   replicas: ReplicaYaml[],
 ): string {
-  const lines = [
-    "dbs:",
-    `  - path: ${db}`,
-    ...Object.entries(dbKeys).map(([k, v]) => `    ${k}: ${v}`),
-    "    replicas:",
-  ];
-  for (const r of replicas) {
-    lines.push(
-      `      - url: ${r.url}`,
-      ...Object.entries(r.keys ?? {}).map(([k, v]) => `        ${k}: ${v}`),
-    );
-  }
-  const file = path.join(dir, "walship.yml");
-  fs.writeFileSync(file, `${lines.join("\n")}\n`);
-  return file;
+  return writeConfigFile(path.join(dir, "walship.yml"), { dbs: [{ path: db, keys: dbKeys, replicas }] });
 }
 
 /**

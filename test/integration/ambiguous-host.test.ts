@@ -4,29 +4,22 @@
  * suggests the two URLs that mean "a server at s3.example.com, bucket litestream": at once, whether
  * replicate stops (a definite answer from the server) or keeps retrying (no answer).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createDatabase } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
-import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
+import { s3ForTests, s3Keys } from "../helpers/replicate-setup.ts";
 import { unusedPort } from "../helpers/tcp.ts";
-import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+import { makeTempDir } from "../helpers/tmp.ts";
 
 const URL_AS_TYPED = "s3://s3.example.com/litestream/qt.db";
 
 describe("an S3 host that is not an endpoint", () => {
-  let s3: S3Server;
   const dir = makeTempDir();
   const db = path.join(dir, "app.db");
-  beforeAll(async () => {
-    s3 = await startS3Server({ buckets: ["litestream"] });
-    createDatabase(db);
-  });
-  afterAll(async () => {
-    await s3?.stop();
-    removeDir(dir);
-  });
+  const servers = s3ForTests({ buckets: ["litestream"], removeAfter: dir });
+  beforeAll(() => createDatabase(db));
 
   function expectExplained(stderr: string): void {
     expect(stderr).toContain("bucket=s3.example.com");
@@ -62,6 +55,7 @@ describe("an S3 host that is not an endpoint", () => {
   }, 100_000);
 
   test("a server not up yet: replicate logs the explanation at once and keeps retrying", async () => {
+    const { s3 } = servers;
     const walship = startCli(["replicate", db, URL_AS_TYPED], {
       env: {
         AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await unusedPort()}`,
@@ -83,6 +77,7 @@ describe("an S3 host that is not an endpoint", () => {
   }, 30_000); // the final sync gives a replica that is down 5 s
 
   test("404 and 403 from a server: the same explanation", async () => {
+    const { s3 } = servers;
     // With the endpoint from the environment the host is still taken as the bucket, so the server says
     // NoSuchBucket (or, with an unknown key, InvalidAccessKeyId).
     const base = { AWS_ENDPOINT_URL_S3: s3.endpoint, LITESTREAM_SECRET_ACCESS_KEY: "secret-example" };
@@ -101,10 +96,8 @@ describe("an S3 host that is not an endpoint", () => {
   });
 
   test("the suggested http(s)://HOST/BUCKET/PATH form works", async () => {
-    const creds = {
-      LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
-      LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
+    const { s3 } = servers;
+    const creds = s3Keys(s3);
     const walship = startCli(["replicate", db, `${s3.endpoint}/litestream/qt.db`], { env: creds });
     await waitFor(() => walship.stderr().includes("snapshot written"), 20_000, "a snapshot");
     expect((await walship.stop()).code).toBe(0);

@@ -33,6 +33,7 @@ import {
   treeChanges,
   treeSnapshot,
 } from "../helpers/hostile-replica.ts";
+import { s3Keys } from "../helpers/replicate-setup.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 import { buildWal } from "../helpers/wal-builder.ts";
@@ -95,10 +96,7 @@ describe("restoring from a hostile replica", () => {
   let s3: S3Server;
   let snapLz4: Uint8Array;
   let segLz4: Uint8Array;
-  const s3Env = () => ({
-    LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
-    LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  });
+  const s3Env = () => s3Keys(s3);
 
   beforeAll(async () => {
     source = makeSource(root);

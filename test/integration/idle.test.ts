@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createDatabase, openApp, runWriter } from "../helpers/app-db.ts";
-import { startCli, waitFor } from "../helpers/cli.ts";
-import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
+import { waitFor } from "../helpers/cli.ts";
 import { cpuMark, cpuPercent, metricSample, rssKiB } from "../helpers/proc-usage.ts";
-import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
-import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+import { s3ForTests, startReplicating, statusUrl } from "../helpers/replicate-setup.ts";
+import { makeTempDir } from "../helpers/tmp.ts";
 
 /**
  * The idle window. The issue measured 60 s; 15 s is enough to catch what it is after, because every
@@ -55,46 +54,24 @@ function caughtUp(text: string, db: string): boolean {
 }
 
 describe("idle cost", () => {
-  let s3: S3Server;
-  let proxy: FaultProxy;
   const dir = makeTempDir("walship-idle-");
-  beforeAll(async () => {
-    s3 = await startS3Server({ buckets: [BUCKET] });
-    proxy = await startFaultProxy(s3.endpoint, { seed: 11 });
-  });
-  afterAll(async () => {
-    await proxy?.stop();
-    await s3?.stop();
-    removeDir(dir);
-  });
+  const servers = s3ForTests({ buckets: [BUCKET], proxySeed: 11, removeAfter: dir });
 
   test("an idle database sends no requests to S3 and uses almost no CPU; a write sends one PUT", async () => {
+    const { s3, proxy } = servers;
     const db = path.join(dir, "app.db");
     createDatabase(db);
-    const config = path.join(dir, "walship.yml");
     // Default monitor-interval and sync-interval (1 s each), default retention and checkpoint settings.
-    fs.writeFileSync(
-      config,
-      [
-        'addr: "127.0.0.1:0"',
-        "dbs:",
-        `  - path: ${db}`,
-        "    replicas:",
-        "      - name: s3",
-        `        url: ${proxy.endpoint}/${BUCKET}/app`,
-        "",
-      ].join("\n"),
+    const walship = startReplicating(
+      path.join(dir, "walship.yml"),
+      {
+        keys: { addr: '"127.0.0.1:0"' },
+        dbs: [{ path: db, replicas: [{ name: "s3", url: `${proxy.endpoint}/${BUCKET}/app` }] }],
+      },
+      { s3 },
     );
-    const walship = startCli(["replicate", "-config", config], {
-      env: { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey },
-    });
     try {
-      await waitFor(
-        () => /msg="serving metrics" url=\S+/.test(walship.stderr()),
-        20_000,
-        "the metrics server",
-      );
-      const url = /msg="serving metrics" url=(\S+)\/metrics/.exec(walship.stderr())![1]!;
+      const url = await statusUrl(walship);
       await waitFor(() => walship.stderr().includes("snapshot written"), 20_000, "the first snapshot");
 
       // Some work first, so the window measures a replica that has done real uploads, not a fresh one.

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createDatabase, openApp } from "../helpers/app-db.ts";
-import { runCli, startCli, waitFor } from "../helpers/cli.ts";
-import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
+import { runCli, waitFor } from "../helpers/cli.ts";
 import { metricSample } from "../helpers/proc-usage.ts";
-import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
-import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+import { s3ForTests, startReplicating, statusUrl } from "../helpers/replicate-setup.ts";
+import { makeTempDir } from "../helpers/tmp.ts";
 
 /** A sample that must be there: a missing one fails the test with the whole exposition. */
 function sample(text: string, name: string, labels: Record<string, string>): number {
@@ -23,47 +22,32 @@ if (!PROMTOOL && !process.env.CI)
   );
 
 describe("metrics and health", () => {
-  let s3: S3Server;
-  let proxy: FaultProxy;
   const dir = makeTempDir();
-  beforeAll(async () => {
-    s3 = await startS3Server({ buckets: ["metrics"] });
-    proxy = await startFaultProxy(s3.endpoint, { seed: 3 });
-  });
-  afterAll(async () => {
-    await proxy?.stop();
-    await s3?.stop();
-    removeDir(dir);
-  });
+  const servers = s3ForTests({ buckets: ["metrics"], proxySeed: 3, removeAfter: dir });
+  const every100ms = { "sync-interval": "100ms" };
 
   test("/metrics reports the database and each replica; /healthz follows replica lag", async () => {
+    const { s3, proxy } = servers;
     const db = path.join(dir, "app.db");
     createDatabase(db);
-    const config = path.join(dir, "walship.yml");
-    fs.writeFileSync(
-      config,
-      [
-        'addr: "127.0.0.1:0"',
-        "health-max-lag: 1s",
-        "dbs:",
-        `  - path: ${db}`,
-        "    monitor-interval: 100ms",
-        "    min-checkpoint-page-count: 20",
-        "    replicas:",
-        "      - name: dir",
-        `        url: file://${dir}/replica`,
-        "        sync-interval: 100ms",
-        "      - name: s3",
-        `        url: ${proxy.endpoint}/metrics/app`,
-        "        sync-interval: 100ms",
-        "",
-      ].join("\n"),
+    const walship = startReplicating(
+      path.join(dir, "walship.yml"),
+      {
+        keys: { addr: '"127.0.0.1:0"', "health-max-lag": "1s" },
+        dbs: [
+          {
+            path: db,
+            keys: { "monitor-interval": "100ms", "min-checkpoint-page-count": "20" },
+            replicas: [
+              { name: "dir", url: `file://${dir}/replica`, keys: every100ms },
+              { name: "s3", url: `${proxy.endpoint}/metrics/app`, keys: every100ms },
+            ],
+          },
+        ],
+      },
+      { s3 },
     );
-    const walship = startCli(["replicate", "-config", config], {
-      env: { LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey },
-    });
-    await waitFor(() => /msg="serving metrics" url=\S+/.test(walship.stderr()), 20_000, "the metrics server");
-    const url = /msg="serving metrics" url=(\S+)\/metrics/.exec(walship.stderr())![1]!;
+    const url = await statusUrl(walship);
     await waitFor(() => (walship.stderr().match(/snapshot written/g) ?? []).length >= 2, 20_000, "snapshots");
 
     const app = openApp(db);
@@ -131,26 +115,21 @@ describe("metrics and health", () => {
         throw new Error("promtool not found; Try: apt-get install --no-install-recommends prometheus");
       const db = path.join(dir, "lint.db");
       createDatabase(db);
-      const config = path.join(dir, "lint.yml");
-      fs.writeFileSync(
-        config,
-        [
-          'addr: "127.0.0.1:0"',
-          "dbs:",
-          `  - path: ${db}`,
-          "    monitor-interval: 100ms",
-          "    replicas:",
-          "      - name: dir",
-          `        url: file://${dir}/lint-replica`,
-          "        sync-interval: 100ms",
-          "",
-        ].join("\n"),
-      );
+      const config = {
+        keys: { addr: '"127.0.0.1:0"' },
+        dbs: [
+          {
+            path: db,
+            keys: { "monitor-interval": "100ms" },
+            replicas: [{ name: "dir", url: `file://${dir}/lint-replica`, keys: every100ms }],
+          },
+        ],
+      };
       const startedAt = Date.now() / 1000;
-      const walship = startCli(["replicate", "-config", config]);
+      const walship = startReplicating(path.join(dir, "lint.yml"), config);
       try {
         await waitFor(() => /snapshot written/.test(walship.stderr()), 20_000, "the first snapshot");
-        const url = /msg="serving metrics" url=(\S+)\/metrics/.exec(walship.stderr())![1]!;
+        const url = await statusUrl(walship);
         const app = openApp(db);
         for (let i = 0; i < 20; i++) app.run("INSERT INTO items (name, qty) VALUES ('lint', ?)", [i]);
         app.close();

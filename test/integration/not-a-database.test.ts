@@ -11,6 +11,7 @@ import { gzipSync } from "node:zlib";
 import { createDatabase, openApp } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
+import { startReplicating, statusUrl } from "../helpers/replicate-setup.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 describe("a file that is not an SQLite database", () => {
@@ -51,25 +52,15 @@ describe("a file that is not an SQLite database", () => {
     const bad = path.join(dir, "bad.db");
     createDatabase(good);
     fs.writeFileSync(bad, "this is not a database\n");
-    const config = path.join(dir, "two.yml");
-    fs.writeFileSync(
-      config,
-      [
-        'addr: "127.0.0.1:0"',
-        "dbs:",
-        ...[good, bad].flatMap((db) => [
-          `  - path: ${db}`,
-          "    monitor-interval: 100ms",
-          "    replicas:",
-          `      - url: file://${db}-replica`,
-          "        sync-interval: 100ms",
-        ]),
-        "",
-      ].join("\n"),
-    );
-    const walship = startCli(["replicate", "-config", config]);
-    await waitFor(() => /msg="serving metrics" url=\S+/.test(walship.stderr()), 20_000, "the metrics server");
-    const url = /msg="serving metrics" url=(\S+)\/metrics/.exec(walship.stderr())![1]!;
+    const walship = startReplicating(path.join(dir, "two.yml"), {
+      keys: { addr: '"127.0.0.1:0"' },
+      dbs: [good, bad].map((db) => ({
+        path: db,
+        keys: { "monitor-interval": "100ms" },
+        replicas: [{ url: `file://${db}-replica`, keys: { "sync-interval": "100ms" } }],
+      })),
+    });
+    const url = await statusUrl(walship);
 
     const refused = walship
       .stderr()

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createDatabase, openApp } from "../helpers/app-db.ts";
-import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { runCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
-import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
-import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+import { s3ForTests, s3Keys, startReplicating } from "../helpers/replicate-setup.ts";
+import { makeTempDir } from "../helpers/tmp.ts";
 
 const BATCHES = 4;
 const ROWS_PER_BATCH = 25;
@@ -17,43 +17,33 @@ function withOffset(d: Date): string {
 }
 
 describe("point-in-time restore", () => {
-  let s3: S3Server;
   const dir = makeTempDir();
-  beforeAll(async () => {
-    s3 = await startS3Server({ buckets: ["pitr"] });
-  });
-  afterAll(async () => {
-    await s3?.stop();
-    removeDir(dir);
-  });
+  const servers = s3ForTests({ buckets: ["pitr"], removeAfter: dir });
 
   test("each clock mark restores exactly the batches committed before it", async () => {
+    const { s3 } = servers;
     const db = path.join(dir, "app.db");
     const replicaDir = path.join(dir, "replica");
     createDatabase(db);
     const beforeEverything = new Date(Date.now() - 60_000);
-    const config = path.join(dir, "walship.yml");
-    fs.writeFileSync(
-      config,
-      [
-        "dbs:",
-        `  - path: ${db}`,
-        "    monitor-interval: 100ms",
-        "    replicas:",
-        "      - name: dir",
-        `        url: file://${replicaDir}`,
-        "        sync-interval: 100ms",
-        "      - name: s3",
-        `        url: ${s3.endpoint}/pitr/app`,
-        "        sync-interval: 100ms",
-        "",
-      ].join("\n"),
+    const every100ms = { "sync-interval": "100ms" };
+    const walship = startReplicating(
+      path.join(dir, "walship.yml"),
+      {
+        dbs: [
+          {
+            path: db,
+            keys: { "monitor-interval": "100ms" },
+            replicas: [
+              { name: "dir", url: `file://${replicaDir}`, keys: every100ms },
+              { name: "s3", url: `${s3.endpoint}/pitr/app`, keys: every100ms },
+            ],
+          },
+        ],
+      },
+      { s3 },
     );
-    const creds = {
-      LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
-      LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
-    const walship = startCli(["replicate", "-config", config], { env: creds });
+    const creds = s3Keys(s3);
     await waitFor(
       () => (walship.stderr().match(/snapshot written/g) ?? []).length >= 2,
       20_000,

@@ -12,8 +12,9 @@ import { gunzipSync, unzipSync } from "fflate";
 import { parseWalSegmentName } from "../../src/format/layout.ts";
 import { decodeLz4Frame, encodeLz4Frame } from "../../src/format/lz4-frame.ts";
 import { createDatabase, runWriter } from "../helpers/app-db.ts";
-import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { runCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
+import { startReplicating } from "../helpers/replicate-setup.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 describe("restoring from a damaged replica", () => {
@@ -25,21 +26,15 @@ describe("restoring from a damaged replica", () => {
 
   beforeAll(async () => {
     createDatabase(db);
-    const config = path.join(dir, "walship.yml");
-    fs.writeFileSync(
-      config,
-      [
-        "dbs:",
-        `  - path: ${db}`,
-        "    monitor-interval: 50ms",
-        "    min-checkpoint-page-count: 30",
-        "    replicas:",
-        `      - url: file://${pristine}`,
-        "        sync-interval: 50ms",
-        "",
-      ].join("\n"),
-    );
-    const walship = startCli(["replicate", "-config", config]);
+    const walship = startReplicating(path.join(dir, "walship.yml"), {
+      dbs: [
+        {
+          path: db,
+          keys: { "monitor-interval": "50ms", "min-checkpoint-page-count": "30" },
+          replicas: [{ url: `file://${pristine}`, keys: { "sync-interval": "50ms" } }],
+        },
+      ],
+    });
     await waitFor(() => walship.stderr().includes("snapshot written"), 20_000, "a snapshot");
     // Rounds with pauses, so each WAL index is shipped as several segments.
     for (let round = 0; round < 8; round++) {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FileStore } from "../../src/storage/file.ts";
@@ -7,21 +7,15 @@ import { createDatabase, runWriter } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
 import { litestreamConfig } from "../helpers/litestream.ts";
-import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
-import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+import { s3ForTests, s3Keys } from "../helpers/replicate-setup.ts";
+import { makeTempDir } from "../helpers/tmp.ts";
 
 describe("replicate and restore, end to end", () => {
-  let s3: S3Server;
   const dir = makeTempDir();
-  beforeAll(async () => {
-    s3 = await startS3Server({ buckets: ["round-trip"] });
-  });
-  afterAll(async () => {
-    await s3?.stop();
-    removeDir(dir);
-  });
+  const servers = s3ForTests({ buckets: ["round-trip"], removeAfter: dir });
 
   test("5,000 mixed transactions with app checkpoints reach a directory and S3 exactly", async () => {
+    const { s3 } = servers;
     const db = path.join(dir, "app.db");
     const replicaDir = path.join(dir, "replica");
     createDatabase(db);
@@ -57,10 +51,7 @@ describe("replicate and restore, end to end", () => {
 
     const source = readDatabase(db);
     expect(source.rows.length).toBeGreaterThan(1000);
-    const creds = {
-      LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
-      LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
+    const creds = s3Keys(s3);
     for (const [name, url] of [
       ["dir", `file://${replicaDir}`],
       ["s3", `${s3.endpoint}/round-trip/app`],

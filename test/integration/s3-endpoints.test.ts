@@ -9,6 +9,7 @@ import { createDatabase, runWriter } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { writeConfig } from "../helpers/config.ts";
 import { readDatabase } from "../helpers/db-content.ts";
+import { s3Keys } from "../helpers/replicate-setup.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
@@ -61,10 +62,7 @@ describe("S3-compatible endpoint forms", () => {
       [`s3://${BUCKET}/env-generic`, { AWS_ENDPOINT_URL: s3.endpoint }],
       [`s3://${BUCKET}/env-litestream`, { LITESTREAM_S3_ENDPOINT: `127.0.0.1:${port}` }],
     ];
-    const creds = {
-      LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
-      LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
+    const creds = s3Keys(s3);
     const caEnv = { AWS_CA_BUNDLE: tls.caFile ?? "" };
 
     const db = path.join(dir, "app.db");

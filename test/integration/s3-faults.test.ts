@@ -4,57 +4,42 @@
  * The same proxy records every request: none uses aws-chunked encoding or a checksum trailer, and the
  * server stores exactly the bytes walship sent.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import * as fs from "node:fs";
+import { describe, expect, test } from "bun:test";
 import * as path from "node:path";
 import { decodeLz4Frame } from "../../src/format/lz4-frame.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { S3Store } from "../../src/storage/s3.ts";
 import { createDatabase, runWriter } from "../helpers/app-db.ts";
-import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { runCli, waitFor } from "../helpers/cli.ts";
 import { readDatabase } from "../helpers/db-content.ts";
-import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { expectContinuousReplica } from "../helpers/replica-check.ts";
-import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
-import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+import { s3ForTests, s3Keys, startReplicating } from "../helpers/replicate-setup.ts";
+import { makeTempDir } from "../helpers/tmp.ts";
 
 const BUCKET = "faults";
 
 describe("a faulty S3-compatible server", () => {
-  let s3: S3Server;
-  let proxy: FaultProxy;
   const dir = makeTempDir();
-  beforeAll(async () => {
-    s3 = await startS3Server({ buckets: [BUCKET] });
-    proxy = await startFaultProxy(s3.endpoint, { seed: 7 });
-  });
-  afterAll(async () => {
-    await proxy?.stop();
-    await s3?.stop();
-    removeDir(dir);
-  });
+  const servers = s3ForTests({ buckets: [BUCKET], proxySeed: 7, removeAfter: dir });
 
   test("replication survives 503 SlowDown, 500 and resets, then catches up exactly", async () => {
+    const { s3, proxy } = servers;
     const db = path.join(dir, "app.db");
     createDatabase(db);
-    const config = path.join(dir, "walship.yml");
-    fs.writeFileSync(
-      config,
-      [
-        "dbs:",
-        `  - path: ${db}`,
-        "    monitor-interval: 100ms",
-        "    replicas:",
-        `      - url: ${proxy.endpoint}/${BUCKET}/app`,
-        "        sync-interval: 200ms",
-        "",
-      ].join("\n"),
+    const walship = startReplicating(
+      path.join(dir, "walship.yml"),
+      {
+        dbs: [
+          {
+            path: db,
+            keys: { "monitor-interval": "100ms" },
+            replicas: [{ url: `${proxy.endpoint}/${BUCKET}/app`, keys: { "sync-interval": "200ms" } }],
+          },
+        ],
+      },
+      { s3 },
     );
-    const creds = {
-      LITESTREAM_ACCESS_KEY_ID: s3.accessKeyId,
-      LITESTREAM_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
-    const walship = startCli(["replicate", "-config", config], { env: creds });
+    const creds = s3Keys(s3);
     await waitFor(() => walship.stderr().includes("snapshot written"), 20_000, "the first snapshot");
 
     proxy.setRules([

@@ -11,8 +11,10 @@ import * as path from "node:path";
 import { compile } from "../../build/compile.ts";
 import { createDatabase, openApp } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
+import { writeConfigFile } from "../helpers/config.ts";
 import { readDatabase } from "../helpers/db-content.ts";
 import { metricSample } from "../helpers/proc-usage.ts";
+import { statusUrl } from "../helpers/replicate-setup.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 import { startSilentServer, unusedPort } from "../helpers/tcp.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
@@ -51,18 +53,22 @@ describe("a replica that cannot be reached at start-up", () => {
   /** s3rver's key id; it checks no signature, so any secret goes, and that one must never be printed. */
   const KEYS = { LITESTREAM_ACCESS_KEY_ID: "S3RVER", LITESTREAM_SECRET_ACCESS_KEY: "NeverPrinted55" };
 
-  function config(name: string, db: string, replicas: string[], extra: string[] = []): string {
-    const file = path.join(dir, `${name}.yml`);
-    const lines = [...extra, "dbs:", `  - path: ${db}`, "    monitor-interval: 100ms", "    replicas:"];
-    for (const [i, url] of replicas.entries()) {
-      lines.push(
-        `      - name: ${i === 0 ? "dir" : "s3"}`,
-        `        url: ${url}`,
-        "        sync-interval: 100ms",
-      );
-    }
-    fs.writeFileSync(file, `${lines.join("\n")}\n`);
-    return file;
+  /** `<name>.yml`: `db` with replicas named dir (the first) and s3, and top-level keys `extra`. */
+  function config(name: string, db: string, replicas: string[], extra: Record<string, string> = {}): string {
+    return writeConfigFile(path.join(dir, `${name}.yml`), {
+      keys: extra,
+      dbs: [
+        {
+          path: db,
+          keys: { "monitor-interval": "100ms" },
+          replicas: replicas.map((url, i) => ({
+            name: i === 0 ? "dir" : "s3",
+            url,
+            keys: { "sync-interval": "100ms" },
+          })),
+        },
+      ],
+    });
   }
 
   async function restoredRows(url: string, out: string): Promise<unknown[]> {
@@ -81,15 +87,12 @@ describe("a replica that cannot be reached at start-up", () => {
     const db = path.join(dir, "plain.db");
     createDatabase(db);
     const s3Url = `http://127.0.0.1:${port}/later/plain`;
-    const cfg = config(
-      "plain",
-      db,
-      [`file://${dir}/plain-replica`, s3Url],
-      ['addr: "127.0.0.1:0"', "health-max-lag: 1m"],
-    );
+    const cfg = config("plain", db, [`file://${dir}/plain-replica`, s3Url], {
+      addr: '"127.0.0.1:0"',
+      "health-max-lag": "1m",
+    });
     const walship = startCli(["replicate", "-config", cfg], { env: KEYS });
-    await waitFor(() => /msg="serving metrics" url=\S+/.test(walship.stderr()), 20_000, "the metrics server");
-    const url = /msg="serving metrics" url=(\S+)\/metrics/.exec(walship.stderr())![1]!;
+    const url = await statusUrl(walship);
 
     // Logged at once, with where it tried and what to do.
     const warning = lineWith(walship.stderr(), NOT_REACHABLE);
