@@ -1,5 +1,6 @@
 /** Exit codes and the one-line error report every command shares. */
 import { ConfigError } from "../config/errors.ts";
+import { WalshipError } from "../errors/walship-error.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import { networkAdvice } from "../storage/network-advice.ts";
 import { classifyNetworkError } from "../storage/network-error.ts";
@@ -11,13 +12,10 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** A wrong command line: bad flags, missing or conflicting arguments. */
-export class UsageError extends Error {
+export class UsageError extends WalshipError<"usage"> {
   override name = "UsageError";
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
+  constructor(message: string, hint?: string) {
+    super(message, { code: "usage", operation: "parse the command line", hint });
   }
 }
 
