@@ -317,7 +317,7 @@ export class Replica {
       // Counted, not kept: memory stays at one block whatever the segment's size.
       length = decodeLz4FrameStream(bytes, () => {}, { maxOutputBytes: MAX_SEGMENT_CONTENT_BYTES });
     } catch (err) {
-      if (!(err instanceof Lz4FormatError) && !(err instanceof StorageError && err.op === "decrypt"))
+      if (!(err instanceof Lz4FormatError) && !(err instanceof StorageError && err.operation === "decrypt"))
         throw err;
       return this.unreadableNewest(last, key, err);
     }
