@@ -15,10 +15,12 @@ import { errorHint, errorMessage } from "../observe/error-text.ts";
 import { decodeDbHeader } from "../sqlite/db-header.ts";
 import { networkAdvice } from "../storage/network-advice.ts";
 import { classifyNetworkError, type NetworkFailure } from "../storage/network-error.ts";
+import { StorageError } from "../storage/object-store.ts";
 import { type Credentials, describeTarget, openReplicaClient } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { ambiguityHint } from "../storage/s3-errors.ts";
-import { classifyRefusal, refusalAdvice } from "../storage/storage-refusal.ts";
+import { storageAdvice } from "../storage/storage-advice.ts";
+import { isRefusal } from "../storage/storage-refusal.ts";
 import { encryptionStep } from "./encryption-step.ts";
 import { connectTcp, handshakeTls, parseEndpoint, resolveHost, serverDate } from "./network.ts";
 
@@ -322,27 +324,23 @@ function adviceFor(err: unknown, fallback: NetworkFailure, endpoint: string): { 
   return networkAdvice(failure, { endpoint });
 }
 
+/**
+ * The advice for a failed listing, by the StorageError's code: the same as the S3 store's hint (a plain
+ * HTTP request to a TLS port fails only here: the TLS step is skipped for http endpoints), and for a
+ * refusal, whose keys were refused.
+ */
 function bucketAdvice(
   err: unknown,
   bucket: string,
   credentialSource: string,
   endpoint: string,
 ): { cause: string; fix: string } {
-  // A plain HTTP request to a TLS port fails only here: the TLS step is skipped for http endpoints.
-  const network = classifyNetworkError(err);
-  if (network !== undefined) return networkAdvice(network, { endpoint });
-  const refusal = classifyRefusal(err);
-  if (refusal !== undefined) {
-    const advice = refusalAdvice(refusal, bucket);
-    return {
-      cause:
-        refusal === "no-credentials"
-          ? advice.cause
-          : `${advice.cause} (credentials from ${credentialSource})`,
-      fix: advice.fix,
-    };
-  }
-  return { cause: errorMessage(err), fix: errorHint(err) ?? "see the error above" };
+  const unknown = { cause: errorMessage(err), fix: errorHint(err) ?? "see the error above" };
+  if (!(err instanceof StorageError)) return unknown;
+  const advice = storageAdvice(err.code, { bucket, at: { endpoint }, status: err.status });
+  if (advice === undefined) return unknown;
+  if (!isRefusal(err.code) || err.code === "no-credentials") return advice;
+  return { cause: `${advice.cause} (credentials from ${credentialSource})`, fix: advice.fix };
 }
 
 function errCode(err: unknown): string {
