@@ -19,17 +19,20 @@ const SRC = path.join(ROOT, "src");
  * be made here, and must keep the graph free of cycles.
  */
 const LAYERS: Record<string, readonly string[]> = {
+  errors: [],
   format: [],
   sqlite: ["format"],
   io: ["format"],
-  config: ["format"],
+  config: ["errors", "format"],
   observe: [],
   runtime: ["format", "io"],
-  storage: ["config", "format", "io", "runtime"],
-  replicate: ["config", "format", "io", "observe", "runtime", "sqlite", "storage"],
-  restore: ["format", "io", "observe", "runtime", "sqlite", "storage"],
-  doctor: ["config", "format", "io", "observe", "sqlite", "storage"],
-  cli: ["config", "doctor", "format", "io", "observe", "replicate", "restore", "storage"],
+  storage: ["config", "errors", "format", "io", "runtime"],
+  replicate: ["config", "errors", "format", "io", "observe", "runtime", "sqlite", "storage"],
+  restore: ["errors", "format", "io", "observe", "runtime", "sqlite", "storage"],
+  // The doctor reads the replication state through replicate/meta-directory.ts, the one module that
+  // knows the meta directory's layout.
+  doctor: ["config", "errors", "format", "io", "observe", "replicate", "sqlite", "storage"],
+  cli: ["config", "doctor", "errors", "format", "io", "observe", "replicate", "restore", "storage"],
 };
 
 /** Files outside src/ that a folder may import (the version comes from package.json). */
@@ -42,7 +45,7 @@ const SHORTER: Record<string, number> = { "src/replicate/database.ts": 450 };
  * Files exempt from the length limits until a split under way lands (issue 18). Delete the entry with
  * the split; the test fails once a file listed here meets its limit, so the exemption cannot outlive it.
  */
-const PENDING_SPLIT: readonly string[] = ["src/replicate/database.ts"];
+const PENDING_SPLIT: readonly string[] = [];
 
 // Pure libraries: bytes in, bytes out (@scure/base decodes the Bech32 of age keys).
 const PURE_PACKAGES = new Set(["lz4js", "@scure/base"]);

@@ -78,6 +78,8 @@ function selectDbs(config: Config, arg: string | undefined) {
   const db = findDatabase(config, dbPath);
   if (!db) {
     throw new ConfigError(`Cannot check ${dbPath}: the database is not in the config`, {
+      code: "database-not-configured",
+      subject: dbPath,
       hint: "use a path listed under dbs: in the config, or a replica URL",
     });
   }

@@ -1,8 +1,10 @@
 /** Exit codes and the one-line error report every command shares. */
 import { ConfigError } from "../config/errors.ts";
+import { WalshipError } from "../errors/walship-error.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
-import { networkAdvice } from "../storage/network-advice.ts";
+import { isNetworkFailure, networkAdvice } from "../storage/network-advice.ts";
 import { classifyNetworkError } from "../storage/network-error.ts";
+import { StorageError } from "../storage/object-store.ts";
 
 export const EXIT_OK = 0;
 /** Something failed while doing the work: storage, database, corrupt replica. */
@@ -11,13 +13,10 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** A wrong command line: bad flags, missing or conflicting arguments. */
-export class UsageError extends Error {
+export class UsageError extends WalshipError<"usage"> {
   override name = "UsageError";
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
+  constructor(message: string, hint?: string) {
+    super(message, { code: "usage", operation: "parse the command line", hint });
   }
 }
 
@@ -46,8 +45,15 @@ function fallbackHint(err: unknown): string {
   return "walship doctor checks the config and each replica step by step; WALSHIP_DEBUG=1 shows where this failed";
 }
 
-/** The fix for a network failure that reached the top without a hint of its own (storage errors carry theirs). */
+/**
+ * The fix for a network failure that reached the top without a hint of its own (the S3 store's errors
+ * carry theirs), chosen by its code: a StorageError's, or the runtime's `code` on anything else.
+ */
 function networkHint(err: unknown): string | undefined {
+  if (err instanceof StorageError) {
+    if (!isNetworkFailure(err.code)) return undefined;
+    return networkAdvice({ kind: err.code, status: err.status }, { unknown: true }).fix;
+  }
   const failure = classifyNetworkError(err);
   return failure === undefined ? undefined : networkAdvice(failure, { unknown: true }).fix;
 }

@@ -168,7 +168,9 @@ function databaseInConfig(
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new ConfigError(`Cannot ${what} ${dbPath}: it is ${asReplica}, and ${lowerFirst(err.message)}`, {
+      code: err.code,
       file: err.file,
+      cause: err,
       hint: `give the replica's directory or URL (file:///path, s3://BUCKET/PATH), or ${err.hint ?? "fix the config"}`,
     });
   }
@@ -176,6 +178,8 @@ function databaseInConfig(
   if (!db) {
     const known = loaded.config.dbs.map((d) => d.path);
     throw new ConfigError(`Cannot ${what} ${dbPath}: it is ${asReplica}, and not a database in the config`, {
+      code: "database-not-configured",
+      subject: dbPath,
       file: loaded.path,
       hint:
         known.length > 0

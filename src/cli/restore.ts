@@ -69,7 +69,7 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
     plan = await planRestore(source.replicas, restoreTarget);
   } catch (err) {
     if (err instanceof NoBackupError) {
-      const nothing = err.reason === "empty";
+      const nothing = err.code === "no-backup";
       const nearby = nothing
         ? await nearbyAdvice(
             source.dbPath === undefined ? (target ?? null) : null,
@@ -87,7 +87,7 @@ export async function runRestore(target: string | undefined, flags: RestoreFlags
         nearby?.hint ??
           err.hint ??
           "check the bucket, path or directory of the replica (it should contain generations/)",
-        err.reason,
+        err.code,
       );
     }
     throw err;

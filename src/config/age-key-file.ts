@@ -13,6 +13,8 @@ export function readAgeKeyFile(file: string, kind: "identity" | "recipient", wha
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "error";
     throw new ConfigError(`Cannot read ${what} ${file} (${code})`, {
+      code: "age-key-file-invalid",
+      subject: file,
       hint: `check the path and that this user may read it (age-keygen -o ${file} writes one)`,
     });
   }
@@ -22,12 +24,16 @@ export function readAgeKeyFile(file: string, kind: "identity" | "recipient", wha
     const why = problem(key);
     if (why !== undefined) {
       throw new ConfigError(`Cannot use ${what} ${file}: line ${line} is not usable: ${why}`, {
+        code: "age-key-file-invalid",
+        subject: file,
         hint: kind === "identity" ? "one AGE-SECRET-KEY-1… a line, as age-keygen writes" : "one age1… a line",
       });
     }
   }
   if (keys.length === 0) {
     throw new ConfigError(`Cannot use ${what} ${file}: it holds no key`, {
+      code: "age-key-file-invalid",
+      subject: file,
       hint: kind === "identity" ? "age-keygen -o FILE writes one" : "age-keygen -y IDENTITY_FILE prints one",
     });
   }

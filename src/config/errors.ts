@@ -6,8 +6,30 @@
  * case and without a trailing period. They never contain secret values (access keys, passwords,
  * the `user:secret@` part of a URL).
  */
+import { WalshipError } from "../errors/walship-error.ts";
+
+/** What is wrong with the configuration or a replica URL; stable, for programs (see WalshipError). */
+export type ConfigErrorCode =
+  /** No config file was found, or the one named does not exist. */
+  | "config-not-found"
+  /** The config file exists but cannot be read (permissions, a directory). */
+  | "config-unreadable"
+  /** The config file (or an environment variable it relies on) holds something walship cannot use. */
+  | "config-invalid"
+  /** A replica URL walship cannot use. */
+  | "replica-url-invalid"
+  /** An age identity or recipient file that cannot be read or holds no usable key. */
+  | "age-key-file-invalid"
+  /** A database path that the config does not list. */
+  | "database-not-configured";
 
 export interface ConfigErrorOptions {
+  /** Default `config-invalid`. */
+  code?: ConfigErrorCode;
+  /** Default "load config". */
+  operation?: string;
+  /** Default the config file. */
+  subject?: string;
   /** The config file being read, when there is one. */
   file?: string;
   /** Dotted key path of the offending value, e.g. `dbs[0].replicas[1].sync-interval`. */
@@ -21,19 +43,23 @@ export interface ConfigErrorOptions {
 }
 
 /** An invalid or unreadable configuration. */
-export class ConfigError extends Error {
+export class ConfigError extends WalshipError<ConfigErrorCode> {
   override name = "ConfigError";
   readonly file?: string;
   readonly key?: string;
-  readonly hint?: string;
   readonly line?: number;
   readonly column?: number;
 
   constructor(message: string, options: ConfigErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(message, {
+      code: options.code ?? "config-invalid",
+      operation: options.operation ?? "load config",
+      subject: options.subject ?? options.file,
+      hint: options.hint,
+      cause: options.cause,
+    });
     this.file = options.file;
     this.key = options.key;
-    this.hint = options.hint;
     this.line = options.line;
     this.column = options.column;
   }
@@ -60,7 +86,12 @@ export class ReplicaUrlError extends ConfigError {
 
   constructor(url: string, reason: string, options: ConfigErrorOptions = {}) {
     const shown = redactUrl(url);
-    super(`Cannot parse replica URL "${shown}": ${reason}`, options);
+    super(`Cannot parse replica URL "${shown}": ${reason}`, {
+      code: "replica-url-invalid",
+      operation: "parse replica URL",
+      subject: shown,
+      ...options,
+    });
     this.url = shown;
     this.reason = reason;
   }

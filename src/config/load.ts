@@ -121,6 +121,7 @@ export function resolveConfigPath(options: {
   const found = defaults.find((path) => existsSync(path));
   if (found !== undefined) return { path: found, source: "default" };
   throw new ConfigError(`Cannot load config: no config file found (looked for ${defaults.join(" and ")})`, {
+    code: "config-not-found",
     hint: `create ${defaults[0] ?? "a config file"}, pass -config PATH, or give DB_PATH and REPLICA_URL arguments`,
   });
 }
@@ -130,6 +131,7 @@ function readError(path: string, source: ConfigPathSource, error: unknown): Conf
   const from = source === "flag" ? "-config" : source === "default" ? "the default path" : source;
   if (code === "ENOENT") {
     return new ConfigError(`Cannot load config: file not found: "${path}" (from ${from})`, {
+      code: "config-not-found",
       file: path,
       hint: "check the path, or create the file",
       cause: error,
@@ -137,6 +139,7 @@ function readError(path: string, source: ConfigPathSource, error: unknown): Conf
   }
   if (code === "EACCES" || code === "EPERM") {
     return new ConfigError(`Cannot load config: permission denied reading "${path}"`, {
+      code: "config-unreadable",
       file: path,
       hint: `run as a user that can read it, or check its mode with: ls -l ${path}`,
       cause: error,
@@ -144,12 +147,14 @@ function readError(path: string, source: ConfigPathSource, error: unknown): Conf
   }
   if (code === "EISDIR") {
     return new ConfigError(`Cannot load config: "${path}" is a directory`, {
+      code: "config-unreadable",
       file: path,
       hint: "point -config at the YAML file itself",
       cause: error,
     });
   }
   return new ConfigError(`Cannot load config: cannot read "${path}" (${code ?? "unknown error"})`, {
+    code: "config-unreadable",
     file: path,
     cause: error,
   });

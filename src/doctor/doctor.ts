@@ -17,12 +17,21 @@ import { MetaDirectory } from "../replicate/meta-directory.ts";
 import { decodeDbHeader } from "../sqlite/db-header.ts";
 import { networkAdvice } from "../storage/network-advice.ts";
 import { classifyNetworkError, type NetworkFailure } from "../storage/network-error.ts";
+import { StorageError } from "../storage/object-store.ts";
 import { describeTarget, openReplicaClient } from "../storage/open.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
 import { ambiguityHint } from "../storage/s3-errors.ts";
-import { classifyRefusal, refusalAdvice } from "../storage/storage-refusal.ts";
+import { storageAdvice } from "../storage/storage-advice.ts";
+import { isRefusal } from "../storage/storage-refusal.ts";
 import { encryptionStep } from "./encryption-step.ts";
-import { connectTcp, handshakeTls, parseEndpoint, resolveHost, serverDate } from "./network.ts";
+import {
+  connectTcp,
+  type Endpoint,
+  handshakeTls,
+  parseEndpoint,
+  resolveHost,
+  serverDate,
+} from "./network.ts";
 
 export type StepStatus = "ok" | "warn" | "fail" | "skip";
 
@@ -66,7 +75,7 @@ export async function diagnoseReplica(input: DiagnoseInput): Promise<TargetRepor
   const credentials = resolveCredentialSource(input);
   const client = openReplicaClient(target, credentials.credentials, input.env);
   if (target.type === "file") await fileSteps(target.path, client, steps);
-  else await s3Steps(target, client, credentials.source, input.env, steps);
+  else await s3Steps(s3Check(target, client, credentials.source, input.env), steps);
   // Only once the replica can be read at all.
   if (steps.every((s) => s.status !== "fail")) steps.push(await encryptionStep(client, input.age));
   const report: TargetReport = {
@@ -100,7 +109,7 @@ async function fileSteps(dir: string, client: ReplicaClient, steps: Step[]): Pro
   } else {
     steps.push({ name: "directory", status: "ok", detail: `${dir} exists` });
   }
-  await probeSteps(client, `${dir}/`, steps);
+  steps.push(await probeStep(client, `${dir}/`));
 }
 
 function nearestExisting(p: string): string {
@@ -109,117 +118,170 @@ function nearestExisting(p: string): string {
   return d;
 }
 
-async function s3Steps(
+/** What the S3 steps share: the target, where its requests go, and how TLS is checked. */
+interface S3Check {
+  target: S3Target;
+  client: ReplicaClient;
+  credentialSource: string;
+  /** The endpoint URL requests go to: the configured one, else AWS's for the region. */
+  endpoint: string;
+  ep: Endpoint;
+  /** The host requests go to: BUCKET.HOST with virtual-hosted addressing. */
+  host: string;
+  /** For a dotted URL host read as an AWS bucket: what the user more likely meant. */
+  ambiguity: string | undefined;
+  tls: { skipVerify: boolean; caFile?: string | undefined };
+}
+
+/**
+ * Each step needs the one before it: a name that does not resolve leaves nothing to connect to, and
+ * so on. A failure skips the rest, except that the clock is read from any server that was reached.
+ */
+async function s3Steps(s3: S3Check, steps: Step[]): Promise<void> {
+  steps.push(understoodStep(s3));
+  const dns = await dnsStep(s3);
+  steps.push(dns.step);
+  if (dns.addresses === undefined)
+    return skipRest(steps, ["tcp", "tls", "credentials", "bucket", "probe", "clock"]);
+  const tcp = await tcpStep(s3, dns.addresses[0]!);
+  steps.push(tcp);
+  if (tcp.status === "fail") return skipRest(steps, ["tls", "credentials", "bucket", "probe", "clock"]);
+  const tls = await tlsStep(s3);
+  steps.push(tls);
+  if (tls.status === "fail") return skipRest(steps, ["credentials", "bucket", "probe", "clock"]);
+  steps.push({ name: "credentials", status: "ok", detail: s3.credentialSource });
+  const bucket = await bucketStep(s3);
+  steps.push(bucket);
+  if (bucket.status === "fail") skipRest(steps, ["probe"]);
+  else steps.push(await probeStep(s3.client, `s3://${s3.target.bucket}/${s3.target.path}`));
+  steps.push(await clockStep(s3));
+}
+
+function s3Check(
   target: S3Target,
   client: ReplicaClient,
   credentialSource: string,
   env: (name: string) => string | undefined,
-  steps: Step[],
-): Promise<void> {
+): S3Check {
   const endpoint = target.endpoint ?? `https://s3.${target.region ?? DEFAULT_REGION}.amazonaws.com`;
+  const ep = parseEndpoint(endpoint);
+  return {
+    target,
+    client,
+    credentialSource,
+    endpoint,
+    ep,
+    host: target.forcePathStyle || !target.endpoint ? ep.host : `${target.bucket}.${ep.host}`,
+    ambiguity: target.ambiguousHost ? ambiguityHint(target.bucket, target.path) : undefined,
+    tls: { skipVerify: target.skipVerify, caFile: target.caFile ?? env("AWS_CA_BUNDLE") },
+  };
+}
+
+/** How the target was understood; a warning when the URL may have meant something else. */
+function understoodStep({ target, ambiguity }: S3Check): Step {
   const understood = Object.entries(describeTarget(target))
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
   const source = target.endpointSource ? ` (endpoint from ${target.endpointSource})` : "";
-  const ambiguity = target.ambiguousHost ? ambiguityHint(target.bucket, target.path) : undefined;
-  steps.push(
-    ambiguity
-      ? {
-          name: "understood",
-          status: "warn",
-          detail: `${understood}${source}`,
-          cause: `the URL host "${target.bucket}" contains dots and no endpoint was given, so it is an AWS bucket name`,
-          fix: ambiguity,
-        }
-      : { name: "understood", status: "ok", detail: `${understood}${source}` },
-  );
+  const detail = `${understood}${source}`;
+  if (ambiguity === undefined) return { name: "understood", status: "ok", detail };
+  return {
+    name: "understood",
+    status: "warn",
+    detail,
+    cause: `the URL host "${target.bucket}" contains dots and no endpoint was given, so it is an AWS bucket name`,
+    fix: ambiguity,
+  };
+}
 
-  const ep = parseEndpoint(endpoint);
-  // With virtual-hosted addressing the request goes to BUCKET.HOST.
-  const host = target.forcePathStyle || !target.endpoint ? ep.host : `${target.bucket}.${ep.host}`;
-  let addresses: string[];
+/** Resolves the host; `addresses` is absent when the name does not resolve. */
+async function dnsStep({
+  host,
+  endpoint,
+  ambiguity,
+}: S3Check): Promise<{ step: Step; addresses?: string[] }> {
   try {
-    addresses = await resolveHost(host);
-    steps.push({ name: "dns", status: "ok", detail: `${host} resolves to ${addresses.join(", ")}` });
+    const addresses = await resolveHost(host);
+    return {
+      step: { name: "dns", status: "ok", detail: `${host} resolves to ${addresses.join(", ")}` },
+      addresses,
+    };
   } catch (err) {
     const advice = adviceFor(err, "dns", endpoint);
-    steps.push({
-      name: "dns",
-      status: "fail",
-      detail: `${host} does not resolve (${errCode(err)})`,
-      cause: advice.cause,
-      fix: ambiguity ?? advice.fix,
-    });
-    return skipRest(steps, ["tcp", "tls", "credentials", "bucket", "probe", "clock"]);
+    return {
+      step: {
+        name: "dns",
+        status: "fail",
+        detail: `${host} does not resolve (${errCode(err)})`,
+        cause: advice.cause,
+        fix: ambiguity ?? advice.fix,
+      },
+    };
   }
+}
 
+async function tcpStep({ ep, endpoint }: S3Check, address: string): Promise<Step> {
   try {
-    const ms = await connectTcp(addresses[0]!, ep.port);
-    steps.push({ name: "tcp", status: "ok", detail: `connected to ${addresses[0]}:${ep.port} in ${ms} ms` });
+    const ms = await connectTcp(address, ep.port);
+    return { name: "tcp", status: "ok", detail: `connected to ${address}:${ep.port} in ${ms} ms` };
   } catch (err) {
-    steps.push({
+    return {
       name: "tcp",
       status: "fail",
-      detail: `cannot connect to ${addresses[0]}:${ep.port} (${errCode(err)})`,
+      detail: `cannot connect to ${address}:${ep.port} (${errCode(err)})`,
       ...adviceFor(err, "timeout", endpoint),
-    });
-    return skipRest(steps, ["tls", "credentials", "bucket", "probe", "clock"]);
+    };
   }
+}
 
-  const tlsOpts = { skipVerify: target.skipVerify, caFile: target.caFile ?? env("AWS_CA_BUNDLE") };
-  if (ep.protocol === "http:") {
-    steps.push({ name: "tls", status: "skip", detail: "plain HTTP: no TLS" });
-  } else {
-    try {
-      const info = await handshakeTls(host, ep.port, tlsOpts);
-      const how = target.skipVerify ? "certificate NOT verified (skip-verify)" : "certificate verified";
-      steps.push({
-        name: "tls",
-        status: target.skipVerify ? "warn" : "ok",
-        detail: `${info.protocol}, ${how}, subject ${info.subject || "?"}, issuer ${info.issuer || "?"}, valid to ${info.validTo}`,
-        ...(target.skipVerify
-          ? {
-              cause: "skip-verify is on",
-              fix: "trust the server's CA with ca-file: PATH instead of skipping verification",
-            }
-          : {}),
-      });
-    } catch (err) {
-      steps.push({
-        name: "tls",
-        status: "fail",
-        detail: `TLS handshake failed (${errCode(err)}: ${errorMessage(err)})`,
-        ...adviceFor(err, "tls-other", endpoint),
-      });
-      return skipRest(steps, ["credentials", "bucket", "probe", "clock"]);
-    }
+/** The TLS handshake, with the certificate checked as the S3 client checks it; skipped for plain HTTP. */
+async function tlsStep({ target, ep, host, endpoint, tls }: S3Check): Promise<Step> {
+  if (ep.protocol === "http:") return { name: "tls", status: "skip", detail: "plain HTTP: no TLS" };
+  try {
+    const info = await handshakeTls(host, ep.port, tls);
+    const how = target.skipVerify ? "certificate NOT verified (skip-verify)" : "certificate verified";
+    return {
+      name: "tls",
+      status: target.skipVerify ? "warn" : "ok",
+      detail: `${info.protocol}, ${how}, subject ${info.subject || "?"}, issuer ${info.issuer || "?"}, valid to ${info.validTo}`,
+      ...(target.skipVerify
+        ? {
+            cause: "skip-verify is on",
+            fix: "trust the server's CA with ca-file: PATH instead of skipping verification",
+          }
+        : {}),
+    };
+  } catch (err) {
+    return {
+      name: "tls",
+      status: "fail",
+      detail: `TLS handshake failed (${errCode(err)}: ${errorMessage(err)})`,
+      ...adviceFor(err, "tls-other", endpoint),
+    };
   }
+}
 
-  steps.push({ name: "credentials", status: "ok", detail: credentialSource });
-
+/** Lists the replica's generations: the credentials, the bucket and read access, in one request. */
+async function bucketStep({ target, client, credentialSource, endpoint }: S3Check): Promise<Step> {
   try {
     const gens = await client.generations();
-    steps.push({
+    return {
       name: "bucket",
       status: "ok",
       detail: `bucket ${target.bucket} is readable; ${gens.length} generation(s) under ${generationsPath(target.path)}/`,
-    });
+    };
   } catch (err) {
-    steps.push({
+    return {
       name: "bucket",
       status: "fail",
       detail: errorMessage(err),
       ...bucketAdvice(err, target.bucket, credentialSource, endpoint),
-    });
-    skipRest(steps, ["probe"]);
-    await clockStep(endpoint, tlsOpts, steps);
-    return;
+    };
   }
-  await probeSteps(client, `s3://${target.bucket}/${target.path}`, steps);
-  await clockStep(endpoint, tlsOpts, steps);
 }
 
-async function probeSteps(client: ReplicaClient, where: string, steps: Step[]): Promise<void> {
+/** Puts, reads back and deletes a small object under the replica's path. */
+async function probeStep(client: ReplicaClient, where: string): Promise<Step> {
   const key = `.walship-doctor-${randomBytes(6).toString("hex")}`;
   const data = new TextEncoder().encode(`walship doctor probe ${new Date().toISOString()}`);
   try {
@@ -230,13 +292,13 @@ async function probeSteps(client: ReplicaClient, where: string, steps: Step[]): 
     }
     await client.store.delete([key]);
     if ((await client.store.get(key)) !== null) throw new Error("the object is still there after delete");
-    steps.push({
+    return {
       name: "probe",
       status: "ok",
       detail: `put, get and delete of ${key} (${data.length} bytes) under ${where} work`,
-    });
+    };
   } catch (err) {
-    steps.push({
+    return {
       name: "probe",
       status: "fail",
       detail: errorMessage(err),
@@ -244,46 +306,39 @@ async function probeSteps(client: ReplicaClient, where: string, steps: Step[]): 
       fix:
         errorHint(err) ??
         "grant put, get, list and delete on the replica path (s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject)",
-    });
+    };
   }
 }
 
-async function clockStep(
-  endpoint: string,
-  tlsOpts: { skipVerify: boolean; caFile?: string | undefined },
-  steps: Step[],
-): Promise<void> {
+/** Compares this host's clock with the server's Date header. */
+async function clockStep({ endpoint, tls }: S3Check): Promise<Step> {
   try {
-    const server = await serverDate(endpoint, tlsOpts);
+    const server = await serverDate(endpoint, tls);
     // The Date header has whole seconds: allow for that and the round trip.
     const skew = Date.now() - server.getTime();
     const abs = Math.abs(skew);
     const detail = `local clock is ${(skew / 1000).toFixed(1)} s ${skew >= 0 ? "ahead of" : "behind"} the server`;
     if (abs > MAX_SKEW_MS) {
-      steps.push({
+      return {
         name: "clock",
         status: "fail",
         detail,
         cause: "S3 rejects signed requests more than 15 minutes off (RequestTimeTooSkewed)",
         fix: "synchronise this host's clock (e.g. enable systemd-timesyncd or chrony)",
-      });
-    } else if (abs > WARN_SKEW_MS) {
-      steps.push({
+      };
+    }
+    if (abs > WARN_SKEW_MS) {
+      return {
         name: "clock",
         status: "warn",
         detail,
         cause: "a drifting clock",
         fix: "synchronise this host's clock; point-in-time restore relies on server timestamps",
-      });
-    } else {
-      steps.push({ name: "clock", status: "ok", detail });
+      };
     }
+    return { name: "clock", status: "ok", detail };
   } catch (err) {
-    steps.push({
-      name: "clock",
-      status: "warn",
-      detail: `cannot read the server's clock (${errorMessage(err)})`,
-    });
+    return { name: "clock", status: "warn", detail: `cannot read the server's clock (${errorMessage(err)})` };
   }
 }
 
@@ -318,27 +373,23 @@ function adviceFor(err: unknown, fallback: NetworkFailure, endpoint: string): { 
   return networkAdvice(failure, { endpoint });
 }
 
+/**
+ * The advice for a failed listing, by the StorageError's code: the same as the S3 store's hint (a plain
+ * HTTP request to a TLS port fails only here: the TLS step is skipped for http endpoints), and for a
+ * refusal, whose keys were refused.
+ */
 function bucketAdvice(
   err: unknown,
   bucket: string,
   credentialSource: string,
   endpoint: string,
 ): { cause: string; fix: string } {
-  // A plain HTTP request to a TLS port fails only here: the TLS step is skipped for http endpoints.
-  const network = classifyNetworkError(err);
-  if (network !== undefined) return networkAdvice(network, { endpoint });
-  const refusal = classifyRefusal(err);
-  if (refusal !== undefined) {
-    const advice = refusalAdvice(refusal, bucket);
-    return {
-      cause:
-        refusal === "no-credentials"
-          ? advice.cause
-          : `${advice.cause} (credentials from ${credentialSource})`,
-      fix: advice.fix,
-    };
-  }
-  return { cause: errorMessage(err), fix: errorHint(err) ?? "see the error above" };
+  const unknown = { cause: errorMessage(err), fix: errorHint(err) ?? "see the error above" };
+  if (!(err instanceof StorageError)) return unknown;
+  const advice = storageAdvice(err.code, { bucket, at: { endpoint }, status: err.status });
+  if (advice === undefined) return unknown;
+  if (!isRefusal(err.code) || err.code === "no-credentials") return advice;
+  return { cause: `${advice.cause} (credentials from ${credentialSource})`, fix: advice.fix };
 }
 
 function errCode(err: unknown): string {

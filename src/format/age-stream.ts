@@ -23,6 +23,8 @@ export interface Aead {
 /** The payload is not what age writes: cut short, extended, or altered. */
 export class AgeFormatError extends Error {
   override name = "AgeFormatError";
+  /** Stable, as walship's other errors have one (errors/walship-error.ts, which this pure module may not import). */
+  readonly code = "age-payload-invalid";
 }
 
 /** The nonce of chunk `counter`. */

@@ -36,6 +36,8 @@ const ENTRY_BYTES = 12;
 /** Capture-time records are present but damaged: they cannot be trusted to bound any commit's time. */
 export class CaptureTimesError extends Error {
   override name = "CaptureTimesError";
+  /** Stable, as walship's other errors have one (errors/walship-error.ts, which this pure module may not import). */
+  readonly code = "capture-times-invalid";
 }
 
 /** The skippable frame holding `times`, to be written in front of the segment's LZ4 frame. */

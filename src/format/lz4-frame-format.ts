@@ -58,9 +58,14 @@ export const MIN_OUTPUT_GROWTH = 64 * 1024;
 /** How far back a dependent block's matches may reach: LZ4's 64 KiB window. */
 export const DEPENDENT_WINDOW = 64 * 1024;
 
-/** The input is not a valid LZ4 frame (or exceeds a decoder limit). `offset` is where in the input. */
+/**
+ * The input is not a valid LZ4 frame (or exceeds a decoder limit). `offset` is where in the input.
+ * `code` is stable, as walship's other errors have one (errors/walship-error.ts, which this pure module
+ * may not import).
+ */
 export class Lz4FormatError extends Error {
   override name = "Lz4FormatError";
+  readonly code: "lz4-frame-invalid" | "lz4-output-limit" = "lz4-frame-invalid";
   readonly offset: number;
 
   constructor(
@@ -76,6 +81,7 @@ export class Lz4FormatError extends Error {
 /** The frame may be valid, but its content is larger than the caller's `maxOutputBytes`. */
 export class Lz4OutputLimitError extends Lz4FormatError {
   override name = "Lz4OutputLimitError";
+  override readonly code = "lz4-output-limit";
 }
 
 /** Header checksum byte: second byte of xxh32 over the descriptor (FLG up to, not including, HC). */

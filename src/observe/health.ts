@@ -16,7 +16,7 @@ export function healthReport(sets: readonly ObservedSet[], maxLagMs: number, now
   const maxLag = `${maxLagMs / 1000}s`;
   const refused = sets.flatMap(({ db }) => {
     const e = db.fileGate.refusal;
-    return e ? [`${e.message}. Try: ${e.hint}`] : [];
+    return e ? [`${e.message}.${e.hint ? ` Try: ${e.hint}` : ""}`] : [];
   });
   const behind = unhealthyReplicas(sets, maxLagMs, now);
   const unreachable = sets.flatMap(({ replicas }) =>

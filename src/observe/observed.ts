@@ -32,7 +32,7 @@ export interface ObservedDatabaseStats {
 /** Why a database file is refused (not an SQLite database), with what to do. */
 export interface ObservedRefusal {
   readonly message: string;
-  readonly hint: string;
+  readonly hint?: string | undefined;
 }
 
 export interface ObservedDatabase {

@@ -5,6 +5,7 @@
  * rewritten), when the file is looked at again. A 0-byte file is an empty database, as SQLite has it.
  */
 import * as fs from "node:fs";
+import { WalshipError } from "../errors/walship-error.ts";
 import { fileSize, readFileAt } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
 import { FILE_KIND_PROBE_BYTES, type FileKind, identifyDatabaseFile } from "../sqlite/file-kind.ts";
@@ -30,17 +31,18 @@ const DEFAULT_HINT =
   "check that the path names the application's SQLite database, or remove this database from the config";
 
 /** The file at a database path is not an SQLite database. */
-export class NotADatabaseError extends Error {
+export class NotADatabaseError extends WalshipError<"not-a-database"> {
   override name = "NotADatabaseError";
   constructor(
     readonly path: string,
     readonly kind: FileKind,
     readonly size: number,
     description: string,
-    readonly hint: string,
+    hint: string,
   ) {
     super(
       `Cannot replicate ${path}: it is not an SQLite database (found ${description}, ${size} bytes, where an SQLite database starts with "SQLite format 3")`,
+      { code: "not-a-database", operation: "replicate", subject: path, hint },
     );
   }
 }

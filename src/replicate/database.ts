@@ -19,10 +19,10 @@ import {
 import { DatabaseFileGate } from "./database-file-gate.ts";
 import { type DatabaseStats, newDatabaseStats } from "./database-stats.ts";
 import { defaultMetaPath, MetaDirectory } from "./meta-directory.ts";
+import { explainStateError } from "./meta-directory-error.ts";
 import { OtherReplicatorError, otherWriterError, refuseSharedMetaDirectory } from "./other-replicator.ts";
 import { ProcessLock } from "./process-lock.ts";
 import { replacedReason } from "./replaced-file.ts";
-import { explainStateError } from "./replication-state-error.ts";
 import { currentBootId, RunMarker } from "./run-marker.ts";
 import type { ShadowSource } from "./shadow-source.ts";
 import { ShadowWriter } from "./shadow-writer.ts";

@@ -7,6 +7,7 @@
  * process; processes of other users that we may not inspect, and other systems, find nothing.
  */
 import * as fs from "node:fs";
+import { WalshipError } from "../errors/walship-error.ts";
 
 /** The pid of a Litestream process that has `dbPath` open, or null when none is found. */
 export function findLitestream(dbPath: string): number | null {
@@ -31,9 +32,15 @@ export function findLitestream(dbPath: string): number | null {
 }
 
 /** Another replicator writes the database's meta directory: walship refuses to share it. */
-export class OtherReplicatorError extends Error {
+export class OtherReplicatorError extends WalshipError<"other-replicator"> {
   override name = "OtherReplicatorError";
-  readonly hint = "run one replicator per database: stop Litestream (or walship) for this database";
+  constructor(message: string) {
+    super(message, {
+      code: "other-replicator",
+      operation: "replicate",
+      hint: "run one replicator per database: stop Litestream (or walship) for this database",
+    });
+  }
 }
 
 /**

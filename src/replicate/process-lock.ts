@@ -4,15 +4,13 @@
  * releases it when the process dies, however it dies.
  */
 import { Database } from "bun:sqlite";
+import { WalshipError } from "../errors/walship-error.ts";
 
 /** Another process already replicates the database. */
-export class AlreadyReplicatingError extends Error {
+export class AlreadyReplicatingError extends WalshipError<"already-replicating"> {
   override name = "AlreadyReplicatingError";
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
+  constructor(message: string, dbPath: string, hint: string) {
+    super(message, { code: "already-replicating", operation: "replicate", subject: dbPath, hint });
   }
 }
 
@@ -34,6 +32,7 @@ export class ProcessLock {
       if ((err as { code?: string }).code?.startsWith("SQLITE_BUSY")) {
         throw new AlreadyReplicatingError(
           `Cannot replicate ${dbPath}: another walship process is already replicating it (it holds ${lockPath})`,
+          dbPath,
           "stop the other walship process first; only one process may write a database's replicas",
         );
       }

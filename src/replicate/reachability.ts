@@ -3,8 +3,9 @@
  * and since when: for /healthz, the metrics, and a log that reports an outage without a line per retry.
  */
 import { errorHint, errorMessage } from "../observe/error-text.ts";
-import { classifyNetworkError } from "../storage/network-error.ts";
-import { classifyRefusal } from "../storage/storage-refusal.ts";
+import { isNetworkFailure } from "../storage/network-advice.ts";
+import { storageFailureCode } from "../storage/object-store.ts";
+import { isRefusal } from "../storage/storage-refusal.ts";
 
 /** While failures repeat unchanged, one reminder line this often; the retries in between log at debug. */
 export const FAILURE_REMINDER_MS = 60_000;
@@ -67,10 +68,11 @@ export class Reachability {
 
 /**
  * What went wrong, whatever operation met it: one outage fails on whichever listing or upload comes
- * first, so a classified failure is keyed by its kind; anything else by its message without the keys.
+ * first, so a refusal or a network failure is keyed by its code; anything else by its message without
+ * the keys.
  */
 function problemOf(err: unknown): string {
-  return (
-    classifyNetworkError(err)?.kind ?? classifyRefusal(err) ?? errorMessage(err).replace(/"[^"]*"/g, '""')
-  );
+  const code = storageFailureCode(err);
+  if (code !== undefined && (isRefusal(code) || isNetworkFailure(code))) return code;
+  return errorMessage(err).replace(/"[^"]*"/g, '""');
 }

@@ -26,6 +26,7 @@ import { frameAlign, lastTransactionEnd } from "../sqlite/wal.ts";
 import { StorageError } from "../storage/object-store.ts";
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
 import { Reachability } from "./reachability.ts";
+import { NEW_GENERATION_NEXT, ReplicaStateError } from "./replica-state-error.ts";
 import { knownEnd, ReplicaStateFile } from "./replica-state-file.ts";
 import { compressedShadow, MAX_SEGMENT_BYTES, readShadow, transactionEndAfter } from "./shadow-segments.ts";
 import type { ShadowSource } from "./shadow-source.ts";
@@ -44,17 +45,6 @@ export interface ReplicaOptions {
   /** Take a snapshot this often; 0 means only when needed. */
   snapshotIntervalMs?: number;
   log: Logger;
-}
-
-/** The replica cannot go on from where it is; says why and what happens next. */
-export class ReplicaStateError extends Error {
-  override name = "ReplicaStateError";
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
-  }
 }
 
 export class Replica {
@@ -219,7 +209,14 @@ export class Replica {
     const release = this.db.holdCheckpoints();
     try {
       const at = this.db.pos();
-      if (!at) throw new Error("no generation to snapshot");
+      if (!at) {
+        throw new ReplicaStateError("no generation to snapshot", {
+          code: "no-generation",
+          operation: "snapshot",
+          subject: this.name,
+          hint: "nothing to do: the snapshot is taken at a later sync, once the database has a generation",
+        });
+      }
       const started = Date.now();
       if (this.pos?.generation !== at.generation) {
         this.pos =
@@ -237,7 +234,14 @@ export class Replica {
         at.index,
         this.compressedDatabase(size),
       );
-      if (this.db.pos()?.generation !== at.generation) throw new Error("generation changed during snapshot");
+      if (this.db.pos()?.generation !== at.generation) {
+        throw new ReplicaStateError("generation changed during snapshot", {
+          code: "generation-changed",
+          operation: "snapshot",
+          subject: this.name,
+          hint: "nothing to do: the next sync snapshots the new generation",
+        });
+      }
       this.stats.bytesUploaded += info.size;
       uploadGarbage.count(info.size);
       this.log.info("snapshot written", {
@@ -266,7 +270,12 @@ export class Replica {
     if (!this.db.startNewIndex()) {
       throw new ReplicaStateError(
         `Cannot take a snapshot on replica ${this.name} now: it already holds one at WAL index ${hex8(now.index)}, and the WAL could not start a new index (another snapshot is being read, or the application holds the WAL)`,
-        "nothing to do: the snapshot is taken at the next attempt",
+        {
+          code: "snapshot-deferred",
+          operation: "snapshot",
+          subject: this.name,
+          hint: "nothing to do: the snapshot is taken at the next attempt",
+        },
       );
     }
   }
@@ -303,7 +312,14 @@ export class Replica {
       if (end) return end;
     }
     const stored = await this.client.storedWalSegment(generation, last.index, last.offset);
-    if (!stored) throw new Error(`wal segment ${key} vanished while reading`);
+    if (!stored) {
+      throw new ReplicaStateError(`wal segment ${key} vanished while reading`, {
+        code: "segment-vanished",
+        operation: "sync",
+        subject: this.name,
+        hint: "nothing to do: the next sync lists the replica again; if this repeats, check that nothing else deletes objects under this replica's path (another replicator, a lifecycle rule)",
+      });
+    }
     const encrypted = isAgeFile(stored);
     if (encrypted && !encryptor)
       this.otherGeneration(
@@ -326,7 +342,7 @@ export class Replica {
       // Counted, not kept: memory stays at one block whatever the segment's size.
       length = decodeLz4FrameStream(bytes, () => {}, { maxOutputBytes: MAX_SEGMENT_CONTENT_BYTES });
     } catch (err) {
-      if (!(err instanceof Lz4FormatError) && !(err instanceof StorageError && err.op === "decrypt"))
+      if (!(err instanceof Lz4FormatError) && !(err instanceof StorageError && err.operation === "decrypt"))
         throw err;
       return this.unreadableNewest(last, key, err);
     }
@@ -342,7 +358,7 @@ export class Replica {
     this.db.requestNewGeneration(reason);
     throw new ReplicaStateError(
       `Cannot continue generation ${generation} on replica ${this.name}: ${reason}; starting a new generation`,
-      "nothing to do: the next sync starts a new generation with a fresh snapshot",
+      { code: "generation-abandoned", operation: "sync", subject: this.name, hint: NEW_GENERATION_NEXT },
     );
   }
 
@@ -372,7 +388,13 @@ export class Replica {
     this.db.requestNewGeneration(reason);
     throw new ReplicaStateError(
       `Cannot continue generation ${seg.generation} on replica ${this.name}: ${reason} (${err.message}); starting a new generation`,
-      "nothing to do: the next sync starts a new generation with a fresh snapshot",
+      {
+        code: "generation-abandoned",
+        operation: "sync",
+        subject: this.name,
+        hint: NEW_GENERATION_NEXT,
+        cause: err,
+      },
     );
   }
 
@@ -383,8 +405,14 @@ export class Replica {
     if (!local || !pos || pos.generation !== local.generation) return;
     if (compareIndexOffset(pos, local) > 0) {
       this.db.requestNewGeneration("replica is ahead of local state");
-      throw new Error(
+      throw new ReplicaStateError(
         `replica position ${formatPos(pos)} is ahead of the local shadow wal ${formatPos(local)}; starting a new generation`,
+        {
+          code: "replica-ahead",
+          operation: "sync",
+          subject: this.name,
+          hint: `${NEW_GENERATION_NEXT}; the local state is older than the replica (a disk or VM snapshot rolled back, or a copy of this database replicating to the same path)`,
+        },
       );
     }
   }
@@ -401,7 +429,12 @@ export class Replica {
       const raw = fileSize(shadowPath);
       if (raw === null) {
         this.db.requestNewGeneration("shadow wal needed by a replica is missing");
-        throw new Error(`shadow wal ${shadowPath} is missing; starting a new generation`);
+        throw new ReplicaStateError(`shadow wal ${shadowPath} is missing; starting a new generation`, {
+          code: "shadow-wal-missing",
+          operation: "sync",
+          subject: this.name,
+          hint: `${NEW_GENERATION_NEXT}; if this repeats, check that nothing else deletes files in ${this.db.metaPath}`,
+        });
       }
       const available = pos.index === end.index ? end.offset : frameAlign(raw, this.db.pageSize);
       if (pos.offset >= available) {

@@ -12,6 +12,7 @@
  */
 import { Buffer } from "node:buffer";
 import * as fs from "node:fs";
+import { WalshipError } from "../errors/walship-error.ts";
 import { concatBytes } from "../format/bytes.ts";
 import {
   decodeWalHeader,
@@ -26,14 +27,14 @@ import { PageRunWriter } from "./page-run-writer.ts";
 import { PendingTransaction } from "./pending-transaction.ts";
 
 /** Restored data does not match its own checksums or layout; carries the object that showed it. */
-export class RestoreIntegrityError extends Error {
+export class RestoreIntegrityError extends WalshipError<"restore-integrity"> {
   override name = "RestoreIntegrityError";
   constructor(
     message: string,
     readonly key?: string,
-    readonly hint?: string,
+    hint?: string,
   ) {
-    super(message);
+    super(message, { code: "restore-integrity", operation: "restore", subject: key, hint });
   }
 }
 

@@ -2,6 +2,7 @@
  * Restore planning: which replica, generation, snapshot and WAL segments reproduce the database at the
  * requested moment. Works only from listings; nothing is downloaded here.
  */
+import { WalshipError } from "../errors/walship-error.ts";
 import { hex8, walSegmentPath } from "../format/layout.ts";
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from "../storage/replica-client.ts";
 
@@ -50,27 +51,25 @@ function latestMoment(createdAt: Date): number {
   return createdAt.getTime() + (createdAt.getMilliseconds() === 0 ? 999 : 0);
 }
 
-/** Nothing on the replicas matches the request. */
-export class NoBackupError extends Error {
+/**
+ * Nothing on the replicas matches the request. `no-backup`: the replicas hold no backup at all;
+ * `no-backup-before-time`: none at or before the requested time.
+ */
+export class NoBackupError extends WalshipError<"no-backup" | "no-backup-before-time"> {
   override name = "NoBackupError";
-  constructor(
-    message: string,
-    readonly hint?: string,
-    /** `empty`: the replicas hold no backup at all; `too-early`: none at or before the requested time. */
-    readonly reason: "empty" | "too-early" = "empty",
-  ) {
-    super(message);
+  constructor(message: string, hint?: string, code: NoBackupError["code"] = "no-backup") {
+    super(message, { code, operation: "plan restore", hint });
   }
 }
 
 /** The listing shows a hole that makes the requested state impossible to rebuild. */
-export class ReplicaGapError extends Error {
+export class ReplicaGapError extends WalshipError<"replica-gap"> {
   override name = "ReplicaGapError";
   constructor(
     message: string,
     readonly key: string,
   ) {
-    super(message);
+    super(message, { code: "replica-gap", operation: "plan restore", subject: key });
   }
 }
 
@@ -96,7 +95,7 @@ export async function planRestore(replicas: NamedReplica[], target: RestoreTarge
     throw new NoBackupError(
       `no backup at or before ${target.timestamp.toISOString()}: the earliest restorable time is ${first}`,
       `use -timestamp ${first} or later, or drop -timestamp for the latest state`,
-      "too-early",
+      "no-backup-before-time",
     );
   }
   throw new NoBackupError("no matching backups found");

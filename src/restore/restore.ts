@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { WalshipError } from "../errors/walship-error.ts";
 import { concatBytes } from "../format/bytes.ts";
 import { snapshotPath } from "../format/layout.ts";
 import { arraySource } from "../format/lz4-frame-format.ts";
@@ -65,8 +66,11 @@ export interface RestoreResult {
 }
 
 /** The output path exists; restore never overwrites. */
-export class OutputExistsError extends Error {
+export class OutputExistsError extends WalshipError<"output-exists"> {
   override name = "OutputExistsError";
+  constructor(message: string) {
+    super(message, { code: "output-exists", operation: "restore" });
+  }
 }
 
 /**

@@ -15,8 +15,11 @@ export interface DbHeader {
   pageCount: number;
 }
 
+/** The bytes are not an SQLite database header. */
 export class DbFormatError extends Error {
   override name = "DbFormatError";
+  /** Stable, as walship's other errors have one (errors/walship-error.ts, which this pure module may not import). */
+  readonly code = "db-header-invalid";
 }
 
 /** Whether `b` starts with the 16 bytes every SQLite database file starts with, "SQLite format 3\0". */

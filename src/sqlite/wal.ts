@@ -29,6 +29,8 @@ export interface WalHeader {
 /** A WAL is malformed in a way that is not simply "the valid part ends here". */
 export class WalFormatError extends Error {
   override name = "WalFormatError";
+  /** Stable, as walship's other errors have one (errors/walship-error.ts, which this pure module may not import). */
+  readonly code = "wal-invalid";
   constructor(
     message: string,
     readonly offset: number,

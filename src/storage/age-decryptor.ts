@@ -241,6 +241,7 @@ export class AgeDecryptor {
           "decrypt",
           key,
           "pass the replica's secret key in a file, -age-identity-file FILE, or in the config: age: { identities: [AGE-SECRET-KEY-1…] }",
+          { code: "no-identity" },
         ),
       );
     }
@@ -267,7 +268,7 @@ export class AgeDecryptor {
         "decrypt",
         key,
         "configure the identity whose recipient (age1…) the replica was written with (age-keygen -y KEYFILE prints a key's recipient)",
-        { cause: err },
+        { cause: err, code: "wrong-identity" },
       );
     }
     return new StorageError(
@@ -275,7 +276,7 @@ export class AgeDecryptor {
       "decrypt",
       key,
       "restore from another generation or replica, or to an earlier point in time (-timestamp)",
-      { cause: err },
+      { cause: err, code: "object-damaged" },
     );
   }
 }

@@ -24,7 +24,8 @@ export class FileStore implements ObjectStore {
     const p = path.resolve(this.root, key);
     // Keys come from our own layout, but a hostile listing must never make us touch files outside the root.
     if (p !== this.root && !p.startsWith(this.root + path.sep)) {
-      throw new StorageError(`Cannot use key "${key}": it points outside ${this.root}`, "path", key);
+      const message = `Cannot use key "${key}": it points outside ${this.root}`;
+      throw new StorageError(message, "path", key, undefined, { code: "outside-root" });
     }
     return p;
   }
@@ -190,8 +191,10 @@ export class FileStore implements ObjectStore {
         : code === "ENOSPC"
           ? `free space on the filesystem that holds ${this.root}`
           : undefined;
+    // EACCES, EPERM, EROFS and ENOTDIR read from the cause as "not-writable" (storage-refusal.ts).
     return new StorageError(`Cannot ${op} ${path.join(this.root, key)}: ${reason}`, op, key, hint, {
       cause: err,
+      ...(code === "ENOSPC" ? { code: "no-space" as const } : {}),
     });
   }
 }

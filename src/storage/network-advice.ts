@@ -108,9 +108,20 @@ const TABLE: Readonly<Record<NetworkFailure, (w: Where, status: number | undefin
   }),
 };
 
-/** What `failure` most likely means at the endpoint in `context`, and the fix. */
-export function networkAdvice(failure: ClassifiedFailure, context: AdviceContext): Advice {
+/**
+ * What `failure` most likely means at the endpoint in `context`, and the fix. `failure` is a
+ * ClassifiedFailure, or a StorageError's code and status.
+ */
+export function networkAdvice(
+  failure: Pick<ClassifiedFailure, "kind" | "status"> & { code?: string },
+  context: AdviceContext,
+): Advice {
   return TABLE[failure.kind](where(context), failure.status);
+}
+
+/** Whether a code (a StorageError's, say) is a network failure kind: the table has a row for each. */
+export function isNetworkFailure(code: string): code is NetworkFailure {
+  return Object.hasOwn(TABLE, code);
 }
 
 /** The endpoint with the other scheme; a placeholder when the endpoint is not known. */

@@ -2,6 +2,9 @@
  * The small interface every storage backend implements: keys and bytes under a replica root.
  * Backends know nothing of generations or WAL; `replica-client.ts` maps the layout onto keys.
  */
+import { WalshipError } from "../errors/walship-error.ts";
+import { classifyNetworkError, type NetworkFailure } from "./network-error.ts";
+import { classifyRefusal, type StorageRefusal } from "./storage-refusal.ts";
 
 export interface ObjectInfo {
   /** Key relative to the replica root, `/`-separated. */
@@ -63,16 +66,70 @@ export interface LocalObject {
   release(): void;
 }
 
-/** A storage operation failed; carries the operation, the key and a hint for the user. */
-export class StorageError extends Error {
+/**
+ * What stopped a storage operation; stable, for programs (see WalshipError). The storage's own codes
+ * (the SDK's error names, Node's and Bun's `code`s, HTTP statuses) are read once, where the error is
+ * made (storage-refusal.ts, network-error.ts); everything above chooses by this.
+ */
+export type StorageErrorCode =
+  /** A definite answer that waiting cannot change: no such bucket, access denied, ... */
+  | StorageRefusal
+  /** The conversation with the server failed: TLS untrusted or the other protocol, refused, DNS, timeout, ... */
+  | NetworkFailure
+  /** The filesystem holding a directory replica is full. */
+  | "no-space"
+  /** A key that would reach outside the replica directory (from a hostile listing). */
+  | "outside-root"
+  /** The CA file given for TLS cannot be read. */
+  | "ca-file-unreadable"
+  /** An encrypted object, and no age identity configured to open it. */
+  | "no-identity"
+  /** None of the configured age identities opens the object. */
+  | "wrong-identity"
+  /** The object is damaged: its encryption does not check out. */
+  | "object-damaged"
+  /** Anything else. */
+  | "storage-failed";
+
+export interface StorageErrorOptions {
+  cause?: unknown;
+  /** Default: read from `cause` (see storageFailureCode), else `storage-failed`. */
+  code?: StorageErrorCode;
+  /** The HTTP status of the answer that failed, when there was one. */
+  status?: number;
+}
+
+/**
+ * A storage operation failed; carries the operation ("list", "put", "decrypt", ...), the key as the
+ * subject ("" when none), a code, and a hint for the user.
+ */
+export class StorageError extends WalshipError<StorageErrorCode> {
   override name = "StorageError";
+  readonly status: number | undefined;
+
   constructor(
     message: string,
-    readonly op: string,
-    readonly key: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
+    operation: string,
+    key: string,
+    hint?: string,
+    options: StorageErrorOptions = {},
   ) {
-    super(message, options);
+    super(message, {
+      code: options.code ?? storageFailureCode(options.cause) ?? "storage-failed",
+      operation,
+      subject: key,
+      hint,
+      cause: options.cause,
+    });
+    this.status = options.status;
   }
+}
+
+/**
+ * The code of a storage failure: a StorageError's own, or else read from the codes in `err`'s cause
+ * chain (a refusal before a network failure, as the S3 layer ranks them); undefined when nothing says.
+ */
+export function storageFailureCode(err: unknown): StorageErrorCode | undefined {
+  if (err instanceof StorageError) return err.code === "storage-failed" ? undefined : err.code;
+  return classifyRefusal(err) ?? classifyNetworkError(err)?.kind;
 }

@@ -2,11 +2,10 @@
  * What an S3 failure means, for the user: the SDK's or the network's error turned into a StorageError
  * whose message says what was understood and whose hint says what to do.
  */
-import { networkAdvice } from "./network-advice.ts";
 import { classifyNetworkError } from "./network-error.ts";
-import { StorageError } from "./object-store.ts";
+import { StorageError, storageFailureCode } from "./object-store.ts";
 import type { S3StoreOptions } from "./s3.ts";
-import { classifyRefusal, refusalAdvice } from "./storage-refusal.ts";
+import { storageAdvice } from "./storage-advice.ts";
 
 interface SdkError {
   name?: string;
@@ -21,28 +20,32 @@ export function isNotFound(err: unknown): boolean {
   return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
 }
 
-/** Maps an SDK or network failure to a StorageError whose message says what was understood. */
+/**
+ * Maps an SDK or network failure to a StorageError whose message says what was understood, whose code
+ * says what happened (read here, once, from the SDK's and the runtime's codes) and whose hint is the
+ * advice for that code.
+ */
 export function describeS3Error(err: unknown, op: string, key: string, opts: S3StoreOptions): StorageError {
   const e = (err ?? {}) as SdkError;
   const status = e.$metadata?.httpStatusCode;
-  const code = e.code ?? e.name ?? "Error";
+  const name = e.code ?? e.name ?? "Error";
   const where = `bucket=${opts.bucket} endpoint=${opts.endpoint ?? "AWS"}`;
-  let detail = status ? `${code} (HTTP ${status})` : `${code}: ${e.message ?? String(err)}`;
-  let hint: string | undefined;
-  const refusal = classifyRefusal(err);
+  let detail = status ? `${name} (HTTP ${status})` : `${name}: ${e.message ?? String(err)}`;
   const network = classifyNetworkError(err);
-  if (refusal !== undefined) {
-    hint = refusalAdvice(refusal, opts.bucket).fix;
-  } else if (network !== undefined) {
-    const advice = networkAdvice(network, opts.endpoint ? { endpoint: opts.endpoint } : { aws: true });
+  const code = storageFailureCode(err) ?? "storage-failed";
+  const advice = storageAdvice(code, {
+    bucket: opts.bucket,
+    at: opts.endpoint ? { endpoint: opts.endpoint } : { aws: true },
+    status: network?.status,
+  });
+  if (advice !== undefined && network?.kind === code) {
     // What it means first; the runtime's own words (which name the certificate's hosts, say) after.
     detail = `${advice.cause} (${network.kind === "http-not-s3" ? network.code : detail})`;
-    hint = advice.fix;
-  } else {
-    hint =
-      "walship doctor checks the replica step by step: walship doctor URL, or walship doctor -config FILE";
   }
-  if (opts.ambiguousHost) hint = ambiguityHint(opts.bucket, opts.prefix);
+  const hint = opts.ambiguousHost
+    ? ambiguityHint(opts.bucket, opts.prefix)
+    : (advice?.fix ??
+      "walship doctor checks the replica step by step: walship doctor URL, or walship doctor -config FILE");
   return new StorageError(
     `Cannot ${op} ${key ? `"${key}" ` : ""}on S3 (${where}): ${detail}`,
     op,
@@ -50,6 +53,8 @@ export function describeS3Error(err: unknown, op: string, key: string, opts: S3S
     hint,
     {
       cause: err,
+      code,
+      status: network?.status ?? status,
     },
   );
 }

@@ -439,7 +439,7 @@ function readCaFile(read: (p: string) => Buffer, file: string): Buffer {
       "tls",
       "",
       "point ca-file (or AWS_CA_BUNDLE) at a readable PEM file",
-      { cause: err },
+      { cause: err, code: "ca-file-unreadable" },
     );
   }
 }

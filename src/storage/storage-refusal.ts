@@ -35,6 +35,19 @@ const BY_ERRNO: Readonly<Record<string, StorageRefusal>> = {
   ENOTDIR: "not-writable",
 };
 
+/** Every refusal, for telling a StorageError's code apart. */
+const REFUSALS: Readonly<Record<StorageRefusal, true>> = {
+  "credentials-rejected": true,
+  "access-denied": true,
+  "no-bucket": true,
+  "no-credentials": true,
+  "not-writable": true,
+};
+
+export function isRefusal(code: string): code is StorageRefusal {
+  return Object.hasOwn(REFUSALS, code);
+}
+
 export function classifyRefusal(err: unknown): StorageRefusal | undefined {
   for (const value of errorChain(err)) {
     const e = value as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown } };
