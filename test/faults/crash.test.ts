@@ -118,11 +118,14 @@ test(
     expect(final).toBe(readDatabase(db, "seq").rows.length);
     // Every generation walship left with a snapshot is a backup it called good: each must restore too. (A
     // kill between a new generation's first WAL upload and its snapshot leaves one without.)
+    // (A kill before its snapshot upload even began leaves no snapshots directory at all.)
+    const snapshotsOf = (g: string): string[] => {
+      const dir = path.join(replica, "generations", g, "snapshots");
+      return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+    };
     const generations = fs
       .readdirSync(path.join(replica, "generations"))
-      .filter((g) =>
-        fs.readdirSync(path.join(replica, "generations", g, "snapshots")).some((f) => f.endsWith(".lz4")),
-      );
+      .filter((g) => snapshotsOf(g).some((f) => f.endsWith(".lz4")));
     for (const generation of generations) await restoreAndCheck(replica, CYCLES + 2, generation);
     console.log(
       `crash harness: ${CYCLES} cycles (${writerKills} writer kills, ${heldCycles} with writers held) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${final} rows at the end; ${generations.length} generations, each restored`,
