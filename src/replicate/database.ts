@@ -1,3 +1,16 @@
+/**
+ * The capture side for one database: holds a read transaction so no other connection can restart the
+ * WAL past frames we have not copied, has the shadow writer copy committed frames into the shadow WAL
+ * (shadow-writer.ts; a new generation whenever continuity.ts cannot prove the position continues) and the
+ * checkpointer run checkpoints by policy (checkpointer.ts). Every method here is synchronous: replicas
+ * never observe a half-updated shadow WAL.
+ *
+ * The read transaction moves forward with every capture without ever being let go (two connections
+ * take turns, see `capture`), so checkpoints keep the WAL small and a write flood cannot make it grow
+ * without bound. (Litestream lets go of its lock to checkpoint; a writer that restarts the WAL in that
+ * moment overwrites frames it has not copied yet.) Where SQLite's locks can be taken from outside it,
+ * the checkpoints are ours alone while we run (shm-locks.ts); elsewhere the application's run too.
+ */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CaptureTime } from "../format/capture-times.ts";

@@ -1,3 +1,7 @@
+/**
+ * Runs replication for a set of databases: a monitor tick per database that captures new commits, a
+ * loop per replica that uploads them, and a graceful stop that performs a final sync of everything.
+ */
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
 import { Backpressure } from "./backpressure.ts";
