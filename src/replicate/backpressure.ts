@@ -2,8 +2,8 @@
  * Backpressure for one database: when more than `max-wal-size` of what the application committed is
  * captured but not yet in every replica, walship holds the application's write lock while the replicas
  * catch up, so commits wait instead of the backlog growing without bound (past half of it, the replicas
- * are only told to upload without waiting for their sync interval). (The WAL half of the bound is
- * kept by the database's checkpoints; see `DatabaseOptions.maxWalBytes`.)
+ * are only told to upload without waiting for their sync interval). The WAL half of the bound is
+ * kept by the checkpoints (checkpointer.ts).
  *
  * What the application feels: a commit waits for as long as its `busy_timeout` allows and then gets
  * SQLITE_BUSY, so a hold never lasts longer than MAX_HOLD_MS; the application's readers never wait.
@@ -28,6 +28,8 @@ const RELEASE_SHARE = 0.75;
 const HOLD_POLL_MS = 10;
 
 export class Backpressure {
+  /** Pulsed to cut the replicas' wait for their next sync interval short (replicator.ts waits on it). */
+  readonly hurry = new Signal();
   private holding = false;
   /** Holds so far, for a log line now and then rather than one per hold. */
   private reported = 0;
@@ -36,8 +38,6 @@ export class Backpressure {
     private readonly db: ReplicatedDatabase,
     private readonly replicas: readonly Replica[],
     private readonly bound: number,
-    /** Pulsed to cut the replicas' wait for their next sync interval short. */
-    private readonly hurry: Signal,
     /** Fires when replication stops: a hold ends at once. */
     private readonly stopped: Signal,
     private readonly log: Logger,

@@ -28,14 +28,11 @@ const MIN_RETRY_DELAY_MS = 200;
 const FINAL_SYNC_DOWN_MS = 5_000;
 
 export class Replicator {
-  private stopping = false;
   private timers: ReturnType<typeof setInterval>[] = [];
   private watches: WalWatch[] = [];
   private loops: Promise<void>[] = [];
   /** Fires once stop() begins, to cut every wait short. */
   private readonly stopped = new Signal();
-  /** Pulsed when backpressure wants the replicas to upload without waiting for their interval. */
-  private readonly hurry = new Signal();
 
   private started = false;
   /** Per database, what holds its application's writers when the replicas fall too far behind. */
@@ -50,10 +47,7 @@ export class Replicator {
 
   private wire(set: ReplicatedSet): void {
     const bound = set.db.opts.maxWalBytes;
-    this.pressure.set(
-      set.db,
-      new Backpressure(set.db, set.replicas, bound, this.hurry, this.stopped, this.log),
-    );
+    this.pressure.set(set.db, new Backpressure(set.db, set.replicas, bound, this.stopped, this.log));
   }
 
   start(): void {
@@ -63,7 +57,7 @@ export class Replicator {
 
   /** Adds a database while running (directory mode finds new ones). */
   add(set: ReplicatedSet): void {
-    if (this.stopping) return;
+    if (this.stopped.fired) return;
     this.wire(set);
     this.sets.push(set);
     if (this.started) this.startSet(set);
@@ -123,12 +117,12 @@ export class Replicator {
 
   private async replicaLoop(set: ReplicatedSet, r: Replica): Promise<void> {
     let seen = -1;
-    while (!this.stopping) {
+    while (!this.stopped.fired) {
       // The newest commits, whether or not a change event has had them captured yet (see wal-watch.ts).
       this.syncDb(set);
       if (r.reachability.reachable) {
         await Signal.until(set.db.waitForChange(seen), this.stopped);
-        if (this.stopping) return;
+        if (this.stopped.fired) return;
       }
       seen = set.db.changeVersion;
       const started = Date.now();
@@ -154,7 +148,7 @@ export class Replicator {
             // a long upload (a flood's backlog) would add that upload's duration to every commit's lag.
             Math.max(0, r.opts.syncIntervalMs - (Date.now() - started))
           : Math.min(MAX_RETRY_DELAY_MS, base * 2 ** Math.min(failures - 1, 10)) * (0.5 + Math.random() / 2);
-      await Signal.sleep(delay, this.stopped, this.hurry);
+      await Signal.sleep(delay, this.stopped, this.pressure.get(set.db)!.hurry);
     }
   }
 
@@ -184,9 +178,9 @@ export class Replicator {
     task: () => Promise<void>,
   ): Promise<void> {
     let delay = typeof firstDelay === "number" ? firstDelay : await firstDelay().catch(() => intervalMs);
-    while (!this.stopping) {
+    while (!this.stopped.fired) {
       await Signal.sleep(delay, this.stopped);
-      if (this.stopping) return;
+      if (this.stopped.fired) return;
       try {
         await task();
       } catch (err) {
@@ -214,10 +208,9 @@ export class Replicator {
 
   /** Stops the loops, then syncs every database and replica one last time. Returns false if that failed. */
   async stop(): Promise<boolean> {
-    this.stopping = true;
+    this.stopped.latch();
     for (const t of this.timers) clearInterval(t);
     for (const w of this.watches) w.close();
-    this.stopped.latch();
     // A loop may be waiting on a replica that does not answer; the others' final syncs queue behind their
     // own loop's work (a replica runs one operation at a time), so they still complete.
     const down = this.sets.some((set) => set.replicas.some((r) => !r.reachability.reachable));
