@@ -137,7 +137,10 @@ function readType(map: YamlMap, key: string, reader: ConfigReader): "file" | "s3
   const position = positionOf(map, "type");
   if (LATER_TYPES.includes(type)) {
     reader.fail(`${key}.type`, `${key}.type "${type}" is not supported yet`, {
-      hint: "use type: s3 (many stores speak S3) or type: file",
+      hint:
+        type === "gcs"
+          ? "use GCS's S3 API with an HMAC key: type: s3, endpoint: storage.googleapis.com, and the key as access-key-id and secret-access-key"
+          : "use type: s3 (many stores speak S3) or type: file",
       position,
     });
   }

@@ -17,7 +17,8 @@ export type S3ProviderId =
   | "cloudflare-r2"
   | "hetzner"
   | "wasabi"
-  | "tigris";
+  | "tigris"
+  | "gcs";
 
 interface ProviderRow {
   id: S3ProviderId;
@@ -66,6 +67,9 @@ const ROWS: readonly ProviderRow[] = [
     region: "auto",
     scheme: "https",
   },
+  // walship: Google Cloud Storage's S3-compatible XML API with HMAC keys, which signs with region
+  // "auto". walship has no `gcs` type (Litestream 0.3.13's uses Google's own API): this is the route.
+  { id: "gcs", host: String.raw`storage\.googleapis\.com`, region: "auto", scheme: "https" },
 ];
 
 interface CompiledRow extends ProviderRow {

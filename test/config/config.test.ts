@@ -290,6 +290,7 @@ describe("unknown and unsupported keys", () => {
   test("unsupported replica types", () => {
     const error = configError("dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n        bucket: b\n");
     expect(error.message).toContain('dbs[0].replicas[0].type "gcs" is not supported yet');
+    expect(error.hint).toContain("endpoint: storage.googleapis.com");
   });
   test("an unknown type gets a did-you-mean", () => {
     const error = configError("dbs:\n  - path: /a.db\n    replicas:\n      - type: S3\n        bucket: b\n");

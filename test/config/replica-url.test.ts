@@ -394,6 +394,19 @@ describe("walship provider hosts", () => {
       provider: "tigris",
     });
   });
+  test("GCS's S3-compatible API: endpoint storage.googleapis.com, region auto, path-style", () => {
+    const expected = {
+      bucket: "bkt",
+      path: "db",
+      endpoint: "https://storage.googleapis.com",
+      region: "auto",
+      forcePathStyle: true,
+      provider: "gcs",
+    };
+    expect(s3("s3://bkt/db?endpoint=storage.googleapis.com")).toMatchObject(expected);
+    expect(s3("https://storage.googleapis.com/bkt/db")).toMatchObject(expected);
+    expect(s3("s3://bkt.storage.googleapis.com/db")).toMatchObject({ ...expected, forcePathStyle: true });
+  });
   test("Tigris t3.storage.dev with the bucket in the path", () => {
     expect(s3("s3://t3.storage.dev/bkt/db")).toMatchObject({
       bucket: "bkt",
