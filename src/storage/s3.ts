@@ -66,6 +66,8 @@ export class S3Store implements ObjectStore {
   readonly location: string;
   private client: Promise<S3Client> | undefined;
   private objectGetter: Promise<ObjectGetter> | undefined;
+  /** False once the server answered DeleteObjects with 501 Not Implemented: objects go one by one then. */
+  private batchDelete = true;
 
   constructor(readonly opts: S3StoreOptions) {
     this.location = `s3://${opts.bucket}/${opts.prefix}${opts.endpoint ? ` (endpoint ${opts.endpoint})` : ""}`;
@@ -339,14 +341,30 @@ export class S3Store implements ObjectStore {
     const s3 = await this.s3();
     for (let i = 0; i < keys.length; i += MAX_DELETE_BATCH) {
       const batch = keys.slice(i, i + MAX_DELETE_BATCH);
-      const out = await this.call("delete", batch[0] ?? "", () =>
-        s3.send(
-          new DeleteObjectsCommand({
-            Bucket: this.opts.bucket,
-            Delete: { Objects: batch.map((k) => ({ Key: this.key(k) })), Quiet: true },
-          }),
-        ),
-      );
+      if (!this.batchDelete) {
+        await this.deleteEach(batch);
+        continue;
+      }
+      const out = await this.call("delete", batch[0] ?? "", async () => {
+        try {
+          return await s3.send(
+            new DeleteObjectsCommand({
+              Bucket: this.opts.bucket,
+              Delete: { Objects: batch.map((k) => ({ Key: this.key(k) })), Quiet: true },
+            }),
+          );
+        } catch (err) {
+          // Servers without multi-object delete (Google Cloud Storage's XML API among them) say 501.
+          if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 501)
+            throw err;
+          this.batchDelete = false;
+          return null;
+        }
+      });
+      if (out === null) {
+        await this.deleteEach(batch);
+        continue;
+      }
       const failed = out.Errors ?? [];
       if (failed.length > 0) {
         const first = failed[0];
@@ -356,6 +374,17 @@ export class S3Store implements ObjectStore {
           first?.Key ?? "",
         );
       }
+    }
+  }
+
+  /** Deletes `keys` one request each (DeleteObject answers success for a key that is not there). */
+  private async deleteEach(keys: string[]): Promise<void> {
+    const { DeleteObjectCommand } = await import("@aws-sdk/client-s3");
+    const s3 = await this.s3();
+    for (const k of keys) {
+      await this.call("delete", k, () =>
+        s3.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: this.key(k) })),
+      );
     }
   }
 

@@ -93,7 +93,14 @@ describe("pass-through", () => {
     expect(await server.objectBytes(BUCKET, "p/obj")).toBeNull();
 
     expect(proxy.requests.map((r) => r.status)).toEqual([200, 200, 404, 200, 200]);
-    expect(proxy.stats()).toEqual({ "status-500": 0, "slowdown-503": 0, reset: 0, delay: 0, truncate: 0 });
+    expect(proxy.stats()).toEqual({
+      "status-500": 0,
+      "slowdown-503": 0,
+      "not-implemented-501": 0,
+      reset: 0,
+      delay: 0,
+      truncate: 0,
+    });
   });
 
   test("a put of 2 MiB or more (SDK sends Expect: 100-continue) goes through without the SDK's 6 s wait", async () => {

@@ -12,14 +12,28 @@ import type { Socket } from "node:net";
 /**
  * - `status-500`: 500 InternalError (S3 XML), not forwarded.
  * - `slowdown-503`: 503 SlowDown (S3 XML), not forwarded.
+ * - `not-implemented-501`: 501 NotImplemented (S3 XML), not forwarded: an operation the server lacks.
  * - `reset`: TCP reset of the client connection, not forwarded; with a body, after its first bytes arrive.
  * - `delay`: forwarded after `delayMs`.
  * - `truncate`: forwarded; the answer announces its full Content-Length, sends half the body and the
  *   connection closes. No visible effect on answers without a body (HEAD, most PUT/DELETE answers).
  */
-export type FaultKind = "status-500" | "slowdown-503" | "reset" | "delay" | "truncate";
+export type FaultKind =
+  | "status-500"
+  | "slowdown-503"
+  | "not-implemented-501"
+  | "reset"
+  | "delay"
+  | "truncate";
 
-export const FAULT_KINDS: readonly FaultKind[] = ["status-500", "slowdown-503", "reset", "delay", "truncate"];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  "status-500",
+  "slowdown-503",
+  "not-implemented-501",
+  "reset",
+  "delay",
+  "truncate",
+];
 
 export interface FaultRule {
   kind: FaultKind;
@@ -366,6 +380,15 @@ export async function startFaultProxy(target: string, opts: FaultProxyOptions = 
           case "slowdown-503":
             sendError(res, rec, 503, "SlowDown", "Please reduce your request rate.");
             return;
+          case "not-implemented-501":
+            sendError(
+              res,
+              rec,
+              501,
+              "NotImplemented",
+              "A header you provided implies functionality that is not implemented.",
+            );
+            return;
           case "delay":
             later(rule.delayMs ?? DEFAULT_DELAY_MS, () => forward(req, res, rec, body, false));
             return;
@@ -437,6 +460,7 @@ export async function startFaultProxy(target: string, opts: FaultProxyOptions = 
       const counts: Record<FaultKind, number> = {
         "status-500": 0,
         "slowdown-503": 0,
+        "not-implemented-501": 0,
         reset: 0,
         delay: 0,
         truncate: 0,
