@@ -1,0 +1,47 @@
+/** The SFTP backend against OpenSSH's sshd on loopback (test/helpers/sshd.ts). */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { SftpStore } from "../../src/storage/sftp.ts";
+import { SSHD, type SshServer, startSshd } from "../helpers/sshd.ts";
+import { objectStoreConformance } from "./conformance.ts";
+
+const available = fs.existsSync(SSHD);
+let server: SshServer;
+const stores: SftpStore[] = [];
+
+beforeAll(async () => {
+  if (available) server = await startSshd();
+});
+afterAll(async () => {
+  for (const s of stores) s.close();
+  await server?.stop();
+});
+
+let n = 0;
+function store(): SftpStore {
+  const hostKey = Buffer.from(server.hostPublicKey.split(" ")[1]!, "base64");
+  const s = new SftpStore({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    keyPath: server.keyPath,
+    root: `${server.root}/store-${n++}`,
+    hostVerifier: (key) => key.equals(hostKey),
+  });
+  stores.push(s);
+  return s;
+}
+
+if (available) objectStoreConformance("sftp", store);
+
+test.skipIf(!available)("a host key that is not the expected one is refused", async () => {
+  const s = new SftpStore({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    keyPath: server.keyPath,
+    root: server.root,
+    hostVerifier: () => false,
+  });
+  await expect(s.get("anything")).rejects.toThrow();
+});
