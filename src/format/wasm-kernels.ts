@@ -217,30 +217,23 @@ export class WasmLz4Compressor {
   }
 }
 
-let compressor: WasmLz4Compressor | null | undefined;
+/** `create()` once per thread, on first use; null (and not tried again) where it throws: no WebAssembly. */
+function oncePerThread<T>(create: () => T): () => T | null {
+  let value: T | null | undefined;
+  return () => {
+    if (value === undefined) {
+      try {
+        value = create();
+      } catch {
+        value = null;
+      }
+    }
+    return value;
+  };
+}
 
 /** This thread's LZ4 compressor; null where WebAssembly is not available. */
-export function wasmLz4Compressor(): WasmLz4Compressor | null {
-  if (compressor === undefined) {
-    try {
-      compressor = WasmLz4Compressor.create();
-    } catch {
-      compressor = null;
-    }
-  }
-  return compressor;
-}
-
-let shared: WasmKernels | null | undefined;
+export const wasmLz4Compressor = oncePerThread(() => WasmLz4Compressor.create());
 
 /** This thread's kernels; null where WebAssembly is not available. */
-export function wasmKernels(): WasmKernels | null {
-  if (shared === undefined) {
-    try {
-      shared = WasmKernels.create();
-    } catch {
-      shared = null;
-    }
-  }
-  return shared;
-}
+export const wasmKernels = oncePerThread(() => WasmKernels.create());

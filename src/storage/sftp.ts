@@ -170,14 +170,20 @@ export class SftpStore implements ObjectStore {
   }
 
   private async rename(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
-    try {
-      await call<void>((cb) => sftp.ext_openssh_rename(from, to, (err) => cb(err)));
-    } catch (err) {
-      // Without the extension, plain v3 rename, which refuses an existing target.
-      if (!String((err as Error).message).includes("not supported")) throw err;
-      await call<void>((cb) => sftp.unlink(to, (e) => cb(e))).catch(missingAsNull);
-      await call<void>((cb) => sftp.rename(from, to, (e) => cb(e)));
-    }
+    let offered = true;
+    await call<void>((cb) => {
+      try {
+        sftp.ext_openssh_rename(from, to, (err) => cb(err));
+      } catch {
+        // ssh2 throws at once, before sending anything, when the server did not offer the extension.
+        offered = false;
+        cb(null);
+      }
+    });
+    if (offered) return;
+    // Plain v3 rename refuses an existing target.
+    await call<void>((cb) => sftp.unlink(to, (e) => cb(e))).catch(missingAsNull);
+    await call<void>((cb) => sftp.rename(from, to, (e) => cb(e)));
   }
 
   private async mkdirs(sftp: SFTPWrapper, dir: string): Promise<void> {
