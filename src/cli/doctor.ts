@@ -12,9 +12,9 @@ import {
   type DiagnoseInput,
   diagnoseDatabase,
   diagnoseReplica,
-  type Step,
   type TargetReport,
 } from "../doctor/doctor.ts";
+import type { Step } from "../doctor/step.ts";
 import { DirectoryScanner } from "../replicate/directory-scanner.ts";
 import { defaultMetaPath } from "../replicate/meta-directory.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";

@@ -54,7 +54,40 @@ export const KNOWN_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
     "retention-check-interval": "retention-check-interval: 1h",
     "snapshot-interval": "snapshot-interval: 6h",
     age: "age: { identities: [$AGE_IDENTITY], recipients: [age1…] }",
+    host: "host: nas.example.com:22",
+    user: "user: backup",
+    password: "password: $SFTP_PASSWORD",
+    "key-path": "key-path: /etc/walship/id_ed25519",
+    "known-hosts": "known-hosts: /etc/walship/known_hosts",
+    "host-key-fingerprint": "host-key-fingerprint: SHA256:…",
+    "insecure-ignore-host-key": "insecure-ignore-host-key: true",
+    "account-name": "account-name: myaccount",
+    "account-key": "account-key: $LITESTREAM_AZURE_ACCOUNT_KEY",
   },
+};
+
+/** The replica keys that apply only to some storage types; every other replica key applies to all. */
+export const TYPE_KEYS: Readonly<Record<"s3" | "sftp" | "abs", readonly string[]>> = {
+  s3: [
+    "bucket",
+    "endpoint",
+    "region",
+    "force-path-style",
+    "skip-verify",
+    "ca-file",
+    "access-key-id",
+    "secret-access-key",
+  ],
+  sftp: [
+    "host",
+    "user",
+    "password",
+    "key-path",
+    "known-hosts",
+    "host-key-fingerprint",
+    "insecure-ignore-host-key",
+  ],
+  abs: ["bucket", "endpoint", "account-name", "account-key"],
 };
 
 /** Litestream 0.3.13 keys walship does not implement yet, with what they were for. */
@@ -64,12 +97,6 @@ export const LATER_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
   db: {},
   replica: {
     "validation-interval": "replica validation",
-    "account-name": "Azure Blob Storage replicas",
-    "account-key": "Azure Blob Storage replicas",
-    host: "SFTP replicas",
-    user: "SFTP replicas",
-    password: "SFTP replicas",
-    "key-path": "SFTP replicas",
   },
 };
 
@@ -78,6 +105,7 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   "access-key-id",
   "secret-access-key",
   "password",
+  "account-key",
   "identities",
 ]);
 

@@ -3,7 +3,9 @@
  * merged as Litestream's `newS3ReplicaClientFromConfig` does) or built from a URL argument.
  */
 
+import { type AbsSettings, resolveAbsTarget } from "./abs-target.ts";
 import { type AgeConfig, readAgeConfig } from "./age-config.ts";
+import { TYPE_KEYS } from "./config-keys.ts";
 import { type ConfigReader, childKey, positionOf } from "./config-reader.ts";
 import type { Credentials } from "./credentials.ts";
 import { didYouMean } from "./did-you-mean.ts";
@@ -12,8 +14,9 @@ import type { EnvLookup } from "./env-expand.ts";
 import { ReplicaUrlError, redactUrl } from "./errors.ts";
 import { expandPath } from "./posix-path.ts";
 import type { ReplicaTarget, S3Settings } from "./replica-target.ts";
-import { isReplicaUrl, parseReplicaUrl } from "./replica-url.ts";
+import { isReplicaUrl, parseReplicaUrl, replicaUrlType } from "./replica-url.ts";
 import { bucketNameProblem, cleanKeyPrefix, resolveS3Target } from "./s3-target.ts";
+import { resolveSftpTarget, type SftpSettings } from "./sftp-target.ts";
 import type { YamlMap, YamlNode } from "./yaml-tree.ts";
 
 /** Litestream's `DefaultSyncInterval`. */
@@ -52,19 +55,9 @@ export interface ReplicaContext {
   credentials: Credentials;
 }
 
-const SUPPORTED_TYPES = ["file", "s3"];
-const LATER_TYPES = ["gcs", "abs", "sftp"];
-// Keys that only mean something for an S3 target.
-const S3_ONLY_KEYS = [
-  "bucket",
-  "endpoint",
-  "region",
-  "force-path-style",
-  "skip-verify",
-  "ca-file",
-  "access-key-id",
-  "secret-access-key",
-];
+type ReplicaType = ReplicaTarget["type"];
+const SUPPORTED_TYPES: readonly ReplicaType[] = ["file", "s3", "sftp", "abs"];
+const LATER_TYPES = ["gcs"];
 
 /** Reads and validates one replica entry. */
 export function readReplica(node: YamlNode, key: string, context: ReplicaContext): ReplicaConfig {
@@ -74,16 +67,7 @@ export function readReplica(node: YamlNode, key: string, context: ReplicaContext
 
   const type = readType(map, key, reader);
   const target = readTarget(map, key, type, context);
-  if (target.type === "file") {
-    for (const name of S3_ONLY_KEYS) {
-      if (map.entries.has(name)) {
-        reader.fail(childKey(key, name), `${childKey(key, name)} only applies to s3 replicas`, {
-          hint: `remove "${name}", or make this an s3 replica`,
-          position: map.entries.get(name)?.keyPosition,
-        });
-      }
-    }
-  }
+  checkTypeKeys(map, key, target.type, reader);
 
   const replica: ReplicaConfig = {
     name: reader.get(map, key, "name", reader.string) ?? target.type,
@@ -131,21 +115,39 @@ export function readReplica(node: YamlNode, key: string, context: ReplicaContext
   return replica;
 }
 
-function readType(map: YamlMap, key: string, reader: ConfigReader): "file" | "s3" | undefined {
+/** Refuses a key that belongs to other storage types (`bucket` on an sftp replica, `host` on s3). */
+function checkTypeKeys(map: YamlMap, key: string, type: ReplicaType, reader: ConfigReader): void {
+  const own = type === "file" ? [] : TYPE_KEYS[type];
+  for (const [name, entry] of map.entries) {
+    if (own.includes(name)) continue;
+    const owners = Object.entries(TYPE_KEYS)
+      .filter(([, names]) => names.includes(name))
+      .map(([t]) => t);
+    if (owners.length === 0) continue;
+    reader.fail(
+      childKey(key, name),
+      `${childKey(key, name)} only applies to ${owners.join(" and ")} replicas`,
+      {
+        hint: `remove "${name}", or make this an ${owners.join(" or ")} replica`,
+        position: entry.keyPosition,
+      },
+    );
+  }
+}
+
+function readType(map: YamlMap, key: string, reader: ConfigReader): ReplicaType | undefined {
   const type = reader.get(map, key, "type", reader.string);
-  if (type === undefined || type === "file" || type === "s3") return type;
+  if (type === undefined || (SUPPORTED_TYPES as readonly string[]).includes(type))
+    return type as ReplicaType | undefined;
   const position = positionOf(map, "type");
   if (LATER_TYPES.includes(type)) {
     reader.fail(`${key}.type`, `${key}.type "${type}" is not supported yet`, {
-      hint:
-        type === "gcs"
-          ? "use GCS's S3 API with an HMAC key: type: s3, endpoint: storage.googleapis.com, and the key as access-key-id and secret-access-key"
-          : "use type: s3 (many stores speak S3) or type: file",
+      hint: "use GCS's S3 API with an HMAC key: type: s3, endpoint: storage.googleapis.com, and the key as access-key-id and secret-access-key",
       position,
     });
   }
   const suggestion = didYouMean(type, SUPPORTED_TYPES);
-  return reader.fail(`${key}.type`, `${key}.type must be file or s3, not "${type}"`, {
+  return reader.fail(`${key}.type`, `${key}.type must be file, s3, sftp or abs, not "${type}"`, {
     hint: `type: ${suggestion ?? "s3"}`,
     position,
   });
@@ -154,14 +156,20 @@ function readType(map: YamlMap, key: string, reader: ConfigReader): "file" | "s3
 function readTarget(
   map: YamlMap,
   key: string,
-  type: "file" | "s3" | undefined,
+  type: ReplicaType | undefined,
   context: ReplicaContext,
 ): ReplicaTarget {
   const reader: ConfigReader = context.reader;
   const url = reader.get(map, key, "url", reader.string);
   const path = reader.get(map, key, "path", reader.string);
   const bucket = reader.get(map, key, "bucket", reader.string);
-  const settings = readS3Settings(map, key, reader);
+  // Keys are read for the type the replica has; checkTypeKeys refuses the others afterwards.
+  const kind = (url === undefined ? undefined : replicaUrlType(url)) ?? type ?? "file";
+  const settings = kind === "s3" ? readS3Settings(map, key, reader) : {};
+  const sftp = kind === "sftp" ? readSftpSettings(map, key, reader) : {};
+  const abs = kind === "abs" ? readAbsSettings(map, key, reader) : {};
+  const fail = (reason: string, hint: string): never =>
+    reader.fail(key, `${key} is not usable: ${reason}`, { hint, position: map.position });
 
   if (path !== undefined && isReplicaUrl(path)) {
     reader.fail(`${key}.path`, `${key}.path cannot be a URL`, {
@@ -170,17 +178,25 @@ function readTarget(
     });
   }
   if (url !== undefined) {
-    for (const other of ["path", "bucket"] as const) {
-      if ((other === "path" ? path : bucket) !== undefined) {
+    // As Litestream: the URL names where, so the keys that also name it would contradict it.
+    for (const other of ["path", "bucket", "host"] as const) {
+      if (map.entries.has(other)) {
         reader.fail(`${key}.${other}`, `${key} has both url and ${other}`, {
-          hint: `remove ${other}; the URL already names it (s3://BUCKET/PATH)`,
+          hint: `remove ${other}; the URL already names it`,
           position: positionOf(map, other),
         });
       }
     }
     let target: ReplicaTarget;
     try {
-      target = parseReplicaUrl(url, { cwd: context.cwd, home: context.home, env: context.env, settings });
+      target = parseReplicaUrl(url, {
+        cwd: context.cwd,
+        home: context.home,
+        env: context.env,
+        settings,
+        sftp,
+        abs,
+      });
     } catch (error) {
       if (!(error instanceof ReplicaUrlError)) throw error;
       return reader.fail(`${key}.url`, `${key}.url "${error.url}" is not usable: ${error.reason}`, {
@@ -207,6 +223,8 @@ function readTarget(
     }
     return { type: "file", path: expandPath(path, context) };
   }
+  if (kind === "sftp") return resolveSftpTarget(undefined, { ...sftp, path }, context, fail);
+  if (kind === "abs") return resolveAbsTarget(undefined, { ...abs, container: bucket, path }, fail);
 
   if (bucket === undefined) {
     reader.fail(`${key}.bucket`, `${key} is an s3 replica without a bucket`, {
@@ -222,9 +240,27 @@ function readTarget(
     });
   }
   const location = { bucket, path: cleanKeyPrefix(path ?? ""), ambiguousHost: false };
-  return resolveS3Target(location, { ...settings, endpointSource: "config" }, context.env, (reason, hint) =>
-    reader.fail(key, `${key} is not usable: ${reason}`, { hint, position: map.position }),
-  );
+  return resolveS3Target(location, { ...settings, endpointSource: "config" }, context.env, fail);
+}
+
+function readSftpSettings(map: YamlMap, key: string, reader: ConfigReader): SftpSettings {
+  return {
+    host: reader.get(map, key, "host", reader.string),
+    user: reader.get(map, key, "user", reader.string),
+    password: reader.get(map, key, "password", reader.string),
+    keyPath: reader.get(map, key, "key-path", reader.string),
+    knownHosts: reader.get(map, key, "known-hosts", reader.string),
+    hostKeyFingerprint: reader.get(map, key, "host-key-fingerprint", reader.string),
+    insecureIgnoreHostKey: reader.get(map, key, "insecure-ignore-host-key", reader.bool),
+  };
+}
+
+function readAbsSettings(map: YamlMap, key: string, reader: ConfigReader): AbsSettings {
+  return {
+    accountName: reader.get(map, key, "account-name", reader.string),
+    accountKey: reader.get(map, key, "account-key", reader.string),
+    endpoint: reader.get(map, key, "endpoint", reader.string),
+  };
 }
 
 function readS3Settings(map: YamlMap, key: string, reader: ConfigReader): S3Settings {

@@ -69,7 +69,47 @@ export interface S3Target {
   provider?: S3ProviderId;
 }
 
-export type ReplicaTarget = FileTarget | S3Target;
+/**
+ * How an SFTP server's host key is checked: against known_hosts files (the first that exists is read;
+ * `~/.ssh/known_hosts` by default), against one pinned fingerprint, or not at all (Litestream 0.3.13's
+ * behaviour, only on request).
+ */
+export type HostKeyPolicy =
+  | { kind: "known-hosts"; files: string[] }
+  | { kind: "fingerprint"; fingerprint: string }
+  | { kind: "ignore" };
+
+/** A directory on an SSH server, over SFTP. */
+export interface SftpTarget {
+  type: "sftp";
+  host: string;
+  /** 22 unless given. */
+  port: number;
+  user: string;
+  /** The replica directory on the server: absolute, or relative to the login directory. */
+  path: string;
+  /** Secret: never logged, printed or put in an error. */
+  password?: string;
+  /** A private key file (OpenSSH or PEM); without it and a password, the default keys and the agent. */
+  keyPath?: string;
+  hostKey: HostKeyPolicy;
+}
+
+/** An Azure Blob Storage container. */
+export interface AbsTarget {
+  type: "abs";
+  accountName: string;
+  /** The container (Litestream's `bucket`). */
+  container: string;
+  /** Blob name prefix without leading or trailing slash; "" for the container root. */
+  path: string;
+  /** `http(s)://host[:port][/account]`; absent means `https://ACCOUNT.blob.core.windows.net`. */
+  endpoint?: string;
+  /** Secret: never logged, printed or put in an error. Absent: LITESTREAM_AZURE_ACCOUNT_KEY when opened. */
+  accountKey?: string;
+}
+
+export type ReplicaTarget = FileTarget | S3Target | SftpTarget | AbsTarget;
 
 /** S3 settings given beside the bucket: URL query parameters or config keys. */
 export interface S3Settings {

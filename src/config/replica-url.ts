@@ -10,8 +10,11 @@
  * | `http(s)://HOST[:PORT]/BUCKET/PATH` | path-style endpoint `http(s)://HOST[:PORT]` |
  * | `s3://BUCKET.PROVIDER-HOST/PATH`, `s3://PROVIDER-HOST/BUCKET/PATH` | see s3-providers.ts |
  * | `s3://IP[:PORT]/BUCKET/PATH`, `s3://HOST:PORT/BUCKET/PATH` | endpoint `HOST[:PORT]` |
+ * | `sftp://USER[:PASSWORD]@HOST[:PORT]/PATH[?host-key-fingerprint=…]` | see sftp-target.ts |
+ * | `abs://ACCOUNT@CONTAINER/PATH` | see abs-target.ts |
  */
 
+import { type AbsSettings, parseAbsUrl, resolveAbsTarget } from "./abs-target.ts";
 import { didYouMean } from "./did-you-mean.ts";
 import { type EndpointSpec, isIpAddress, parseEndpoint, type SchemeDefault } from "./endpoint.ts";
 import type { EnvLookup } from "./env-expand.ts";
@@ -26,6 +29,7 @@ import {
   resolveS3Target,
   type S3Location,
 } from "./s3-target.ts";
+import { parseSftpUrl, resolveSftpTarget, type SftpSettings } from "./sftp-target.ts";
 
 export interface ReplicaUrlOptions {
   /** Directory that relative file paths are resolved against. */
@@ -39,6 +43,10 @@ export interface ReplicaUrlOptions {
    * here and in the URL query must agree.
    */
   settings?: S3Settings;
+  /** SFTP keys beside `url` (`user`, `password`, `key-path`, host key settings); they win over the URL's. */
+  sftp?: SftpSettings;
+  /** Azure keys beside `url` (`account-name`, `account-key`, `endpoint`); they win over the URL's. */
+  abs?: AbsSettings;
 }
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
@@ -47,13 +55,20 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
 export function isReplicaUrl(input: string): boolean {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(input);
 }
-const SUPPORTED_SCHEMES = ["file", "s3", "https", "http"];
+/** The storage type a replica URL names by its scheme; undefined for a scheme walship does not know. */
+export function replicaUrlType(input: string): ReplicaTarget["type"] | undefined {
+  const scheme = SCHEME.exec(input)?.[1]?.toLowerCase();
+  if (scheme === undefined || scheme === "file") return "file";
+  if (scheme === "s3" || scheme === "http" || scheme === "https") return "s3";
+  if (scheme === "sftp" || scheme === "abs") return scheme;
+  return undefined;
+}
+
+const SUPPORTED_SCHEMES = ["file", "s3", "https", "http", "sftp", "abs"];
 // Litestream 0.3.13 backends that walship does not have yet.
 const LATER_SCHEMES: Readonly<Record<string, string>> = {
   gcs: "s3://BUCKET/PATH?endpoint=storage.googleapis.com (GCS with HMAC keys)",
   gs: "s3://BUCKET/PATH?endpoint=storage.googleapis.com (GCS with HMAC keys)",
-  abs: "an s3:// URL or a directory path",
-  sftp: "an s3:// URL or a directory path",
 };
 const QUERY_KEYS: Readonly<Record<string, Exclude<keyof S3Settings, "caFile">>> = {
   endpoint: "endpoint",
@@ -96,6 +111,9 @@ export function parseReplicaUrl(input: string, options: ReplicaUrlOptions): Repl
   if (scheme === "file") return parseFileUrl(input, options, fail);
   if (scheme === "s3" || scheme === "http" || scheme === "https")
     return parseS3Url(input, scheme, options, fail);
+  if (scheme === "sftp")
+    return resolveSftpTarget(parseSftpUrl(input, fail), options.sftp ?? {}, options, fail);
+  if (scheme === "abs") return resolveAbsTarget(parseAbsUrl(input, fail), options.abs ?? {}, fail);
 
   const later = LATER_SCHEMES[scheme];
   if (later !== undefined) fail(`the "${scheme}" scheme is not supported yet`, `use ${later}`);

@@ -4,7 +4,6 @@
  * the newest object) and says, for each failure, the
  * likely cause and the fix. Never prints a secret.
  */
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AgeConfig } from "../config/age-config.ts";
@@ -32,18 +31,8 @@ import {
   resolveHost,
   serverDate,
 } from "./network.ts";
-
-export type StepStatus = "ok" | "warn" | "fail" | "skip";
-
-export interface Step {
-  name: string;
-  status: StepStatus;
-  detail: string;
-  /** For warn and fail: what most likely went wrong. */
-  cause?: string;
-  /** For warn and fail: what to do. */
-  fix?: string;
-}
+import { sftpSteps } from "./sftp-steps.ts";
+import { errCode, probeStep, type Step, skipRest } from "./step.ts";
 
 export interface TargetReport {
   /** Replica name, or "url" for a URL given on the command line. */
@@ -73,9 +62,14 @@ export async function diagnoseReplica(input: DiagnoseInput): Promise<TargetRepor
   const steps: Step[] = [];
   const { target } = input;
   const credentials = resolveCredentialSource(input);
-  const client = openReplicaClient(target, credentials.credentials, input.env);
-  if (target.type === "file") await fileSteps(target.path, client, steps);
-  else await s3Steps(s3Check(target, client, credentials.source, input.env), steps);
+  let client: ReplicaClient;
+  if (target.type === "sftp") client = await sftpSteps(target, input.env, steps);
+  else {
+    client = openReplicaClient(target, credentials.credentials, input.env);
+    if (target.type === "file") await fileSteps(target.path, client, steps);
+    else if (target.type === "s3")
+      await s3Steps(s3Check(target, client, credentials.source, input.env), steps);
+  }
   // Only once the replica can be read at all.
   if (steps.every((s) => s.status !== "fail")) steps.push(await encryptionStep(client, input.age));
   const report: TargetReport = {
@@ -280,36 +274,6 @@ async function bucketStep({ target, client, credentialSource, endpoint }: S3Chec
   }
 }
 
-/** Puts, reads back and deletes a small object under the replica's path. */
-async function probeStep(client: ReplicaClient, where: string): Promise<Step> {
-  const key = `.walship-doctor-${randomBytes(6).toString("hex")}`;
-  const data = new TextEncoder().encode(`walship doctor probe ${new Date().toISOString()}`);
-  try {
-    await client.store.put(key, data);
-    const back = await client.store.get(key);
-    if (!back || back.length !== data.length || !back.every((b, i) => b === data[i])) {
-      throw new Error("the object read back differs from what was written");
-    }
-    await client.store.delete([key]);
-    if ((await client.store.get(key)) !== null) throw new Error("the object is still there after delete");
-    return {
-      name: "probe",
-      status: "ok",
-      detail: `put, get and delete of ${key} (${data.length} bytes) under ${where} work`,
-    };
-  } catch (err) {
-    return {
-      name: "probe",
-      status: "fail",
-      detail: errorMessage(err),
-      cause: "reading the replica works but writing, reading back or deleting under its path does not",
-      fix:
-        errorHint(err) ??
-        "grant put, get, list and delete on the replica path (s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject)",
-    };
-  }
-}
-
 /** Compares this host's clock with the server's Date header. */
 async function clockStep({ endpoint, tls }: S3Check): Promise<Step> {
   try {
@@ -340,10 +304,6 @@ async function clockStep({ endpoint, tls }: S3Check): Promise<Step> {
   } catch (err) {
     return { name: "clock", status: "warn", detail: `cannot read the server's clock (${errorMessage(err)})` };
   }
-}
-
-function skipRest(steps: Step[], names: string[]): void {
-  for (const name of names) steps.push({ name, status: "skip", detail: "skipped after an earlier failure" });
 }
 
 /** Where the credentials come from, by the same order the S3 layer uses. Never includes a value. */
@@ -390,11 +350,6 @@ function bucketAdvice(
   if (advice === undefined) return unknown;
   if (!isRefusal(err.code) || err.code === "no-credentials") return advice;
   return { cause: `${advice.cause} (credentials from ${credentialSource})`, fix: advice.fix };
-}
-
-function errCode(err: unknown): string {
-  const e = err as { code?: unknown } | undefined;
-  return typeof e?.code === "string" ? e.code : err instanceof Error ? err.message : String(err);
 }
 
 /** Checks the database file itself, for `walship doctor DB_PATH`. */

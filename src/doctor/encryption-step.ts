@@ -11,7 +11,7 @@ import { readFileAt } from "../io/file-io.ts";
 import { errorHint, errorMessage } from "../observe/error-text.ts";
 import { AgeDecryptor } from "../storage/age-decryptor.ts";
 import type { ReplicaClient } from "../storage/replica-client.ts";
-import type { Step } from "./doctor.ts";
+import type { Step } from "./step.ts";
 
 export async function encryptionStep(client: ReplicaClient, age: AgeConfig | undefined): Promise<Step> {
   const name = "encryption";

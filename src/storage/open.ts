@@ -1,10 +1,20 @@
 /** Builds the storage backend for a replica target. */
+
+import * as os from "node:os";
 import * as path from "node:path";
 import type { Credentials } from "../config/credentials.ts";
-import { knownRegion, type ReplicaTarget } from "../config/replica-target.ts";
+import {
+  type HostKeyPolicy,
+  knownRegion,
+  type ReplicaTarget,
+  type SftpTarget,
+} from "../config/replica-target.ts";
 import { FileStore } from "./file.ts";
+import { StorageError } from "./object-store.ts";
 import { ReplicaClient } from "./replica-client.ts";
 import { S3Store } from "./s3.ts";
+import { SftpStore } from "./sftp.ts";
+import { hostKeyCheck } from "./ssh-host-key.ts";
 
 /** `credentials` as found by resolveCredentials (config/credentials.ts); empty means the AWS SDK's chain. */
 export function openReplicaClient(
@@ -13,6 +23,14 @@ export function openReplicaClient(
   env: (name: string) => string | undefined = (name) => process.env[name],
 ): ReplicaClient {
   if (target.type === "file") return new ReplicaClient(new FileStore(target.path));
+  if (target.type === "sftp") return new ReplicaClient(openSftpStore(target, env));
+  if (target.type === "abs")
+    throw new StorageError(
+      `Azure Blob Storage replicas (${target.accountName}@${target.container}) cannot be opened yet`,
+      "open",
+      "",
+      "use an s3://, sftp:// or directory replica",
+    );
   // AWS_CA_BUNDLE is the AWS CLI's and SDKs' variable for a private CA.
   const caFile = target.caFile ?? env("AWS_CA_BUNDLE");
   return new ReplicaClient(
@@ -30,9 +48,49 @@ export function openReplicaClient(
   );
 }
 
+/** `onHostKey` sees the key the server offered, checked or not (doctor shows its fingerprint). */
+export function openSftpStore(
+  target: SftpTarget,
+  env: (name: string) => string | undefined,
+  onHostKey?: (key: Buffer) => void,
+): SftpStore {
+  const check = hostKeyCheck(target.hostKey, target.host, target.port);
+  return new SftpStore({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    keyPath: target.keyPath,
+    root: target.path,
+    hostKey: (key) => {
+      onHostKey?.(key);
+      return check(key);
+    },
+    home: env("HOME") ?? os.homedir(),
+    agent: env("SSH_AUTH_SOCK"),
+  });
+}
+
 /** One line describing where a replica goes, for the startup log. Never contains a secret. */
 export function describeTarget(target: ReplicaTarget): Record<string, string> {
   if (target.type === "file") return { type: "file", path: target.path };
+  if (target.type === "sftp")
+    return {
+      type: "sftp",
+      host: `${target.host}:${target.port}`,
+      user: target.user,
+      path: target.path,
+      auth: target.password ? "password" : target.keyPath ? `key ${target.keyPath}` : "agent or ~/.ssh keys",
+      "host-key": HOST_KEY_CHECKS[target.hostKey.kind],
+    };
+  if (target.type === "abs")
+    return {
+      type: "abs",
+      account: target.accountName,
+      container: target.container,
+      path: target.path,
+      endpoint: target.endpoint ?? `https://${target.accountName}.blob.core.windows.net`,
+    };
   return {
     type: "s3",
     bucket: target.bucket,
@@ -42,3 +100,9 @@ export function describeTarget(target: ReplicaTarget): Record<string, string> {
     addressing: target.forcePathStyle ? "path-style" : "virtual-hosted",
   };
 }
+
+const HOST_KEY_CHECKS: Readonly<Record<HostKeyPolicy["kind"], string>> = {
+  "known-hosts": "checked against known_hosts",
+  fingerprint: "pinned fingerprint",
+  ignore: "NOT CHECKED (insecure-ignore-host-key)",
+};

@@ -4,9 +4,8 @@
  * name and renamed into place with `posix-rename@openssh.com`, which replaces an existing file atomically;
  * plain SFTP v3 rename fails when the target exists, so where the server lacks the extension the old file
  * is removed first (a moment in which the key is missing, never one in which it is half-written).
- *
- * WORK IN PROGRESS (issue 19): not wired into the config yet; host keys are checked by the caller's
- * `hostVerifier` (known_hosts and fingerprint pinning are still to come).
+ * Host keys are checked before anything is sent (ssh-host-key.ts); failures become StorageErrors with
+ * codes (sftp-errors.ts) and never carry the password.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -19,22 +18,25 @@ import {
   type ObjectStore,
   StorageError,
 } from "./object-store.ts";
+import { readKey, SFTP_NO_SUCH_FILE, sftpError, unusableKeyError } from "./sftp-errors.ts";
+import type { HostKeyCheck } from "./ssh-host-key.ts";
 
 export interface SftpStoreOptions {
   host: string;
   port: number;
   user: string;
   password?: string | undefined;
-  /** A private key file (OpenSSH or PEM format). */
+  /** A private key file (OpenSSH or PEM format). Without it or a password: the agent and ~/.ssh's keys. */
   keyPath?: string | undefined;
   /** The replica root on the server (absolute, or relative to the login directory). */
   root: string;
-  /** Says whether the server's host key (raw SSH wire format) is the expected one. */
-  hostVerifier: (key: Buffer) => boolean;
+  /** Refuses a server whose host key (SSH wire format) is not the expected one. */
+  hostKey: HostKeyCheck;
+  /** Where the default keys are looked for when neither password nor keyPath is given. */
+  home?: string | undefined;
+  /** SSH_AUTH_SOCK, for the agent when neither password nor keyPath is given. */
+  agent?: string | undefined;
 }
-
-/** SFTP status code for "no such file" (draft-ietf-secsh-filexfer-02, SSH_FX_NO_SUCH_FILE). */
-const NO_SUCH_FILE = 2;
 
 interface Session {
   client: Client;
@@ -73,19 +75,28 @@ export class SftpStore implements ObjectStore {
     const session = (async () => {
       const { Client } = await import("ssh2");
       const client = new Client();
+      let refused: StorageError | undefined;
+      const auth = this.credentials();
       await new Promise<void>((resolve, reject) => {
         client.once("ready", () => resolve());
-        client.once("error", reject);
-        client.connect({
-          host: this.opts.host,
-          port: this.opts.port,
-          username: this.opts.user,
-          password: this.opts.password,
-          privateKey: this.opts.keyPath ? fs.readFileSync(this.opts.keyPath) : undefined,
-          hostVerifier: (key: Buffer) => this.opts.hostVerifier(key),
-          readyTimeout: 10_000,
-          keepaliveInterval: 15_000,
-        });
+        client.once("error", (err) => reject(refused ?? sftpError(err, "connect", "", this.location)));
+        try {
+          client.connect({
+            host: this.opts.host,
+            port: this.opts.port,
+            username: this.opts.user,
+            ...auth,
+            hostVerifier: (key: Buffer) => {
+              refused = this.opts.hostKey(key);
+              return refused === undefined;
+            },
+            readyTimeout: 30_000,
+            keepaliveInterval: 15_000,
+          });
+        } catch (err) {
+          // ssh2 parses the private key synchronously.
+          reject(unusableKeyError(err, this.location, this.opts.keyPath));
+        }
       });
       const drop = () => {
         if (this.session === session) this.session = null;
@@ -104,25 +115,58 @@ export class SftpStore implements ObjectStore {
     return session;
   }
 
-  async list(prefix: string, opts: { delimiter: boolean }): Promise<Listing> {
-    const { sftp } = await this.connect();
-    const out: Listing = { objects: [], prefixes: [] };
-    const walk = async (rel: string): Promise<void> => {
-      const entries = await call<{ filename: string; attrs: Stats }[] | null>((cb) =>
-        sftp.readdir(this.abs(rel), (err, list) => cb(err, list)),
-      ).catch(missingAsNull);
-      for (const e of entries ?? []) {
-        const key = rel ? `${rel}/${e.filename}` : e.filename;
-        if (e.attrs.isDirectory()) {
-          if (opts.delimiter) out.prefixes.push(key);
-          else await walk(key);
-        } else if (e.attrs.isFile() && !e.filename.includes(".tmp-")) {
-          out.objects.push(info(key, e.attrs));
-        }
+  /** Runs `fn` on the open session; any failure becomes a StorageError with a code (sftp-errors.ts). */
+  private async withSftp<T>(
+    operation: string,
+    key: string,
+    fn: (sftp: SFTPWrapper) => Promise<T>,
+  ): Promise<T> {
+    try {
+      const { sftp } = await this.connect();
+      return await fn(sftp);
+    } catch (err) {
+      throw sftpError(err, operation, key, this.location);
+    }
+  }
+
+  /** Password and key as given; else the agent and the first default key, as ssh tries them. */
+  private credentials(): { password?: string; privateKey?: Buffer; agent?: string } {
+    const { password, keyPath } = this.opts;
+    const auth: { password?: string; privateKey?: Buffer; agent?: string } = {};
+    if (password) auth.password = password;
+    if (keyPath) auth.privateKey = readKey(keyPath, this.location);
+    if (password || keyPath) return auth;
+    if (this.opts.agent) auth.agent = this.opts.agent;
+    for (const name of ["id_ed25519", "id_ecdsa", "id_rsa"]) {
+      const file = path.join(this.opts.home ?? "", ".ssh", name);
+      if (this.opts.home && fs.existsSync(file)) {
+        auth.privateKey = readKey(file, this.location);
+        break;
       }
-    };
-    await walk(prefix.replace(/\/$/, ""));
-    return out;
+    }
+    return auth;
+  }
+
+  list(prefix: string, opts: { delimiter: boolean }): Promise<Listing> {
+    return this.withSftp("list", prefix, async (sftp) => {
+      const out: Listing = { objects: [], prefixes: [] };
+      const walk = async (rel: string): Promise<void> => {
+        const entries = await call<{ filename: string; attrs: Stats }[] | null>((cb) =>
+          sftp.readdir(this.abs(rel), (err, list) => cb(err, list)),
+        ).catch(missingAsNull);
+        for (const e of entries ?? []) {
+          const key = rel ? `${rel}/${e.filename}` : e.filename;
+          if (e.attrs.isDirectory()) {
+            if (opts.delimiter) out.prefixes.push(key);
+            else await walk(key);
+          } else if (e.attrs.isFile() && !e.filename.includes(".tmp-")) {
+            out.objects.push(info(key, e.attrs));
+          }
+        }
+      };
+      await walk(prefix.replace(/\/$/, ""));
+      return out;
+    });
   }
 
   async put(key: string, data: Uint8Array): Promise<{ createdAt: Date }> {
@@ -135,38 +179,36 @@ export class SftpStore implements ObjectStore {
     return { createdAt };
   }
 
-  async putStream(
-    key: string,
-    pieces: AsyncIterable<Uint8Array>,
-  ): Promise<{ createdAt: Date; size: number }> {
-    const { sftp } = await this.connect();
-    const target = this.abs(key);
-    await this.mkdirs(sftp, path.posix.dirname(target));
-    const tmp = `${target}.tmp-${randomBytes(6).toString("hex")}`;
-    const handle = await call<Buffer>((cb) => sftp.open(tmp, "w", (err, h) => cb(err, h)));
-    let size = 0;
-    try {
-      for await (const piece of pieces) {
-        for (let at = 0; at < piece.length; ) {
-          const n = Math.min(piece.length - at, 256 * 1024);
-          await call<void>((cb) =>
-            sftp.write(handle, Buffer.from(piece.buffer, piece.byteOffset + at, n), 0, n, size, (err) =>
-              cb(err),
-            ),
-          );
-          at += n;
-          size += n;
+  putStream(key: string, pieces: AsyncIterable<Uint8Array>): Promise<{ createdAt: Date; size: number }> {
+    return this.withSftp("put", key, async (sftp) => {
+      const target = this.abs(key);
+      await this.mkdirs(sftp, path.posix.dirname(target));
+      const tmp = `${target}.tmp-${randomBytes(6).toString("hex")}`;
+      const handle = await call<Buffer>((cb) => sftp.open(tmp, "w", (err, h) => cb(err, h)));
+      let size = 0;
+      try {
+        for await (const piece of pieces) {
+          for (let at = 0; at < piece.length; ) {
+            const n = Math.min(piece.length - at, 256 * 1024);
+            await call<void>((cb) =>
+              sftp.write(handle, Buffer.from(piece.buffer, piece.byteOffset + at, n), 0, n, size, (err) =>
+                cb(err),
+              ),
+            );
+            at += n;
+            size += n;
+          }
         }
+      } catch (err) {
+        await call<void>((cb) => sftp.close(handle, (e) => cb(e))).catch(() => {});
+        await call<void>((cb) => sftp.unlink(tmp, (e) => cb(e))).catch(() => {});
+        throw err;
       }
-    } catch (err) {
-      await call<void>((cb) => sftp.close(handle, (e) => cb(e))).catch(() => {});
-      await call<void>((cb) => sftp.unlink(tmp, (e) => cb(e))).catch(() => {});
-      throw err;
-    }
-    await call<void>((cb) => sftp.close(handle, (err) => cb(err)));
-    await this.rename(sftp, tmp, target);
-    const st = await call<Stats>((cb) => sftp.stat(target, (err, s) => cb(err, s)));
-    return { createdAt: new Date(st.mtime * 1000), size };
+      await call<void>((cb) => sftp.close(handle, (err) => cb(err)));
+      await this.rename(sftp, tmp, target);
+      const st = await call<Stats>((cb) => sftp.stat(target, (err, s) => cb(err, s)));
+      return { createdAt: new Date(st.mtime * 1000), size };
+    });
   }
 
   private async rename(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
@@ -196,47 +238,50 @@ export class SftpStore implements ObjectStore {
     });
   }
 
-  async get(key: string): Promise<Uint8Array | null> {
-    const { sftp } = await this.connect();
-    const data = await call<Buffer>((cb) => sftp.readFile(this.abs(key), (err, d) => cb(err, d))).catch(
-      missingAsNull,
-    );
-    return data === null ? null : new Uint8Array(data.buffer, data.byteOffset, data.length);
+  get(key: string): Promise<Uint8Array | null> {
+    return this.withSftp("get", key, async (sftp) => {
+      const data = await call<Buffer>((cb) => sftp.readFile(this.abs(key), (err, d) => cb(err, d))).catch(
+        missingAsNull,
+      );
+      return data === null ? null : new Uint8Array(data.buffer, data.byteOffset, data.length);
+    });
   }
 
-  async getFile(key: string, tempDir: string): Promise<LocalObject | null> {
-    const { sftp } = await this.connect();
-    const local = path.join(tempDir, `sftp-${randomBytes(6).toString("hex")}`);
-    const got = await call<void>((cb) => sftp.fastGet(this.abs(key), local, (err) => cb(err)))
-      .then(() => true)
-      .catch(missingAsNull);
-    if (got === null) {
-      fs.rmSync(local, { force: true });
-      return null;
-    }
-    return { path: local, size: fs.statSync(local).size, release: () => fs.rmSync(local, { force: true }) };
+  getFile(key: string, tempDir: string): Promise<LocalObject | null> {
+    return this.withSftp("get", key, async (sftp) => {
+      const local = path.join(tempDir, `sftp-${randomBytes(6).toString("hex")}`);
+      const got = await call<void>((cb) => sftp.fastGet(this.abs(key), local, (err) => cb(err)))
+        .then(() => true)
+        .catch(missingAsNull);
+      if (got === null) {
+        fs.rmSync(local, { force: true });
+        return null;
+      }
+      return { path: local, size: fs.statSync(local).size, release: () => fs.rmSync(local, { force: true }) };
+    });
   }
 
   /** Deletes the objects, then the directories they leave empty: directories play S3's prefixes. */
-  async delete(keys: string[]): Promise<void> {
-    const { sftp } = await this.connect();
-    const dirs = new Set<string>();
-    for (const k of keys) {
-      const p = this.abs(k);
-      await call<void>((cb) => sftp.unlink(p, (err) => cb(err))).catch(missingAsNull);
-      dirs.add(path.posix.dirname(p));
-    }
-    const root = path.posix.normalize(this.opts.root);
-    // Deepest first; rmdir fails on a directory that still holds something, which ends that branch.
-    for (const dir of [...dirs].sort((a, b) => b.length - a.length)) {
-      for (let d = dir; d !== root && d.startsWith(`${root}/`); d = path.posix.dirname(d)) {
-        const removed = await call<void>((cb) => sftp.rmdir(d, (err) => cb(err))).then(
-          () => true,
-          () => false,
-        );
-        if (!removed) break;
+  delete(keys: string[]): Promise<void> {
+    return this.withSftp("delete", keys[0] ?? "", async (sftp) => {
+      const dirs = new Set<string>();
+      for (const k of keys) {
+        const p = this.abs(k);
+        await call<void>((cb) => sftp.unlink(p, (err) => cb(err))).catch(missingAsNull);
+        dirs.add(path.posix.dirname(p));
       }
-    }
+      const root = path.posix.normalize(this.opts.root);
+      // Deepest first; rmdir fails on a directory that still holds something, which ends that branch.
+      for (const dir of [...dirs].sort((a, b) => b.length - a.length)) {
+        for (let d = dir; d !== root && d.startsWith(`${root}/`); d = path.posix.dirname(d)) {
+          const removed = await call<void>((cb) => sftp.rmdir(d, (err) => cb(err))).then(
+            () => true,
+            () => false,
+          );
+          if (!removed) break;
+        }
+      }
+    });
   }
 
   /** Closes the connection (the next call opens a new one). */
@@ -257,6 +302,6 @@ function call<T>(start: (cb: (err: Error | null | undefined, value?: T) => void)
 
 /** null for SFTP's "no such file"; anything else is thrown on. */
 function missingAsNull(err: unknown): null {
-  if ((err as { code?: unknown }).code === NO_SUCH_FILE) return null;
+  if ((err as { code?: unknown }).code === SFTP_NO_SUCH_FILE) return null;
   throw err;
 }

@@ -11,7 +11,11 @@ export type StorageRefusal =
   | "access-denied"
   | "no-bucket"
   | "no-credentials"
-  | "not-writable";
+  | "not-writable"
+  /** An SSH server whose host key is not known (known_hosts, host-key-fingerprint). */
+  | "host-key-unknown"
+  /** An SSH server whose host key differs from the known one: reinstalled, or someone in between. */
+  | "host-key-mismatch";
 
 /** S3 error codes (the SDK's error `name`/`code`) that are the server's final word. */
 const BY_S3_CODE: Readonly<Record<string, StorageRefusal>> = {
@@ -42,6 +46,8 @@ const REFUSALS: Readonly<Record<StorageRefusal, true>> = {
   "no-bucket": true,
   "no-credentials": true,
   "not-writable": true,
+  "host-key-unknown": true,
+  "host-key-mismatch": true,
 };
 
 export function isRefusal(code: string): code is StorageRefusal {
@@ -53,6 +59,8 @@ export function classifyRefusal(err: unknown): StorageRefusal | undefined {
     const e = value as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown } };
     for (const code of [e.code, e.name]) {
       if (typeof code !== "string") continue;
+      // A backend that made its own refusal (SFTP, Azure) already names it.
+      if (isRefusal(code)) return code;
       const kind = BY_S3_CODE[code] ?? BY_ERRNO[code];
       if (kind !== undefined) return kind;
     }
@@ -85,6 +93,17 @@ export function refusalAdvice(kind: StorageRefusal, bucket: string): { cause: st
       return {
         cause: "no credentials were found",
         fix: "set LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY, or access-key-id in the config",
+      };
+    case "host-key-unknown":
+      return {
+        cause: "the SSH server's host key is not in known_hosts, so walship cannot tell it from an impostor",
+        fix: "add the server's line to known_hosts (the error shows it), or set host-key-fingerprint",
+      };
+    case "host-key-mismatch":
+      return {
+        cause:
+          "the SSH server's host key differs from the one in known_hosts: a reinstalled server, or someone in between",
+        fix: "check the server's key on the server itself; if it changed, replace its line in known_hosts",
       };
     case "not-writable":
       return {

@@ -274,19 +274,17 @@ describe("unknown and unsupported keys", () => {
     expect(error.message).toContain('dbs[0].url is not valid here; "url" belongs in a replicas entry');
     expect(error.hint).toBe('move "url" into a replicas entry');
   });
-  test.each([
-    ["validation-interval", "validation-interval: 1h", "replica validation"],
-    ["account-name", "account-name: acct", "Azure Blob Storage replicas"],
-    ["password", "password: hunter2", "SFTP replicas"],
-    ["key-path", "key-path: /id_rsa", "SFTP replicas"],
-  ])("%s is not supported yet", (key, line, what) => {
-    const error = configError(withReplica(line));
-    expect(error.message).toContain(
-      `dbs[0].replicas[0].${key} is not supported yet (walship has no ${what} yet)`,
-    );
-    expect(error.hint).toBe(`remove "${key}" from the config`);
-    expect(error.message).not.toContain("hunter2");
-  });
+  test.each([["validation-interval", "validation-interval: 1h", "replica validation"]])(
+    "%s is not supported yet",
+    (key, line, what) => {
+      const error = configError(withReplica(line));
+      expect(error.message).toContain(
+        `dbs[0].replicas[0].${key} is not supported yet (walship has no ${what} yet)`,
+      );
+      expect(error.hint).toBe(`remove "${key}" from the config`);
+      expect(error.message).not.toContain("hunter2");
+    },
+  );
   test("unsupported replica types", () => {
     const error = configError("dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n        bucket: b\n");
     expect(error.message).toContain('dbs[0].replicas[0].type "gcs" is not supported yet');
@@ -294,7 +292,7 @@ describe("unknown and unsupported keys", () => {
   });
   test("an unknown type gets a did-you-mean", () => {
     const error = configError("dbs:\n  - path: /a.db\n    replicas:\n      - type: S3\n        bucket: b\n");
-    expect(error.message).toContain('must be file or s3, not "S3"');
+    expect(error.message).toContain('must be file, s3, sftp or abs, not "S3"');
     expect(error.hint).toBe("type: s3");
   });
 });

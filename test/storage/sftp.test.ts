@@ -1,6 +1,7 @@
 /** The SFTP backend against OpenSSH's sshd on loopback (test/helpers/sshd.ts). */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
+import { StorageError } from "../../src/storage/object-store.ts";
 import { SftpStore } from "../../src/storage/sftp.ts";
 import { SSHD, type SshServer, startSshd } from "../helpers/sshd.ts";
 import { objectStoreConformance } from "./conformance.ts";
@@ -31,7 +32,7 @@ function store(): SftpStore {
     user: server.user,
     keyPath: server.keyPath,
     root: `${server.root}/store-${n++}`,
-    hostVerifier: (key) => key.equals(hostKey),
+    hostKey: (key) => (key.equals(hostKey) ? undefined : new StorageError("wrong", "connect", "")),
   });
   stores.push(s);
   return s;
@@ -46,7 +47,8 @@ test.skipIf(!available)("a host key that is not the expected one is refused", as
     user: server.user,
     keyPath: server.keyPath,
     root: server.root,
-    hostVerifier: () => false,
+    hostKey: () =>
+      new StorageError("refused by the test", "connect", "", undefined, { code: "host-key-unknown" }),
   });
-  await expect(s.get("anything")).rejects.toThrow();
+  await expect(s.get("anything")).rejects.toMatchObject({ code: "host-key-unknown" });
 });

@@ -305,7 +305,7 @@ function checkConfig(config: Config): void {
       for (const [k, v] of durations(r)) check(Number.isFinite(v) && v >= 0, `replica ${k} is ${v}`);
       if (r.target.type === "file") {
         check(r.target.path.startsWith("/"), `file replica path ${JSON.stringify(r.target.path)}`);
-      } else {
+      } else if (r.target.type === "s3") {
         check(bucketNameProblem(r.target.bucket) === undefined, `bucket ${JSON.stringify(r.target.bucket)}`);
         check(!r.target.path.startsWith("/") && !r.target.path.endsWith("/"), `key prefix ${r.target.path}`);
         if (r.target.endpoint !== undefined) {

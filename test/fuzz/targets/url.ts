@@ -211,6 +211,24 @@ function passwordIn(input: string): string[] {
 }
 
 function checkTarget(t: ReplicaTarget, passwords: readonly string[]): void {
+  if (t.type === "sftp") {
+    // The one target that carries the URL's password: the SFTP login needs it.
+    check(
+      t.host !== "" && t.user !== "" && t.port >= 1 && t.port <= 65535,
+      `sftp target ${t.host}:${t.port}`,
+    );
+    check(t.path !== "" && t.path !== "/", `sftp path ${JSON.stringify(t.path)}`);
+    return;
+  }
+  if (t.type === "abs") {
+    check(t.accountName !== "" && t.container !== "", "abs target without account or container");
+    check(
+      !t.path.startsWith("/") && !t.path.endsWith("/"),
+      `abs prefix ${JSON.stringify(t.path)} is not clean`,
+    );
+    for (const p of passwords) check(!JSON.stringify(t).includes(p), "the target carries the URL's password");
+    return;
+  }
   if (t.type === "file") {
     check(t.path.startsWith("/"), `file path ${JSON.stringify(t.path)} is not absolute`);
     check(
@@ -265,7 +283,8 @@ export function verifyUrlCase(c: UrlCase): string {
     return err instanceof ReplicaUrlError ? "rejected-url" : "rejected-env";
   }
   checkTarget(target, passwords);
-  return target.type === "file" ? "file" : target.endpoint === undefined ? "s3-aws" : "s3-endpoint";
+  if (target.type !== "s3") return target.type;
+  return target.endpoint === undefined ? "s3-aws" : "s3-endpoint";
 }
 
 function property(ctx: FuzzCtx, corpus: Corpus): string {
