@@ -21,6 +21,12 @@ export interface SshServer {
   /** A directory the tests may use as a replica root. */
   root: string;
   stop(): Promise<void>;
+  /** Kills the listener and every session (the server is down) without removing its files. */
+  down(): Promise<void>;
+  /** Starts it again on the same port with the same keys. */
+  up(): Promise<void>;
+  /** Kills the sessions (the connections drop) and leaves the listener running. */
+  dropConnections(): void;
 }
 
 function run(cmd: string[]): void {
@@ -77,15 +83,20 @@ export async function startSshd(opts: { password?: boolean } = {}): Promise<SshS
       "",
     ].join("\n"),
   );
-  const proc = Bun.spawn([SSHD, "-D", "-e", "-f", config], { stdout: "ignore", stderr: "pipe" });
-  const deadline = Date.now() + 10_000;
-  while (!(await accepting(port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill();
-      throw new Error(`sshd did not start: ${await new Response(proc.stderr).text()}`);
+  let proc = await listen(config, port);
+  const sessions = (): number[] => {
+    const r = Bun.spawnSync(["pgrep", "-P", String(proc.pid)], { stdout: "pipe" });
+    return r.stdout.toString().split("\n").filter(Boolean).map(Number);
+  };
+  const killSessions = (): void => {
+    for (const pid of sessions()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
     }
-    await Bun.sleep(20);
-  }
+  };
   return {
     host: "127.0.0.1",
     port,
@@ -94,11 +105,38 @@ export async function startSshd(opts: { password?: boolean } = {}): Promise<SshS
     hostPublicKey: fs.readFileSync(path.join(dir, "host_key.pub"), "utf8").trim(),
     root,
     async stop() {
+      killSessions();
       proc.kill();
       await proc.exited;
       fs.rmSync(dir, { recursive: true, force: true });
     },
+    async down() {
+      killSessions();
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+    async up() {
+      proc = await listen(config, port);
+    },
+    dropConnections: killSessions,
   };
+}
+
+/** Starts sshd and waits until it accepts; its log goes to a file, so that no pipe fills and stalls it. */
+async function listen(config: string, port: number): Promise<Bun.Subprocess> {
+  const log = `${config}.log`;
+  const fd = fs.openSync(log, "a");
+  const proc = Bun.spawn([SSHD, "-D", "-e", "-f", config], { stdout: "ignore", stderr: fd });
+  fs.closeSync(fd);
+  const deadline = Date.now() + 10_000;
+  while (!(await accepting(port))) {
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill();
+      throw new Error(`sshd did not start: ${fs.readFileSync(log, "utf8")}`);
+    }
+    await Bun.sleep(20);
+  }
+  return proc;
 }
 
 /** The user the tests run as, by the name sshd looks up (os.userInfo() says "unknown" in some containers). */
