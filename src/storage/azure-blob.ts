@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { downloadGarbage } from "../runtime/garbage.ts";
-import { type AzureSite, describeAzureError, isBlobNotFound } from "./azure-errors.ts";
+import { type AzureSite, defaultEndpoint, describeAzureError, isBlobNotFound } from "./azure-errors.ts";
 import type { Listing, LocalObject, ObjectInfo, ObjectStore } from "./object-store.ts";
 
 export interface AzureBlobStoreOptions {
@@ -46,10 +46,7 @@ export class AzureBlobStore implements ObjectStore {
   private client: Promise<ContainerClient> | undefined;
 
   constructor(private readonly opts: AzureBlobStoreOptions) {
-    const endpoint = (opts.endpoint ?? `https://${opts.accountName}.blob.core.windows.net`).replace(
-      /\/+$/,
-      "",
-    );
+    const endpoint = (opts.endpoint ?? defaultEndpoint(opts.accountName)).replace(/\/+$/, "");
     this.site = { accountName: opts.accountName, container: opts.container, endpoint };
     this.location = `abs://${opts.accountName}@${opts.container}/${opts.prefix}${opts.endpoint ? ` (endpoint ${endpoint})` : ""}`;
   }

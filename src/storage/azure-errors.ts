@@ -23,14 +23,20 @@ interface RestErrorLike {
   message?: string;
 }
 
+/** Azure's public endpoint for an account. */
+export function defaultEndpoint(accountName: string): string {
+  return `https://${accountName}.blob.core.windows.net`;
+}
+
 const KEY_SOURCES = "account-key in the config, or LITESTREAM_AZURE_ACCOUNT_KEY";
 
-/** Blob Storage's "this blob does not exist", as opposed to a missing container (also a 404). */
+/**
+ * Blob Storage's "this blob does not exist", as opposed to a missing container (also a 404). Only the
+ * service's own code counts: a bare 404 from something else at the endpoint (a proxy, a web server) must
+ * not read as an empty replica.
+ */
 export function isBlobNotFound(err: unknown): boolean {
-  const e = err as RestErrorLike | undefined;
-  // A HEAD or ranged GET may carry the code only in a header the SDK did not read: a 404 without any
-  // code is a missing blob, since a missing container always names itself.
-  return e?.code === "BlobNotFound" || (e?.statusCode === 404 && e.code === undefined);
+  return (err as RestErrorLike | undefined)?.code === "BlobNotFound";
 }
 
 export function describeAzureError(err: unknown, op: string, key: string, site: AzureSite): StorageError {
@@ -64,6 +70,10 @@ export function describeAzureError(err: unknown, op: string, key: string, site: 
         );
         detail = `${advice.cause} (${detail})`;
         hint = advice.fix;
+        // Azure gives every storage account a host name of its own: one that does not resolve is
+        // most often a misspelt account.
+        if (network.kind === "dns" && site.endpoint === defaultEndpoint(site.accountName))
+          hint = `check account-name (${site.accountName}): no storage account has the host ${new URL(site.endpoint).host}; or check this host's DNS`;
       }
   }
   return new StorageError(
