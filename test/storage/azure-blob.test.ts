@@ -72,6 +72,22 @@ test.skipIf(!available)(
   60_000,
 );
 
+test.skipIf(!available)(
+  "a stream that fails after a staged block leaves no blob, nor replaces one",
+  async () => {
+    const s = store();
+    await s.put("half/obj", new Uint8Array([1, 2, 3]));
+    async function* failing() {
+      yield new Uint8Array(BLOCK_BYTES + 1);
+      throw new Error("compressor failed");
+    }
+    await expect(s.putStream("half/obj", failing())).rejects.toThrow("compressor failed");
+    await expect(s.putStream("half/new", failing())).rejects.toThrow("compressor failed");
+    expect(await s.get("half/obj")).toEqual(new Uint8Array([1, 2, 3]));
+    expect((await s.list("half/", { delimiter: false })).objects.map((o) => o.key)).toEqual(["half/obj"]);
+  },
+);
+
 test.skipIf(!available)("a large delete goes through, and again (nothing left is fine)", async () => {
   const s = store();
   const keys = Array.from({ length: 60 }, (_, i) => `many/${i}`);
