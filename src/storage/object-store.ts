@@ -22,8 +22,8 @@ export interface Listing {
 }
 
 export interface ObjectStore {
-  /** Backend type, as in Litestream's replica `type` (`file`, `s3`). */
-  readonly type: "file" | "s3" | "sftp";
+  /** Backend type, as in Litestream's replica `type` (`file`, `s3`, `sftp`, `abs`). */
+  readonly type: "file" | "s3" | "sftp" | "abs";
   /** Where the data goes, for logs and errors; never contains a secret. */
   readonly location: string;
   /**

@@ -65,7 +65,7 @@ export class ReplicaClient {
     return this.age?.hasIdentities ?? false;
   }
 
-  get type(): "file" | "s3" | "sftp" {
+  get type(): ObjectStore["type"] {
     return this.store.type;
   }
 

@@ -31,6 +31,20 @@ const BY_S3_CODE: Readonly<Record<string, StorageRefusal>> = {
   CredentialsProviderError: "no-credentials",
 };
 
+/** Azure Blob Storage error codes (x-ms-error-code, the SDK's RestError `code`) that are final. */
+const BY_AZURE_CODE: Readonly<Record<string, StorageRefusal>> = {
+  // A wrong account key: the signature does not check out (S3's SignatureDoesNotMatch).
+  AuthenticationFailed: "credentials-rejected",
+  InvalidAuthenticationInfo: "credentials-rejected",
+  // Azurite says this for a wrong key; Azure for a firewall or a key without the permission.
+  AuthorizationFailure: "access-denied",
+  AuthorizationPermissionMismatch: "access-denied",
+  AuthorizationResourceTypeMismatch: "access-denied",
+  ContainerNotFound: "no-bucket",
+  ContainerBeingDeleted: "no-bucket",
+  AccountIsDisabled: "access-denied",
+};
+
 /** A directory replica that this user may not write is as final as a rejected key. */
 const BY_ERRNO: Readonly<Record<string, StorageRefusal>> = {
   EACCES: "not-writable",
@@ -59,9 +73,9 @@ export function classifyRefusal(err: unknown): StorageRefusal | undefined {
     const e = value as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown } };
     for (const code of [e.code, e.name]) {
       if (typeof code !== "string") continue;
-      // A backend that made its own refusal (SFTP, Azure) already names it.
+      // A backend that made its own refusal (SFTP) already names it.
       if (isRefusal(code)) return code;
-      const kind = BY_S3_CODE[code] ?? BY_ERRNO[code];
+      const kind = BY_S3_CODE[code] ?? BY_AZURE_CODE[code] ?? BY_ERRNO[code];
       if (kind !== undefined) return kind;
     }
     if (e.$metadata?.httpStatusCode === 403) return "access-denied";

@@ -204,7 +204,7 @@ interface GenerateOptions {
 
 /** Counts what the engine uploads; decodes WAL segments to learn their raw size (timed separately). */
 class CountingStore implements ObjectStore {
-  readonly type: "file" | "s3" | "sftp";
+  readonly type: ObjectStore["type"];
   readonly location: string;
   walSegments = 0;
   walCompressedBytes = 0;

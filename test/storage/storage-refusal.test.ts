@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { StorageError } from "../../src/storage/object-store.ts";
-import { isDefiniteRefusal } from "../../src/storage/storage-refusal.ts";
+import { classifyRefusal, isDefiniteRefusal } from "../../src/storage/storage-refusal.ts";
 
 /** An error shaped as the AWS SDK throws it, wrapped as S3Store wraps it. */
 function s3Failure(name: string, status?: number, code?: string): StorageError {
@@ -54,5 +54,25 @@ describe("which start-up failures are definite", () => {
         definite: false,
       });
     }
+  });
+});
+
+describe("Azure Blob Storage's codes", () => {
+  /** An error shaped as @azure/storage-blob's RestError: the service's x-ms-error-code as `code`. */
+  function azureFailure(code: string, statusCode: number): Error {
+    return Object.assign(new Error(`${code} happened`), { name: "RestError", code, statusCode });
+  }
+
+  test("a missing container, a wrong key and a denial are final", () => {
+    expect(classifyRefusal(azureFailure("ContainerNotFound", 404))).toBe("no-bucket");
+    expect(classifyRefusal(azureFailure("AuthenticationFailed", 403))).toBe("credentials-rejected");
+    expect(classifyRefusal(azureFailure("AuthorizationFailure", 403))).toBe("access-denied");
+    expect(classifyRefusal(azureFailure("AuthorizationPermissionMismatch", 403))).toBe("access-denied");
+  });
+
+  test("a missing blob and a busy server are not", () => {
+    expect(classifyRefusal(azureFailure("BlobNotFound", 404))).toBeUndefined();
+    expect(classifyRefusal(azureFailure("ServerBusy", 503))).toBeUndefined();
+    expect(classifyRefusal(azureFailure("InternalError", 500))).toBeUndefined();
   });
 });
