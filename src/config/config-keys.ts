@@ -53,6 +53,7 @@ export const KNOWN_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
     retention: "retention: 24h",
     "retention-check-interval": "retention-check-interval: 1h",
     "snapshot-interval": "snapshot-interval: 6h",
+    "validation-interval": "validation-interval: 6h",
     age: "age: { identities: [$AGE_IDENTITY], recipients: [age1…] }",
   },
 };
@@ -63,7 +64,6 @@ export const LATER_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
   logging: {},
   db: {},
   replica: {
-    "validation-interval": "replica validation",
     "account-name": "Azure Blob Storage replicas",
     "account-key": "Azure Blob Storage replicas",
     host: "SFTP replicas",
