@@ -47,7 +47,12 @@ describe("age keys in a replica", () => {
   test("validation-interval on an encrypted replica needs an identity to read it back", () => {
     const err = refusal(["validation-interval: 1h", "age:", `  recipients: [${recipient}]`]);
     expect(err.message).toContain("dbs[0].replicas[0].validation-interval needs age identities");
-    const both = ["validation-interval: 1h", "age:", `  identities: [${identity}]`, `  recipients: [${recipient}]`];
+    const both = [
+      "validation-interval: 1h",
+      "age:",
+      `  identities: [${identity}]`,
+      `  recipients: [${recipient}]`,
+    ];
     expect(parse(both).dbs[0]!.replicas[0]!.validationIntervalMs).toBe(3_600_000);
   });
 
