@@ -110,7 +110,7 @@ export class Validator {
           ...fields,
           difference,
           pages: local.pageCount,
-          hint: `restore generation ${at.generation} and compare it; if the replica was damaged, a snapshot now (restart walship) gives later restores a sound base`,
+          hint: "something changed the replica's objects after upload (walship never rewrites one), or a restore from it would be wrong: check the storage, and keep this generation's objects for investigation",
         });
         return "mismatch";
       }
