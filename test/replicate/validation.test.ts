@@ -147,7 +147,7 @@ describe.each(TARGETS)("validation of a $name replica", (target) => {
       await tamperSnapshot(client, (database) => {
         const at = Buffer.from(database).indexOf(MARKER);
         expect(at).toBeGreaterThan(0);
-        database[at + 5] ^= 0x20;
+        database[at + 5] = database[at + 5]! ^ 0x20;
         const lz4 = encodeLz4Frame(database);
         return client.encryptor ? client.encryptor.bytes(lz4) : lz4;
       });
