@@ -360,17 +360,18 @@ export class ReplicatedDatabase implements ShadowSource {
    * A read transaction of its own that sees exactly the shadow WAL's end, returned with it (pinned-state.ts),
    * for validation: begun with the application's writers held right after a capture, so no commit lies
    * between the two. The writers wait for a capture of what arrived since the one just before, a read of
-   * the WAL header and a BEGIN. Null while the database is not open or the application kept its lock.
+   * the WAL header and a BEGIN. Our own read transaction stays where it is, as between checkpoints. Null
+   * while the database is not open or the application kept its lock.
    */
   pinPosition(): PinnedState | null {
     if (!this.open) return null;
     const before = this.pos();
-    this.capture();
+    this.capture(false);
     const conn = openConnection(this.path);
     let pinned: PinnedState | null = null;
     try {
       const held = this.checkpointer.whileWritersHeld(() => {
-        this.capture();
+        this.capture(false);
         beginRead(conn);
         return { pos: this.pos(), walHeader: readFileAt(this.walPath, 0, WAL_HEADER_SIZE) };
       });
