@@ -5,14 +5,13 @@
  */
 import { Database } from "bun:sqlite";
 import * as path from "node:path";
-import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { Replica } from "../../src/replicate/replica.ts";
 import { Replicator } from "../../src/replicate/replicator.ts";
 import { Validator } from "../../src/replicate/validator.ts";
 import { FileStore } from "../../src/storage/file.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { openApp } from "../helpers/app-db.ts";
-import { memoryLogger } from "../helpers/quiet-log.ts";
+import { openReplicatedDb } from "../helpers/replicated-db.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const mib = Number(process.argv[2] ?? 256);
@@ -27,15 +26,9 @@ try {
   setup.run("COMMIT");
   setup.run("PRAGMA wal_checkpoint(TRUNCATE)");
   setup.close();
-  const { log, lines } = memoryLogger();
-  const db = new ReplicatedDatabase({
-    path: file,
-    checkpointIntervalMs: 0,
+  const { db, log, lines } = openReplicatedDb(file, {
     minCheckpointPageCount: 1000,
     maxCheckpointPageCount: 10_000,
-    truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
-    maxWalBytes: 0,
-    log,
   });
   const client = new ReplicaClient(new FileStore(path.join(dir, "replica")));
   const replica = new Replica(db, { name: "bench", client, syncIntervalMs: 1000, log });

@@ -14,7 +14,6 @@ import { generateIdentity, identityToRecipient } from "age-encryption";
 import { snapshotPath } from "../../src/format/layout.ts";
 import { decodeLz4Frame, encodeLz4Frame } from "../../src/format/lz4-frame.ts";
 import { renderMetrics } from "../../src/observe/metrics.ts";
-import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../../src/replicate/database.ts";
 import { Replica } from "../../src/replicate/replica.ts";
 import { Replicator } from "../../src/replicate/replicator.ts";
 import { Validator } from "../../src/replicate/validator.ts";
@@ -23,8 +22,8 @@ import { AgeEncryptor } from "../../src/storage/age-encryptor.ts";
 import { FileStore } from "../../src/storage/file.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
 import { openApp } from "../helpers/app-db.ts";
-import { memoryLogger } from "../helpers/quiet-log.ts";
 import { s3ForTests } from "../helpers/replicate-setup.ts";
+import { openReplicatedDb } from "../helpers/replicated-db.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const dir = makeTempDir();
@@ -99,16 +98,7 @@ describe.each(TARGETS)("validation of a $name replica", (target) => {
     fs.mkdirSync(path.join(dir, name));
     const file = path.join(dir, name, "app.db");
     createDatabase(file);
-    const { log, lines } = memoryLogger();
-    const db = new ReplicatedDatabase({
-      path: file,
-      checkpointIntervalMs: 0,
-      minCheckpointPageCount: 1000,
-      maxCheckpointPageCount: 0,
-      truncatePageCount: DEFAULT_TRUNCATE_PAGE_COUNT,
-      maxWalBytes: 0,
-      log,
-    });
+    const { db, log, lines } = openReplicatedDb(file, { minCheckpointPageCount: 1000 });
     const client = target.client(name);
     const replica = new Replica(db, { name: "backup", client, syncIntervalMs: 100, log });
     const validator = new Validator(replica, db, 200, log);
