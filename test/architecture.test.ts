@@ -27,8 +27,9 @@ const LAYERS: Record<string, readonly string[]> = {
   observe: [],
   runtime: ["format", "io"],
   storage: ["config", "errors", "format", "io", "runtime"],
-  replicate: ["config", "errors", "format", "io", "observe", "runtime", "sqlite", "storage"],
   restore: ["errors", "format", "io", "observe", "runtime", "sqlite", "storage"],
+  // Validation (replicate/validator.ts) restores the replica to compare it with the database.
+  replicate: ["config", "errors", "format", "io", "observe", "restore", "runtime", "sqlite", "storage"],
   // The doctor reads the replication state through replicate/meta-directory.ts, the one module that
   // knows the meta directory's layout.
   doctor: ["config", "errors", "format", "io", "observe", "replicate", "sqlite", "storage"],

@@ -53,6 +53,7 @@ export const KNOWN_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
     retention: "retention: 24h",
     "retention-check-interval": "retention-check-interval: 1h",
     "snapshot-interval": "snapshot-interval: 6h",
+    "validation-interval": "validation-interval: 6h",
     age: "age: { identities: [$AGE_IDENTITY], recipients: [age1…] }",
     host: "host: nas.example.com:22",
     user: "user: backup",
@@ -95,9 +96,7 @@ export const LATER_KEYS: Readonly<Record<KeyLevel, Readonly<Record<string, strin
   global: {},
   logging: {},
   db: {},
-  replica: {
-    "validation-interval": "replica validation",
-  },
+  replica: {},
 };
 
 /** Keys whose values must never appear in messages. */

@@ -27,6 +27,8 @@ export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1_000;
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 60 * 60 * 1_000;
 /** Snapshots are taken only by retention unless an interval is set, as in Litestream. */
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 0;
+/** Validation is off unless an interval is set, as in Litestream. */
+export const DEFAULT_VALIDATION_INTERVAL_MS = 0;
 
 export interface ReplicaConfig {
   /** Unique per database; defaults to the target type (`file`, `s3`). */
@@ -39,6 +41,8 @@ export interface ReplicaConfig {
   retentionCheckIntervalMs: number;
   /** 0 turns scheduled snapshots off. */
   snapshotIntervalMs: number;
+  /** How often the replica is restored and compared with the database (validator.ts); 0 turns it off. */
+  validationIntervalMs: number;
   /** Static S3 credentials (the replica's own, else the global ones); secret, never print. */
   accessKeyId?: string;
   secretAccessKey?: string;
@@ -81,9 +85,26 @@ export function readReplica(node: YamlNode, key: string, context: ReplicaContext
       DEFAULT_RETENTION_CHECK_INTERVAL_MS,
     ),
     snapshotIntervalMs: reader.offOrDuration(map, key, "snapshot-interval", DEFAULT_SNAPSHOT_INTERVAL_MS),
+    validationIntervalMs: reader.offOrDuration(
+      map,
+      key,
+      "validation-interval",
+      DEFAULT_VALIDATION_INTERVAL_MS,
+    ),
   };
   const age = map.entries.get("age");
   if (age) replica.age = readAgeConfig(age.value, childKey(key, "age"), reader, context);
+  if (replica.validationIntervalMs > 0 && replica.age && replica.age.identities.length === 0) {
+    // Validation restores the replica, and an encrypted one reads back only with an identity.
+    reader.fail(
+      `${key}.validation-interval`,
+      `${key}.validation-interval needs age identities: validating restores the replica, which is encrypted`,
+      {
+        hint: "add age.identities (or identities-file), or remove validation-interval",
+        position: positionOf(map, "validation-interval"),
+      },
+    );
+  }
   // sync-interval: 0 ships every commit as soon as it is captured (Litestream panics on 0).
   // Litestream also panics on this one (time.NewTicker with 0).
   if (replica.retentionMs > 0 && replica.retentionCheckIntervalMs === 0) {
@@ -314,6 +335,7 @@ export function replicaFromUrl(url: string, options: ReplicaFromUrlOptions): Rep
     retentionMs: DEFAULT_RETENTION_MS,
     retentionCheckIntervalMs: DEFAULT_RETENTION_CHECK_INTERVAL_MS,
     snapshotIntervalMs: DEFAULT_SNAPSHOT_INTERVAL_MS,
+    validationIntervalMs: DEFAULT_VALIDATION_INTERVAL_MS,
   };
 }
 

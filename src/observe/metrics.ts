@@ -178,7 +178,50 @@ export function renderMetrics(sets: readonly ObservedSet[], build: BuildInfo, no
     "1 when the last attempt to sync the replica went through, 0 while attempts fail (see /healthz for why)",
     perReplica((r) => (r.reachability.reachable ? 1 : 0)),
   );
+  writeValidationMetrics(out, sets);
   return out.text();
+}
+
+/** The validations' metrics (`validation-interval`), per replica validated. */
+function writeValidationMetrics(out: Exposition, sets: readonly ObservedSet[]): void {
+  const validators = sets.flatMap((s) => s.validators ?? []);
+  const perValidator = (f: (v: (typeof validators)[number]) => number): [Labels, number][] =>
+    validators.map((v) => [{ db: v.db.path, name: v.name }, f(v)]);
+  out.metric(
+    "walship_validation_runs_total",
+    "counter",
+    "Validations of the replica by outcome (status: ok, mismatch, error)",
+    validators.flatMap((v) =>
+      Object.entries(v.stats.runs).map(([status, n]): [Labels, number] => [
+        { db: v.db.path, name: v.name, status },
+        n,
+      ]),
+    ),
+  );
+  out.metric(
+    "walship_validation_failures_total",
+    "counter",
+    "Validations that failed: the restored replica differed from the database, or could not be restored",
+    perValidator((v) => (v.stats.runs.mismatch ?? 0) + (v.stats.runs.error ?? 0)),
+  );
+  out.metric(
+    "walship_validation_last_success_timestamp_seconds",
+    "gauge",
+    "Unix time of the replica's last successful validation (0 before the first)",
+    perValidator((v) => (v.stats.lastSuccessAt?.getTime() ?? 0) / 1000),
+  );
+  out.metric(
+    "walship_validation_downloaded_bytes_total",
+    "counter",
+    "Bytes the validations' restores downloaded from the replica",
+    perValidator((v) => v.stats.bytesDownloaded),
+  );
+  out.metric(
+    "walship_validation_writer_hold_seconds_total",
+    "counter",
+    "Time the application's writers waited while validations pinned a position, in seconds",
+    perValidator((v) => v.stats.writerHoldSeconds),
+  );
 }
 
 /** Replicas behind for longer than `maxLagMs`, for /healthz. */

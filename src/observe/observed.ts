@@ -73,8 +73,23 @@ export interface ObservedReplica {
   lagSeconds(now?: number): number;
 }
 
+/** A replica's validations (`validation-interval`) since start-up. */
+export interface ObservedValidation {
+  readonly name: string;
+  readonly db: { readonly path: string };
+  readonly stats: {
+    /** Runs by outcome: ok, mismatch, error. */
+    readonly runs: Readonly<Record<string, number>>;
+    readonly lastSuccessAt: Date | null;
+    readonly bytesDownloaded: number;
+    readonly writerHoldSeconds: number;
+  };
+}
+
 /** A database and its replicas. */
 export interface ObservedSet {
   readonly db: ObservedDatabase;
   readonly replicas: readonly ObservedReplica[];
+  /** The replicas that are validated. */
+  readonly validators?: readonly ObservedValidation[] | undefined;
 }

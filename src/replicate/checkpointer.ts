@@ -190,14 +190,7 @@ export class Checkpointer {
    * copy the last frames and checkpoint all of them; null when the application held the lock all along.
    */
   holdingWriters(): CheckpointResult | null {
-    const { shmLocks: locks, conn } = this.h;
-    // Backpressure may hold the writers already; then the lock stays taken when we are done.
-    const already = this.writersHeldSince !== null;
-    const held =
-      already ||
-      (locks ? locks.take("write", WRITER_LOCK_TIMEOUT_MS) : tryBeginImmediate(conn, WRITER_LOCK_TIMEOUT_MS));
-    if (!held) return null;
-    try {
+    const held = this.whileWritersHeld(() => {
       this.capture();
       const deadline = performance.now() + CHECKPOINT_LOCK_TIMEOUT_MS;
       let result = this.passive();
@@ -221,13 +214,33 @@ export class Checkpointer {
       // the next writer would find it in the way and append instead of restarting.
       this.capture();
       return result;
+    });
+    return held?.value ?? null;
+  }
+
+  /**
+   * Runs `fn` with the application's writers held (the write lock, tried for at most
+   * WRITER_LOCK_TIMEOUT_MS) and says for how long they were; null when the application held the lock all
+   * along. A hold of backpressure's stays in place afterwards: it releases the lock itself.
+   */
+  whileWritersHeld<T>(fn: () => T): { value: T; heldMs: number } | null {
+    const { shmLocks: locks, conn } = this.h;
+    const already = this.writersHeldSince !== null;
+    const held =
+      already ||
+      (locks ? locks.take("write", WRITER_LOCK_TIMEOUT_MS) : tryBeginImmediate(conn, WRITER_LOCK_TIMEOUT_MS));
+    if (!held) return null;
+    const started = performance.now();
+    let value: T;
+    try {
+      value = fn();
     } finally {
-      // A hold of backpressure's stays: it releases the lock itself.
       if (!already) {
         if (locks) locks.release("write");
         else conn.run("ROLLBACK");
       }
     }
+    return { value, heldMs: performance.now() - started };
   }
 
   /**

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CaptureTime } from "../format/capture-times.ts";
 import type { Pos } from "../format/layout.ts";
-import { fileSize, readAt } from "../io/file-io.ts";
+import { fileSize, readAt, readFileAt } from "../io/file-io.ts";
 import { errorMessage } from "../observe/error-text.ts";
 import type { Logger } from "../observe/log.ts";
 import { WAL_HEADER_SIZE, walSize } from "../sqlite/wal.ts";
@@ -27,6 +27,7 @@ import {
   closeOurConnections,
   endRead,
   type OurConnections,
+  openConnection,
   openOurConnections,
 } from "./connection.ts";
 import { DatabaseFileGate } from "./database-file-gate.ts";
@@ -34,6 +35,7 @@ import { type DatabaseStats, newDatabaseStats } from "./database-stats.ts";
 import { defaultMetaPath, MetaDirectory } from "./meta-directory.ts";
 import { explainStateError } from "./meta-directory-error.ts";
 import { OtherReplicatorError, otherWriterError, refuseSharedMetaDirectory } from "./other-replicator.ts";
+import { PinnedState } from "./pinned-state.ts";
 import { ProcessLock } from "./process-lock.ts";
 import { replacedReason } from "./replaced-file.ts";
 import { currentBootId, RunMarker } from "./run-marker.ts";
@@ -266,15 +268,7 @@ export class ReplicatedDatabase implements ShadowSource {
     this.checkpointer.reportBound(this.checkpointHolds > 0);
     this.shadow.clean(this.floor);
 
-    const after = this.pos();
-    if (
-      !before ||
-      before.generation !== after?.generation ||
-      before.index !== after.index ||
-      before.offset !== after.offset
-    ) {
-      this.notify();
-    }
+    if (!samePos(before, this.pos())) this.notify();
   }
 
   /** A checkpoint now (checkpointer.ts), unless a snapshot is reading the database file. */
@@ -362,6 +356,37 @@ export class ReplicatedDatabase implements ShadowSource {
     return moved;
   }
 
+  /**
+   * A read transaction of its own that sees exactly the shadow WAL's end, returned with it (pinned-state.ts),
+   * for validation: begun with the application's writers held right after a capture, so no commit lies
+   * between the two. The writers wait for a capture of what arrived since the one just before, a read of
+   * the WAL header and a BEGIN. Our own read transaction stays where it is, as between checkpoints. Null
+   * while the database is not open or the application kept its lock.
+   */
+  pinPosition(): PinnedState | null {
+    if (!this.open) return null;
+    const before = this.pos();
+    this.capture(false);
+    const conn = openConnection(this.path);
+    let pinned: PinnedState | null = null;
+    try {
+      const held = this.checkpointer.whileWritersHeld(() => {
+        this.capture(false);
+        beginRead(conn);
+        return { pos: this.pos(), walHeader: readFileAt(this.walPath, 0, WAL_HEADER_SIZE) };
+      });
+      if (held?.value.pos)
+        pinned = new PinnedState(conn, held.value.pos, held.value.walHeader, held.heldMs, this);
+    } finally {
+      if (!pinned) {
+        endRead(conn);
+        conn.close();
+      }
+      if (!samePos(before, this.pos())) this.notify();
+    }
+    return pinned;
+  }
+
   /** Makes the next sync start a new generation (a replica found it cannot continue the current one). */
   requestNewGeneration(reason: string): void {
     this.shadow.forcedReason = reason;
@@ -409,4 +434,8 @@ export class ReplicatedDatabase implements ShadowSource {
     this.shadow.known = false;
     if (open) closeOurConnections(open);
   }
+}
+
+function samePos(a: Pos | null, b: Pos | null): boolean {
+  return !!a && !!b && a.generation === b.generation && a.index === b.index && a.offset === b.offset;
 }

@@ -1,7 +1,8 @@
 /**
  * A database's meta directory (`.<db>-litestream/`, Litestream 0.3.13's place and layout): the
  * `generation` file, one directory per generation holding the shadow WAL (`wal/<index>.wal`), and
- * walship's own files beside them (`walship.lock`, `walship.run`, `replicas/<name>.json`). The only
+ * walship's own files beside them (`walship.lock`, `walship.run`, `replicas/<name>.json`, and
+ * `validation/<name>/` while a validation runs). The only
  * module that builds paths inside it; cleanup of what no replica needs any more lives here too.
  */
 import * as fs from "node:fs";
@@ -39,6 +40,11 @@ export class MetaDirectory {
   /** What replica `name` last uploaded (replica-state-file.ts). */
   replicaStatePath(name: string): string {
     return path.join(this.path, "replicas", `${encodeURIComponent(name)}.json`);
+  }
+
+  /** Where replica `name`'s validation restores its copy of the database (validator.ts); removed after each run. */
+  validationPath(name: string): string {
+    return path.join(this.path, "validation", encodeURIComponent(name));
   }
 
   private generationsDir(): string {

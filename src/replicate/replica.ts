@@ -74,30 +74,31 @@ export class Replica {
     this.state = new ReplicaStateFile(db.metaPath, opts.name);
   }
 
-  /** Runs `fn` after every earlier operation on this replica: sync, snapshot and retention share `pos`. */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` after every earlier operation on this replica: sync, snapshot, retention and validation share `pos`. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
-    this.queue = run.then(
-      () => {},
-      () => {},
-    );
+    const settled = () => {};
+    this.queue = run.then(settled, settled);
     return run;
   }
 
   /** Uploads everything the shadow WAL holds beyond our position. On failure the position is recomputed next time. */
   sync(): Promise<void> {
-    return this.exclusive(async () => {
-      this.stats.syncCount++;
-      try {
-        await this.syncOnce();
-        this.lastSuccess = new Date();
-        if (this.isCaughtUp()) this.caughtUpAt = this.lastSuccess;
-      } catch (err) {
-        this.stats.syncErrorCount++;
-        this.pos = null;
-        throw err;
-      }
-    });
+    return this.exclusive(() => this.syncInTurn());
+  }
+
+  /** sync() for a caller inside exclusive() (validator.ts): uploads up to the position the shadow WAL has now. */
+  async syncInTurn(): Promise<void> {
+    this.stats.syncCount++;
+    try {
+      await this.syncOnce();
+      this.lastSuccess = new Date();
+      if (this.isCaughtUp()) this.caughtUpAt = this.lastSuccess;
+    } catch (err) {
+      this.stats.syncErrorCount++;
+      this.pos = null;
+      throw err;
+    }
   }
 
   /** Whether everything in the shadow WAL has been uploaded. */

@@ -9,12 +9,15 @@ import type { ReplicatedDatabase } from "./database.ts";
 import type { Replica } from "./replica.ts";
 import { replicaFloor } from "./replica-floor.ts";
 import { Signal } from "./signal.ts";
+import type { Validator } from "./validator.ts";
 import { MIN_CAPTURE_GAP_MS, WalWatch } from "./wal-watch.ts";
 
 export interface ReplicatedSet {
   db: ReplicatedDatabase;
   replicas: Replica[];
   monitorIntervalMs: number;
+  /** The replicas with a `validation-interval`, one validator each. */
+  validators?: Validator[];
 }
 
 /**
@@ -31,6 +34,8 @@ export class Replicator {
   private timers: ReturnType<typeof setInterval>[] = [];
   private watches: WalWatch[] = [];
   private loops: Promise<void>[] = [];
+  /** Kept apart from `loops`: stop waits for a validation's restore no longer than FINAL_SYNC_DOWN_MS. */
+  private validations: Promise<void>[] = [];
   /** Fires once stop() begins, to cut every wait short. */
   private readonly stopped = new Signal();
 
@@ -93,6 +98,12 @@ export class Replicator {
           ),
         );
       }
+    }
+    for (const v of set.validators ?? []) {
+      const validate = async () => {
+        await v.run(() => this.stopped.fired);
+      };
+      this.validations.push(this.periodic(v.replica, "validation", v.intervalMs, v.intervalMs, validate));
     }
   }
 
@@ -217,6 +228,8 @@ export class Replicator {
     await (down
       ? Promise.race([Promise.all(this.loops), sleep(FINAL_SYNC_DOWN_MS)])
       : Promise.all(this.loops));
+    // A validation in progress stops at its next step; a restore under way is not waited for long.
+    await Promise.race([Promise.all(this.validations), sleep(FINAL_SYNC_DOWN_MS)]);
     // Every replica at once: one that does not answer must not use up the stop timeout of the others.
     const results = await Promise.all(
       this.sets.map(async (set) => {

@@ -19,6 +19,7 @@ import { DirectoryScanner } from "./directory-scanner.ts";
 import { Replica } from "./replica.ts";
 import { type ReplicatedSet, Replicator } from "./replicator.ts";
 import { checkReplicasAtStartup } from "./startup-check.ts";
+import { Validator } from "./validator.ts";
 
 /** Directories are rescanned no more often than this, whatever the monitor interval. */
 const MIN_DIRECTORY_SCAN_MS = 500;
@@ -131,6 +132,7 @@ function logReplicas(dbc: DbConfig, log: Logger): void {
       db: dbc.path,
       name: rc.name,
       sync_interval_ms: rc.syncIntervalMs,
+      validation_interval_ms: rc.validationIntervalMs || undefined,
       ...describeTarget(rc.target),
     });
   }
@@ -168,5 +170,8 @@ function buildSet(dbc: DbConfig, log: Logger): ReplicatedSet {
       log,
     });
   });
-  return { db, replicas, monitorIntervalMs: dbc.monitorIntervalMs };
+  const validators = dbc.replicas.flatMap((rc, i) =>
+    rc.validationIntervalMs > 0 ? [new Validator(replicas[i]!, db, rc.validationIntervalMs, log)] : [],
+  );
+  return { db, replicas, monitorIntervalMs: dbc.monitorIntervalMs, validators };
 }

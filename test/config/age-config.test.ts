@@ -44,6 +44,18 @@ describe("age keys in a replica", () => {
     expect(config.dbs[0]!.replicas[0]!.age).toEqual({ identities: [identity], recipients: [recipient] });
   });
 
+  test("validation-interval on an encrypted replica needs an identity to read it back", () => {
+    const err = refusal(["validation-interval: 1h", "age:", `  recipients: [${recipient}]`]);
+    expect(err.message).toContain("dbs[0].replicas[0].validation-interval needs age identities");
+    const both = [
+      "validation-interval: 1h",
+      "age:",
+      `  identities: [${identity}]`,
+      `  recipients: [${recipient}]`,
+    ];
+    expect(parse(both).dbs[0]!.replicas[0]!.validationIntervalMs).toBe(3_600_000);
+  });
+
   const pq = `age1pq1${"q".repeat(1900)}`;
   test.each([
     ["a recipient among the identities", [`  identities: [${recipient}]`], "identities[0]", "is a recipient"],

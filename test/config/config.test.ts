@@ -79,6 +79,7 @@ describe("defaults", () => {
             retentionMs: 86_400_000,
             retentionCheckIntervalMs: 3_600_000,
             snapshotIntervalMs: 0,
+            validationIntervalMs: 0,
           },
         ],
       },
@@ -118,6 +119,7 @@ dbs:
         retention: 72h
         retention-check-interval: 30m
         snapshot-interval: 6h
+        validation-interval: 12h
       - path: /backups/app
 `);
     expect(config).toEqual({
@@ -154,6 +156,7 @@ dbs:
               retentionMs: 259_200_000,
               retentionCheckIntervalMs: 1_800_000,
               snapshotIntervalMs: 21_600_000,
+              validationIntervalMs: 43_200_000,
               accessKeyId: "AKIAREPLICA",
               secretAccessKey: "replicasecret",
             },
@@ -164,6 +167,7 @@ dbs:
               retentionMs: 86_400_000,
               retentionCheckIntervalMs: 3_600_000,
               snapshotIntervalMs: 0,
+              validationIntervalMs: 0,
             },
           ],
         },
@@ -197,6 +201,14 @@ dbs:
 
   test("a bare 0 duration is allowed", () => {
     expect(parse(withReplica("snapshot-interval: 0")).dbs[0]?.replicas[0]?.snapshotIntervalMs).toBe(0);
+  });
+
+  test("validation-interval is read like the other intervals, off by default and with 0", () => {
+    const replica = (line: string) => parse(withReplica(line)).dbs[0]?.replicas[0]?.validationIntervalMs;
+    expect(replica("validation-interval: 90s")).toBe(90_000);
+    expect(replica("validation-interval: 0")).toBe(0);
+    expect(replica("sync-interval: 1s")).toBe(0);
+    expect(configError(withReplica("validation-interval: 10")).message).toContain("validation-interval");
   });
 
   test("retention 0 turns retention off and allows a 0 check interval", () => {
@@ -274,17 +286,6 @@ describe("unknown and unsupported keys", () => {
     expect(error.message).toContain('dbs[0].url is not valid here; "url" belongs in a replicas entry');
     expect(error.hint).toBe('move "url" into a replicas entry');
   });
-  test.each([["validation-interval", "validation-interval: 1h", "replica validation"]])(
-    "%s is not supported yet",
-    (key, line, what) => {
-      const error = configError(withReplica(line));
-      expect(error.message).toContain(
-        `dbs[0].replicas[0].${key} is not supported yet (walship has no ${what} yet)`,
-      );
-      expect(error.hint).toBe(`remove "${key}" from the config`);
-      expect(error.message).not.toContain("hunter2");
-    },
-  );
   test("unsupported replica types", () => {
     const error = configError("dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n        bucket: b\n");
     expect(error.message).toContain('dbs[0].replicas[0].type "gcs" is not supported yet');

@@ -25,6 +25,7 @@ const entry: DbConfig = {
       retentionMs: 0,
       retentionCheckIntervalMs: 0,
       snapshotIntervalMs: 0,
+      validationIntervalMs: 0,
     },
     {
       name: "file",
@@ -33,6 +34,7 @@ const entry: DbConfig = {
       retentionMs: 0,
       retentionCheckIntervalMs: 0,
       snapshotIntervalMs: 0,
+      validationIntervalMs: 0,
     },
   ],
 };
