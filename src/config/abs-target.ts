@@ -1,7 +1,7 @@
 /**
  * Azure Blob Storage targets: the URL `abs://ACCOUNT@CONTAINER/PATH` and the keys `account-name`,
  * `account-key`, `bucket` (the container), `path`, `endpoint`, as Litestream 0.3.13 reads them: the URL's
- * parts only fill what the keys left empty.
+ * parts only fill what the keys left empty. walship adds `?endpoint=` to the URL.
  */
 
 import type { AbsTarget } from "./replica-target.ts";
@@ -32,8 +32,17 @@ export function parseAbsUrl(input: string, fail: AbsFail): AbsSettings {
       "an account key in the URL is not used",
       "remove :KEY from the URL; set account-key in the config or LITESTREAM_AZURE_ACCOUNT_KEY",
     );
-  if (url.search !== "" || url.hash !== "") fail("it has a query or fragment", `use ${EXAMPLE}`);
+  if (url.hash !== "") fail("it has a fragment", `use ${EXAMPLE}`);
   const settings: AbsSettings = { path: cleanKeyPrefix(decodeURIComponent(url.pathname)) };
+  // walship's addition, so that a command line alone reaches an emulator or a sovereign cloud.
+  for (const [name, value] of url.searchParams) {
+    if (name !== "endpoint")
+      fail(
+        `unknown parameter "${name}"`,
+        `use ${EXAMPLE}?endpoint=http://127.0.0.1:10000/ACCOUNT or no parameter`,
+      );
+    settings.endpoint = value;
+  }
   if (url.username !== "") settings.accountName = decodeURIComponent(url.username);
   if (url.hostname !== "") settings.container = url.hostname;
   return settings;
@@ -56,7 +65,10 @@ export function resolveAbsTarget(
     container,
     path: cleanKeyPrefix(keys.path ?? fromUrl?.path ?? ""),
   };
-  if (keys.endpoint !== undefined) target.endpoint = absEndpoint(keys.endpoint, fail);
+  if (keys.endpoint !== undefined && fromUrl?.endpoint !== undefined && keys.endpoint !== fromUrl.endpoint)
+    fail("endpoint is given both in the URL and as a key, differently", "give endpoint in one place only");
+  const endpoint = keys.endpoint ?? fromUrl?.endpoint;
+  if (endpoint !== undefined) target.endpoint = absEndpoint(endpoint, fail);
   if (keys.accountKey) target.accountKey = keys.accountKey;
   return target;
 }

@@ -11,7 +11,7 @@
  * | `s3://BUCKET.PROVIDER-HOST/PATH`, `s3://PROVIDER-HOST/BUCKET/PATH` | see s3-providers.ts |
  * | `s3://IP[:PORT]/BUCKET/PATH`, `s3://HOST:PORT/BUCKET/PATH` | endpoint `HOST[:PORT]` |
  * | `sftp://USER[:PASSWORD]@HOST[:PORT]/PATH[?host-key-fingerprint=…]` | see sftp-target.ts |
- * | `abs://ACCOUNT@CONTAINER/PATH` | see abs-target.ts |
+ * | `abs://ACCOUNT@CONTAINER/PATH[?endpoint=URL]` | see abs-target.ts |
  */
 
 import { type AbsSettings, parseAbsUrl, resolveAbsTarget } from "./abs-target.ts";

@@ -22,6 +22,7 @@ import type { ReplicaClient } from "../storage/replica-client.ts";
 import { ambiguityHint } from "../storage/s3-errors.ts";
 import { storageAdvice } from "../storage/storage-advice.ts";
 import { isRefusal } from "../storage/storage-refusal.ts";
+import { absSteps } from "./abs-steps.ts";
 import { encryptionStep } from "./encryption-step.ts";
 import {
   connectTcp,
@@ -62,16 +63,16 @@ export async function diagnoseReplica(input: DiagnoseInput): Promise<TargetRepor
   const steps: Step[] = [];
   const { target } = input;
   const credentials = resolveCredentialSource(input);
-  let client: ReplicaClient;
+  let client: ReplicaClient | undefined;
   if (target.type === "sftp") client = await sftpSteps(target, input.env, steps);
+  else if (target.type === "abs") client = await absSteps(target, input.env, steps);
   else {
     client = openReplicaClient(target, credentials.credentials, input.env);
     if (target.type === "file") await fileSteps(target.path, client, steps);
-    else if (target.type === "s3")
-      await s3Steps(s3Check(target, client, credentials.source, input.env), steps);
+    else await s3Steps(s3Check(target, client, credentials.source, input.env), steps);
   }
   // Only once the replica can be read at all.
-  if (steps.every((s) => s.status !== "fail")) steps.push(await encryptionStep(client, input.age));
+  if (client && steps.every((s) => s.status !== "fail")) steps.push(await encryptionStep(client, input.age));
   const report: TargetReport = {
     replica: input.replica,
     target: describeTarget(target),

@@ -4,13 +4,12 @@
  */
 import type { SftpTarget } from "../config/replica-target.ts";
 import { generationsPath } from "../format/layout.ts";
-import { errorHint, errorMessage } from "../observe/error-text.ts";
 import { StorageError } from "../storage/object-store.ts";
 import { describeTarget, openSftpStore } from "../storage/open.ts";
 import { ReplicaClient } from "../storage/replica-client.ts";
 import { sha256Fingerprint, wireKeyType } from "../storage/ssh-known-hosts.ts";
-import { connectTcp, resolveHost } from "./network.ts";
-import { errCode, probeStep, type Step, skipRest } from "./step.ts";
+import { reachSteps } from "./reach-steps.ts";
+import { failedStep, probeStep, type Step, skipRest } from "./step.ts";
 
 export async function sftpSteps(
   target: SftpTarget,
@@ -24,36 +23,11 @@ export async function sftpSteps(
   const client = new ReplicaClient(store);
   steps.push(understoodStep(target));
   const at = `${target.host}:${target.port}`;
-  let addresses: string[];
-  try {
-    addresses = await resolveHost(target.host);
-    steps.push({ name: "dns", status: "ok", detail: `${target.host} resolves to ${addresses.join(", ")}` });
-  } catch (err) {
-    steps.push({
-      name: "dns",
-      status: "fail",
-      detail: `${target.host} does not resolve (${errCode(err)})`,
-      cause: "the host name is wrong, or this host's DNS does not know it",
-      fix: "check host in the replica (or the sftp:// URL); an IP address works too",
-    });
-    skipRest(steps, ["tcp", "host-key", "login", "directory", "probe"]);
-    return client;
-  }
-  try {
-    const ms = await connectTcp(addresses[0]!, target.port);
-    steps.push({
-      name: "tcp",
-      status: "ok",
-      detail: `connected to ${addresses[0]}:${target.port} in ${ms} ms`,
-    });
-  } catch (err) {
-    steps.push({
-      name: "tcp",
-      status: "fail",
-      detail: `cannot connect to ${addresses[0]}:${target.port} (${errCode(err)})`,
-      cause: "no SSH server listens there, or a firewall drops the connection",
-      fix: `check that sshd runs on ${at} and that this host may reach it (port ${target.port})`,
-    });
+  const reached = await reachSteps(target.host, target.port, steps, {
+    hostFix: "check host in the replica (or the sftp:// URL); an IP address works too",
+    server: "SSH server",
+  });
+  if (!reached) {
     skipRest(steps, ["host-key", "login", "directory", "probe"]);
     return client;
   }
@@ -68,13 +42,13 @@ export async function sftpSteps(
   const code = failure instanceof StorageError ? failure.code : undefined;
   const hostKeyFailed = code === "host-key-unknown" || code === "host-key-mismatch";
   if (offered === undefined) {
-    steps.push(failStep("host-key", failure, "the server did not complete the SSH handshake"));
+    steps.push(failedStep("host-key", failure, "the server did not complete the SSH handshake"));
     skipRest(steps, ["login", "directory", "probe"]);
     return client;
   }
   const fingerprint = `${sha256Fingerprint(offered)} (${wireKeyType(offered)})`;
   if (hostKeyFailed) {
-    steps.push(failStep("host-key", failure, `the server's host key ${fingerprint} is not trusted`));
+    steps.push(failedStep("host-key", failure, `the server's host key ${fingerprint} is not trusted`));
     skipRest(steps, ["login", "directory", "probe"]);
     return client;
   }
@@ -90,13 +64,13 @@ export async function sftpSteps(
       : { name: "host-key", status: "ok", detail: `${fingerprint} is trusted (${target.hostKey.kind})` },
   );
   if (code === "credentials-rejected") {
-    steps.push(failStep("login", failure, `the server refused ${target.user}'s login`));
+    steps.push(failedStep("login", failure, `the server refused ${target.user}'s login`));
     skipRest(steps, ["directory", "probe"]);
     return client;
   }
   steps.push({ name: "login", status: "ok", detail: `logged in as ${target.user}` });
   if (gens === undefined) {
-    steps.push(failStep("directory", failure, `cannot list ${target.path}`));
+    steps.push(failedStep("directory", failure, `cannot list ${target.path}`));
     skipRest(steps, ["probe"]);
     return client;
   }
@@ -114,14 +88,4 @@ function understoodStep(target: SftpTarget): Step {
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
   return { name: "understood", status: "ok", detail };
-}
-
-function failStep(name: string, err: unknown, cause: string): Step {
-  return {
-    name,
-    status: "fail",
-    detail: errorMessage(err),
-    cause,
-    fix: errorHint(err) ?? "see the error above",
-  };
 }

@@ -54,3 +54,14 @@ export async function probeStep(client: ReplicaClient, where: string): Promise<S
     };
   }
 }
+
+/** A failed step whose detail and fix come from the error (its message and hint). */
+export function failedStep(name: string, err: unknown, cause: string): Step {
+  return {
+    name,
+    status: "fail",
+    detail: errorMessage(err),
+    cause,
+    fix: errorHint(err) ?? "see the error above",
+  };
+}

@@ -3,8 +3,6 @@
  * with shared-key authentication. The SDK is imported on first use, so commands that never touch Azure
  * do not load it. Objects are block blobs: a blob appears only when its block list is committed, so no
  * reader ever sees one half-written.
- *
- * WORK IN PROGRESS (issue 19): not wired into the config yet.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";

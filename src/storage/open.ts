@@ -4,11 +4,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Credentials } from "../config/credentials.ts";
 import {
+  type AbsTarget,
   type HostKeyPolicy,
   knownRegion,
   type ReplicaTarget,
   type SftpTarget,
 } from "../config/replica-target.ts";
+import { AzureBlobStore } from "./azure-blob.ts";
 import { FileStore } from "./file.ts";
 import { StorageError } from "./object-store.ts";
 import { ReplicaClient } from "./replica-client.ts";
@@ -24,13 +26,7 @@ export function openReplicaClient(
 ): ReplicaClient {
   if (target.type === "file") return new ReplicaClient(new FileStore(target.path));
   if (target.type === "sftp") return new ReplicaClient(openSftpStore(target, env));
-  if (target.type === "abs")
-    throw new StorageError(
-      `Azure Blob Storage replicas (${target.accountName}@${target.container}) cannot be opened yet`,
-      "open",
-      "",
-      "use an s3://, sftp:// or directory replica",
-    );
+  if (target.type === "abs") return new ReplicaClient(openAbsStore(target, env));
   // AWS_CA_BUNDLE is the AWS CLI's and SDKs' variable for a private CA.
   const caFile = target.caFile ?? env("AWS_CA_BUNDLE");
   return new ReplicaClient(
@@ -46,6 +42,26 @@ export function openReplicaClient(
       ...credentials,
     }),
   );
+}
+
+/** The account key: the replica's own, else LITESTREAM_AZURE_ACCOUNT_KEY (as Litestream 0.3.13). */
+function openAbsStore(target: AbsTarget, env: (name: string) => string | undefined): AzureBlobStore {
+  const accountKey = target.accountKey ?? env("LITESTREAM_AZURE_ACCOUNT_KEY");
+  if (!accountKey)
+    throw new StorageError(
+      `No account key for Azure Blob Storage account ${target.accountName}`,
+      "open",
+      "",
+      "set account-key in the replica's config, or LITESTREAM_AZURE_ACCOUNT_KEY in the environment",
+      { code: "no-credentials" },
+    );
+  return new AzureBlobStore({
+    accountName: target.accountName,
+    accountKey,
+    container: target.container,
+    prefix: target.path,
+    endpoint: target.endpoint,
+  });
 }
 
 /** `onHostKey` sees the key the server offered, checked or not (doctor shows its fingerprint). */

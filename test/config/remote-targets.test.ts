@@ -173,8 +173,14 @@ describe("abs", () => {
       container: "c",
     });
   });
+  test("?endpoint= names an emulator from the command line", () => {
+    expect(url("abs://devstoreaccount1@c/p?endpoint=http://127.0.0.1:10000/devstoreaccount1")).toMatchObject({
+      endpoint: "http://127.0.0.1:10000/devstoreaccount1",
+    });
+  });
   test.each([
     ["abs://backups/db", "it names no storage account"],
+    ["abs://a@c/p?region=x", 'unknown parameter "region"'],
     ["abs://acct:key@backups/db", "an account key in the URL is not used"],
   ])("%s is refused", (input, reason) => {
     expect(urlError(input).reason).toBe(reason);
