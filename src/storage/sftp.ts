@@ -284,6 +284,21 @@ export class SftpStore implements ObjectStore {
     });
   }
 
+  /**
+   * Makes the replica directory and writes and removes a probe file in it: a directory the SSH user may
+   * not write is then refused at start-up (access-denied) rather than at the first upload.
+   */
+  checkWritable(): Promise<void> {
+    return this.withSftp("write probe", "", async (sftp) => {
+      const root = path.posix.normalize(this.opts.root);
+      await this.mkdirs(sftp, root);
+      const probe = `${root}/.walship-probe.tmp-${randomBytes(6).toString("hex")}`;
+      const handle = await call<Buffer>((cb) => sftp.open(probe, "w", (err, h) => cb(err, h)));
+      await call<void>((cb) => sftp.close(handle, (err) => cb(err)));
+      await call<void>((cb) => sftp.unlink(probe, (err) => cb(err)));
+    });
+  }
+
   /** Closes the connection (the next call opens a new one). */
   close(): void {
     void this.session?.then((s) => s.client.end()).catch(() => {});

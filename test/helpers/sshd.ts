@@ -56,7 +56,8 @@ async function accepting(port: number): Promise<boolean> {
   });
 }
 
-export async function startSshd(opts: { password?: boolean } = {}): Promise<SshServer> {
+/** `readOnly`: the SFTP server refuses every write (internal-sftp -R), as a directory without permission. */
+export async function startSshd(opts: { password?: boolean; readOnly?: boolean } = {}): Promise<SshServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "walship-sshd-"));
   run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
   run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key")]);
@@ -79,7 +80,7 @@ export async function startSshd(opts: { password?: boolean } = {}): Promise<SshS
       "PermitRootLogin yes",
       "StrictModes no",
       "UsePAM no",
-      "Subsystem sftp internal-sftp",
+      `Subsystem sftp internal-sftp${opts.readOnly ? " -R" : ""}`,
       "",
     ].join("\n"),
   );

@@ -46,15 +46,24 @@ interface Backend {
 
 function sftpBackend(): Backend {
   let server: SshServer;
+  /** A second server whose SFTP refuses every write: a replica directory without permission. */
+  let readOnly: SshServer;
   const knownHosts = path.join(dir, "known_hosts");
   return {
     name: "sftp",
     missing: fs.existsSync(SSHD) || process.env.CI ? undefined : `${SSHD} not found`,
     async start() {
       server = await startSshd({ password: true });
-      fs.writeFileSync(knownHosts, `[${server.host}]:${server.port} ${server.hostPublicKey}\n`);
+      readOnly = await startSshd({ readOnly: true });
+      fs.writeFileSync(
+        knownHosts,
+        [server, readOnly].map((s) => `[${s.host}]:${s.port} ${s.hostPublicKey}\n`).join(""),
+      );
     },
-    stop: () => server?.stop(),
+    async stop() {
+      await readOnly?.stop();
+      await server?.stop();
+    },
     cliUrl: (name) =>
       `sftp://${server.user}@${server.host}:${server.port}${server.root}/${name}?known-hosts=${knownHosts}&key-path=${server.keyPath}`,
     replicaLines: (name) => [
@@ -80,6 +89,15 @@ function sftpBackend(): Backend {
           "wrong password",
           [url, `known-hosts: ${knownHosts}`, "password: hunter2-wrong"],
           /refused to log in/,
+        ],
+        [
+          "directory without permission",
+          [
+            `url: sftp://${readOnly.user}@${readOnly.host}:${readOnly.port}${readOnly.root}/refused`,
+            `known-hosts: ${knownHosts}`,
+            `key-path: ${readOnly.keyPath}`,
+          ],
+          /give the SSH user write access/,
         ],
       ];
     },

@@ -52,3 +52,33 @@ test.skipIf(!available)("a host key that is not the expected one is refused", as
   });
   await expect(s.get("anything")).rejects.toMatchObject({ code: "host-key-unknown" });
 });
+
+test.skipIf(!available)(
+  "a server that refuses writes is refused by checkWritable, as access denied",
+  async () => {
+    const readOnly = await startSshd({ readOnly: true });
+    try {
+      const hostKey = Buffer.from(readOnly.hostPublicKey.split(" ")[1]!, "base64");
+      const s = new SftpStore({
+        host: readOnly.host,
+        port: readOnly.port,
+        user: readOnly.user,
+        keyPath: readOnly.keyPath,
+        root: `${readOnly.root}/replica`,
+        hostKey: (key) => (key.equals(hostKey) ? undefined : new StorageError("wrong", "connect", "")),
+      });
+      stores.push(s);
+      const err = await s.checkWritable().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as StorageError).code).toBe("access-denied");
+      expect((err as StorageError).hint).toContain("write access");
+      // Reading still works: an empty replica.
+      expect(await s.list("generations/", { delimiter: true })).toEqual({ objects: [], prefixes: [] });
+    } finally {
+      await readOnly.stop();
+    }
+  },
+);
