@@ -4,6 +4,7 @@
  * parts only fill what the keys left empty. walship adds `?endpoint=` to the URL.
  */
 
+import { percentDecode } from "./percent-decode.ts";
 import type { AbsTarget } from "./replica-target.ts";
 import { cleanKeyPrefix } from "./s3-target.ts";
 
@@ -33,7 +34,7 @@ export function parseAbsUrl(input: string, fail: AbsFail): AbsSettings {
       "remove :KEY from the URL; set account-key in the config or LITESTREAM_AZURE_ACCOUNT_KEY",
     );
   if (url.hash !== "") fail("it has a fragment", `use ${EXAMPLE}`);
-  const settings: AbsSettings = { path: cleanKeyPrefix(decodeURIComponent(url.pathname)) };
+  const settings: AbsSettings = { path: cleanKeyPrefix(percentDecode(url.pathname, fail, EXAMPLE)) };
   // walship's addition, so that a command line alone reaches an emulator or a sovereign cloud.
   for (const [name, value] of url.searchParams) {
     if (name !== "endpoint")
@@ -43,7 +44,7 @@ export function parseAbsUrl(input: string, fail: AbsFail): AbsSettings {
       );
     settings.endpoint = value;
   }
-  if (url.username !== "") settings.accountName = decodeURIComponent(url.username);
+  if (url.username !== "") settings.accountName = percentDecode(url.username, fail, EXAMPLE);
   if (url.hostname !== "") settings.container = url.hostname;
   return settings;
 }

@@ -4,6 +4,7 @@
  * settings `known-hosts`, `host-key-fingerprint` and `insecure-ignore-host-key` (keys, or URL query
  * parameters of the same names for a command line without a config).
  */
+import { percentDecode } from "./percent-decode.ts";
 import { expandPath } from "./posix-path.ts";
 import type { HostKeyPolicy, SftpTarget } from "./replica-target.ts";
 
@@ -45,10 +46,10 @@ export function parseSftpUrl(input: string, fail: SftpFail): SftpSettings & { pa
     return fail("it is not a valid URL", `use ${EXAMPLE}`);
   }
   if (url.hash !== "") fail('it contains a "#" fragment', `use ${EXAMPLE}; percent-encode "#" as %23`);
-  const settings: SftpSettings & { path: string } = { path: decodeOr(url.pathname, fail) };
+  const settings: SftpSettings & { path: string } = { path: percentDecode(url.pathname, fail, EXAMPLE) };
   if (url.hostname !== "") settings.host = url.port === "" ? url.hostname : `${url.hostname}:${url.port}`;
-  if (url.username !== "") settings.user = decodeOr(url.username, fail);
-  if (url.password !== "") settings.password = decodeOr(url.password, fail);
+  if (url.username !== "") settings.user = percentDecode(url.username, fail, EXAMPLE);
+  if (url.password !== "") settings.password = percentDecode(url.password, fail, EXAMPLE);
   for (const [name, value] of url.searchParams) {
     if (name === "known-hosts") settings.knownHosts = value;
     else if (name === "host-key-fingerprint") settings.hostKeyFingerprint = value;
@@ -132,14 +133,6 @@ function splitHostPort(text: string, fail: SftpFail): { host: string; port: numb
   const port = m[2] === undefined ? 22 : Number(m[2]);
   if (!(port >= 1 && port <= 65535)) fail(`port ${m[2]} is out of range`, "use a port from 1 to 65535");
   return { host: m[1]!.replace(/^\[(.*)\]$/, "$1"), port };
-}
-
-function decodeOr(text: string, fail: SftpFail): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return fail("it has an invalid percent-encoding", `use ${EXAMPLE}`);
-  }
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -84,6 +84,7 @@ describe("sftp URLs", () => {
       'host-key-fingerprint "MD5:aa" is not a SHA256 fingerprint',
     ],
     ["sftp://u@nas/b?colour=1", 'unknown parameter "colour"'],
+    ["sftp://u%zz@nas/b", "it has an invalid percent-encoding"],
     [
       `sftp://u@nas/b?insecure-ignore-host-key&host-key-fingerprint=SHA256:${"A".repeat(43)}`,
       "host-key-fingerprint and insecure-ignore-host-key contradict each other",
@@ -181,6 +182,7 @@ describe("abs", () => {
   test.each([
     ["abs://backups/db", "it names no storage account"],
     ["abs://a@c/p?region=x", 'unknown parameter "region"'],
+    ["abs:///~%2", "it has an invalid percent-encoding"],
     ["abs://acct:key@backups/db", "an account key in the URL is not used"],
   ])("%s is refused", (input, reason) => {
     expect(urlError(input).reason).toBe(reason);
