@@ -16,7 +16,8 @@ const PURE = new Set(["sqlite", "format"]);
 const EXEMPT: Record<string, string> = {
   S3AnswerError: "shaped as the AWS SDK's own errors, for s3-errors.ts to turn into a StorageError",
   Unavailable: "internal to parallel-decode.ts, which hands on its cause",
-  WalRestarted: "internal to pinned-state.ts: it switches to reading the database file alone, never thrown on",
+  WalRestarted:
+    "internal to pinned-state.ts: it switches to reading the database file alone, never thrown on",
 };
 
 function* sourceFiles(dir: string): Generator<string> {
