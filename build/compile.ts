@@ -47,6 +47,9 @@ export async function compile(opts: CompileOptions): Promise<void> {
       path.join(ROOT, "src/storage/download-worker.ts"),
     ],
     minify: true,
+    // ssh2's optional native parts (sshcrypto.node, cpu-features), built by npm only where a compiler is
+    // installed: left out, so every executable uses ssh2's pure JavaScript, whatever machine built it.
+    external: ["cpu-features", "*.node"],
     bytecode: true,
     define: {
       WALSHIP_VERSION: JSON.stringify(pkg.version),
