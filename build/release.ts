@@ -1,7 +1,7 @@
 /**
  * `npm run release` (`bun build/release.ts [--target linux-x64 ...] [--out DIR]`): one archive per
  * target in dist/release/, `walship-VERSION-TARGET.tar.gz` (`.zip` for Windows), each holding the
- * executable, README.md, LICENSE and etc/, and a SHA256SUMS that `sha256sum -c` reads.
+ * executable, README.md, LICENSE and etc/, a SHA256SUMS that `sha256sum -c` reads, and install.sh.
  *
  * Reproducible where Bun allows: each executable is built under its final file name (Bun embeds it),
  * and the archives carry a fixed time (SOURCE_DATE_EPOCH, else the last commit's), owner and order.
@@ -74,6 +74,9 @@ export async function release(opts: ReleaseOptions = {}): Promise<ReleaseResult>
   }
   const sums = path.join(out, "SHA256SUMS");
   writeSha256Sums(sums, archives);
+  // Published beside the archives: it picks the host's archive and checks it against SHA256SUMS.
+  fs.copyFileSync(path.join(ROOT, "install.sh"), path.join(out, "install.sh"));
+  fs.chmodSync(path.join(out, "install.sh"), 0o755);
   return { archives, sums };
 }
 
