@@ -18,10 +18,14 @@ import { FileStore } from "../storage/file.ts";
 import { ReplicaClient } from "../storage/replica-client.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import { loggerFor } from "./logger.ts";
+import { replicatePlatformError } from "./replicate-platform.ts";
 
 const TRANSACTIONS = 300;
 
 export async function runDemo(dirArg: string | undefined, out: (line: string) => void): Promise<number> {
+  // The demo replicates: the same platform limit as `replicate`.
+  const unsupported = replicatePlatformError();
+  if (unsupported) throw unsupported;
   const dir = dirArg ? path.resolve(dirArg) : fs.mkdtempSync(path.join(os.tmpdir(), "walship-demo-"));
   if (dirArg && fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
     throw new UsageError(

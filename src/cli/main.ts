@@ -54,7 +54,6 @@ function unknownCommand(name: string): UsageError {
     : new UsageError(`unknown command "${name}"`, "walship --help lists the commands");
 }
 
-// No top-level await: the bytecode-compiled executable is a CommonJS bundle.
 if (import.meta.main) {
   void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

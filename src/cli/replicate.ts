@@ -9,6 +9,7 @@ import type { Logger } from "../observe/log.ts";
 import { ReplicationService } from "../replicate/service.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import { loggerFor } from "./logger.ts";
+import { replicatePlatformError } from "./replicate-platform.ts";
 import { ShutdownSignals } from "./signals.ts";
 import { versionInfo } from "./version.ts";
 
@@ -20,6 +21,8 @@ export interface ReplicateFlags {
 }
 
 export async function runReplicate(args: string[], flags: ReplicateFlags): Promise<number> {
+  const unsupported = replicatePlatformError();
+  if (unsupported) throw unsupported;
   const signals = new ShutdownSignals();
   try {
     return await replicate(args, flags, signals);
