@@ -12,7 +12,7 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-const ROOT = path.join(import.meta.dir, "..");
+const ROOT = path.join(import.meta.dirname, "..");
 const SRC = path.join(ROOT, "src");
 
 /**

@@ -3,7 +3,6 @@
  * the application) that only bun:sqlite has; under Deno, node:sqlite lacks them. Refused before any
  * work, in one line.
  */
-import { RUNTIME_NAME } from "../runtime/host.ts";
 import { hasFileControls } from "../runtime/sqlite.ts";
 import { UsageError } from "./errors.ts";
 
@@ -11,7 +10,7 @@ import { UsageError } from "./errors.ts";
 export function requireReplicationSupport(command: string): void {
   if (hasFileControls()) return;
   throw new UsageError(
-    `walship ${command} needs Bun's SQLite file controls (SQLITE_FCNTL_PERSIST_WAL), which node:sqlite under ${RUNTIME_NAME} lacks; under ${RUNTIME_NAME}, restore, doctor and the inspection commands work`,
+    `Cannot run walship ${command} here: it needs Bun's SQLite file controls (SQLITE_FCNTL_PERSIST_WAL), which node:sqlite under Deno lacks; under Deno, restore, doctor and the inspection commands work`,
     "run it with Bun: the walship executable, or bun src/cli/main.ts",
   );
 }
