@@ -4,9 +4,8 @@
  */
 import { isCompiledExecutable } from "./executable.ts";
 import { IS_BUN } from "./host.ts";
+import { WORKER_READY } from "./worker-ready.ts";
 
-/** What a worker sends once it has loaded, before any request. */
-export const WORKER_READY = "ready";
 /** How long a worker may take to load before its user does without it. */
 const START_TIMEOUT_MS = 5000;
 

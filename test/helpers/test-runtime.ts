@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-export { whichExecutable as which } from "../../src/runtime/host.ts";
+export { whichExecutable as which } from "../../src/runtime/executable.ts";
 export { sleep } from "../../src/runtime/sleep.ts";
 
 export interface SyncResult {
