@@ -3,6 +3,8 @@
  * - src/sqlite and src/format are pure: they take and return bytes and import nothing from the runtime;
  * - each folder imports only from the folders LAYERS allows it (and from itself), so no upward import
  *   (observe/ below replicate/, say) and no cycle between folders can come back;
+ * - only src/runtime touches the runtime's own API (`bun:*` modules, the `Bun` and `Deno` globals), so
+ *   the rest runs under Bun and Deno alike;
  * - no source file is over MAX_LINES lines (generated files aside), and the files named in SHORTER are
  *   shorter still.
  */
@@ -10,7 +12,7 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-const ROOT = path.join(import.meta.dir, "..");
+const ROOT = path.join(import.meta.dirname, "..");
 const SRC = path.join(ROOT, "src");
 
 /**
@@ -24,8 +26,9 @@ const LAYERS: Record<string, readonly string[]> = {
   sqlite: ["format"],
   io: ["format"],
   config: ["errors", "format"],
-  observe: [],
-  runtime: ["format", "io"],
+  // The runtime boundary (Bun or Deno): SQLite, HTTP server, subprocesses, FFI, workers, sleeping.
+  runtime: ["format"],
+  observe: ["runtime"],
   storage: ["config", "errors", "format", "io", "runtime"],
   restore: ["errors", "format", "io", "observe", "runtime", "sqlite", "storage"],
   // Validation (replicate/validator.ts) restores the replica to compare it with the database.
@@ -33,7 +36,18 @@ const LAYERS: Record<string, readonly string[]> = {
   // The doctor reads the replication state through replicate/meta-directory.ts, the one module that
   // knows the meta directory's layout.
   doctor: ["config", "errors", "format", "io", "observe", "replicate", "sqlite", "storage"],
-  cli: ["config", "doctor", "errors", "format", "io", "observe", "replicate", "restore", "storage"],
+  cli: [
+    "config",
+    "doctor",
+    "errors",
+    "format",
+    "io",
+    "observe",
+    "replicate",
+    "restore",
+    "runtime",
+    "storage",
+  ],
 };
 
 /** Files outside src/ that a folder may import (the version comes from package.json). */
@@ -164,6 +178,68 @@ describe("purity", () => {
       }
     });
   }
+});
+
+/**
+ * Files outside src/runtime that may still name the runtime, and why. Whatever else needs Bun or Deno
+ * goes through src/runtime.
+ */
+const RUNTIME_API_ALLOWED: Record<string, string> = {
+  // format/ is pure and may not import runtime/; it asks for Bun's native hash and falls back to its own.
+  "src/format/xxhash32.ts": "feature-detects Bun.hash",
+};
+
+/** Uses of the runtime's own API in code (comments removed): `bun:*` modules, the Bun and Deno globals. */
+function runtimeApiUses(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`\w])\/\/.*$/gm, "$1");
+  const patterns = [
+    /["']bun:\w+["']/g,
+    /\bBun\s*\??\./g,
+    /\bDeno\s*\??\./g,
+    /\btypeof\s+(?:Bun|Deno)\b/g,
+    /\.(?:Bun|Deno)\b/g,
+  ];
+  return patterns.flatMap((re) => [...code.matchAll(re)].map((m) => m[0]));
+}
+
+describe("runtime boundary", () => {
+  test("nothing outside src/runtime imports bun:* or uses Bun.* or Deno.*", () => {
+    const uses = files
+      .filter((f) => f.folder !== "runtime" && !(f.rel in RUNTIME_API_ALLOWED))
+      .flatMap((f) => runtimeApiUses(f.text).map((use) => `${f.rel}: ${use}`));
+    expect(uses).toEqual([]);
+  });
+
+  test("the allowed exceptions exist and still need their exception", () => {
+    const stale = Object.keys(RUNTIME_API_ALLOWED).filter((rel) => {
+      const f = files.find((x) => x.rel === rel);
+      return f === undefined || runtimeApiUses(f.text).length === 0;
+    });
+    expect(stale).toEqual([]);
+  });
+
+  test("the scanner sees each form of use and skips comments", () => {
+    const text = [
+      'import { Database } from "bun:sqlite";',
+      'const { dlopen } = require("bun:ffi");',
+      "await Bun.sleep(1);",
+      "const v = Deno.version;",
+      "const h = (globalThis as { Bun?: X }).Bun?.hash;",
+      "if (typeof Bun !== 'undefined') {}",
+      "// Bun.file(db) in a comment",
+      "/** bun:sqlite in a doc comment, and Deno.dlopen */",
+      'const url = "http://x"; // Bun.serve',
+    ].join("\n");
+    expect(runtimeApiUses(text)).toEqual([
+      '"bun:sqlite"',
+      '"bun:ffi"',
+      "Bun.",
+      "Bun?.",
+      "Deno.",
+      "typeof Bun",
+      ".Bun",
+    ]);
+  });
 });
 
 describe("dependency direction", () => {

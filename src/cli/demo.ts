@@ -3,29 +3,28 @@
  * database, replicates it to a directory while writing to it, stops with a final sync, restores the
  * replica and compares the restored rows with the source.
  */
-import { Database } from "bun:sqlite";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DEFAULT_MAX_WAL_BYTES } from "../config/config.ts";
-import { selfCommand, shellWord } from "../io/executable.ts";
 import { DEFAULT_TRUNCATE_PAGE_COUNT, ReplicatedDatabase } from "../replicate/database.ts";
 import { Replica } from "../replicate/replica.ts";
 import { Replicator } from "../replicate/replicator.ts";
 import { planRestore } from "../restore/plan.ts";
 import { executeRestore } from "../restore/restore.ts";
+import { selfCommand, shellWord } from "../runtime/executable.ts";
+import { sleep } from "../runtime/sleep.ts";
+import { openDatabase } from "../runtime/sqlite.ts";
 import { FileStore } from "../storage/file.ts";
 import { ReplicaClient } from "../storage/replica-client.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import { loggerFor } from "./logger.ts";
-import { replicatePlatformError } from "./replicate-platform.ts";
+import { requireReplicationSupport } from "./runtime-support.ts";
 
 const TRANSACTIONS = 300;
 
 export async function runDemo(dirArg: string | undefined, out: (line: string) => void): Promise<number> {
-  // The demo replicates: the same platform limit as `replicate`.
-  const unsupported = replicatePlatformError();
-  if (unsupported) throw unsupported;
+  requireReplicationSupport("demo");
   const dir = dirArg ? path.resolve(dirArg) : fs.mkdtempSync(path.join(os.tmpdir(), "walship-demo-"));
   if (dirArg && fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
     throw new UsageError(
@@ -39,7 +38,7 @@ export async function runDemo(dirArg: string | undefined, out: (line: string) =>
   const restored = path.join(dir, "restored.db");
   const log = loggerFor({ logging: { level: "warn", type: "text", stderr: true } });
 
-  const app = new Database(dbPath, { create: true });
+  const app = openDatabase(dbPath, { create: true });
   app.run("PRAGMA journal_mode = wal");
   app.run("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at TEXT NOT NULL)");
   out(`walship demo: replicating ${dbPath} to ${replicaDir}`);
@@ -61,7 +60,7 @@ export async function runDemo(dirArg: string | undefined, out: (line: string) =>
   const insert = app.prepare("INSERT INTO notes (body, at) VALUES (?, ?)");
   for (let i = 0; i < TRANSACTIONS; i++) {
     insert.run(`note ${i}: ${"walship ".repeat(1 + (i % 20))}`, new Date().toISOString());
-    if (i % 10 === 0) await Bun.sleep(50);
+    if (i % 10 === 0) await sleep(50);
   }
   const expected = app.query("SELECT count(*) AS n, total(length(body)) AS len FROM notes").get();
   app.close();
@@ -73,7 +72,7 @@ export async function runDemo(dirArg: string | undefined, out: (line: string) =>
   const replicas = [{ name: "file", client }];
   const plan = await planRestore(replicas, {});
   const result = await executeRestore(plan, { output: restored, log, verify: "full" });
-  const check = new Database(restored, { readonly: true });
+  const check = openDatabase(restored, { readonly: true });
   const actual = check.query("SELECT count(*) AS n, total(length(body)) AS len FROM notes").get();
   check.close();
   fs.rmSync(`${restored}-wal`, { force: true });

@@ -7,9 +7,10 @@ import { ConfigError } from "../config/errors.ts";
 import { configFromArgs, loadConfig } from "../config/load.ts";
 import type { Logger } from "../observe/log.ts";
 import { ReplicationService } from "../replicate/service.ts";
+import { spawnInheriting } from "../runtime/subprocess.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import { loggerFor } from "./logger.ts";
-import { replicatePlatformError } from "./replicate-platform.ts";
+import { requireReplicationSupport } from "./runtime-support.ts";
 import { ShutdownSignals } from "./signals.ts";
 import { versionInfo } from "./version.ts";
 
@@ -21,8 +22,7 @@ export interface ReplicateFlags {
 }
 
 export async function runReplicate(args: string[], flags: ReplicateFlags): Promise<number> {
-  const unsupported = replicatePlatformError();
-  if (unsupported) throw unsupported;
+  requireReplicationSupport("replicate");
   const signals = new ShutdownSignals();
   try {
     return await replicate(args, flags, signals);
@@ -93,14 +93,13 @@ function readConfig(args: string[], flags: ReplicateFlags): Config {
  */
 async function superviseChild(command: string, signals: ShutdownSignals, log: Logger): Promise<number> {
   const argv = splitCommand(command);
-  const child = Bun.spawn(argv, { stdio: ["inherit", "inherit", "inherit"], env: process.env });
+  const child = spawnInheriting(argv, process.env);
   log.info("started subprocess", { command: argv[0], pid: child.pid });
   signals.onSignal((signal) => {
     log.info("signal received, forwarding to subprocess", { signal });
     child.kill(signal);
   });
-  const code = await child.exited;
-  const signal = child.signalCode;
+  const { code, signal } = await child.exited;
   log.info("subprocess exited, shutting down", { code, signal: signal ?? undefined });
   // A child killed by a signal exits as a shell reports it: 128 + the signal number.
   if (signal) return 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 0);

@@ -1,4 +1,5 @@
 /** The `addr:` HTTP endpoint: Prometheus metrics at /metrics and a health check at /healthz. */
+import { serveHttp } from "../runtime/serve-http.ts";
 import { healthReport } from "./health.ts";
 import { type BuildInfo, renderMetrics } from "./metrics.ts";
 import type { ObservedSet } from "./observed.ts";
@@ -22,25 +23,21 @@ export function startStatusServer(
   build: BuildInfo,
 ): StatusServer {
   const { hostname, port } = parseAddr(addr);
-  const server = Bun.serve({
-    hostname,
-    port,
-    fetch(req) {
-      const path = new URL(req.url).pathname;
-      if (path === "/metrics") {
-        return new Response(renderMetrics(sets, build), {
-          headers: { "content-type": "text/plain; version=0.0.4" },
-        });
-      }
-      if (path === "/healthz") {
-        const { healthy, text } = healthReport(sets, healthMaxLagMs);
-        return new Response(text, { status: healthy ? 200 : 503 });
-      }
-      return new Response("not found; try /metrics or /healthz\n", { status: 404 });
-    },
+  const server = serveHttp(hostname, port, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/metrics") {
+      return new Response(renderMetrics(sets, build), {
+        headers: { "content-type": "text/plain; version=0.0.4" },
+      });
+    }
+    if (path === "/healthz") {
+      const { healthy, text } = healthReport(sets, healthMaxLagMs);
+      return new Response(text, { status: healthy ? 200 : 503 });
+    }
+    return new Response("not found; try /metrics or /healthz\n", { status: 404 });
   });
   return {
     url: `http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${server.port}`,
-    stop: () => server.stop(true),
+    stop: () => server.stop(),
   };
 }

@@ -7,10 +7,12 @@
  *
  * Long-lived per database; `attach` gives it the connections of each opening of the database.
  */
-import type { Database } from "bun:sqlite";
+
 import * as fs from "node:fs";
 import { fileSize } from "../io/file-io.ts";
 import type { Logger } from "../observe/log.ts";
+import { sleepSync } from "../runtime/sleep.ts";
+import type { SqliteDatabase as Database } from "../runtime/sqlite.ts";
 import { frameAlign, frameSize, WAL_HEADER_SIZE, walSize } from "../sqlite/wal.ts";
 import { BUSY_TIMEOUT_MS, type CheckpointMode, type CheckpointResult, checkpoint } from "./connection.ts";
 import type { ShmLocks } from "./shm-locks.ts";
@@ -200,7 +202,7 @@ export class Checkpointer {
           // An application checkpoint still running (begun before we took the lock) makes ours fail at
           // once. Waiting costs the application nothing, its writer is the one running it; its fsync can
           // take a while on a busy disk.
-          Bun.sleepSync(1);
+          sleepSync(1);
         } else if (!retried) {
           // A reader mark short of the end: ours, when every read-mark slot was taken as it began.
           retried = true;

@@ -1,11 +1,15 @@
 /**
- * The bun:sqlite adapter: opens connections to the application's database the way replication needs,
+ * The SQLite adapter of replication: opens connections to the application's database the way replication needs,
  * and the set of them replication holds. The only module besides restore verification and the process
  * lock that touches SQLite.
  */
-import { constants, Database } from "bun:sqlite";
 import * as fs from "node:fs";
 import type { Logger } from "../observe/log.ts";
+import {
+  type SqliteDatabase as Database,
+  openDatabase,
+  SQLITE_FCNTL_PERSIST_WAL,
+} from "../runtime/sqlite.ts";
 import { ShmLocks } from "./shm-locks.ts";
 
 /** How long our statements wait for the application's locks before failing with SQLITE_BUSY. */
@@ -16,10 +20,11 @@ export const BUSY_TIMEOUT_MS = 1000;
  * `-wal` under the application), a busy timeout, and automatic checkpoints off on this connection.
  */
 export function openConnection(path: string): Database {
-  const db = new Database(path, { readwrite: true, create: false });
+  const db = openDatabase(path, { readwrite: true, create: false });
   try {
+    if (!db.fileControl) throw new Error("this runtime's SQLite driver has no file controls (PERSIST_WAL)");
     // fileControl takes a pointer to an int; bun:sqlite requires at least 8 bytes for a typed array.
-    const rc = db.fileControl(constants.SQLITE_FCNTL_PERSIST_WAL, new Int32Array([1, 0]));
+    const rc = db.fileControl(SQLITE_FCNTL_PERSIST_WAL, new Int32Array([1, 0]));
     if (rc !== 0) throw new Error(`SQLITE_FCNTL_PERSIST_WAL failed with code ${rc}`);
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.run("PRAGMA wal_autocheckpoint = 0");

@@ -12,10 +12,11 @@
  * position's content. Every frame carries its WAL session's salts, so a restart shows in any frame read
  * after it; reading then starts over from the file alone.
  */
-import type { Database } from "bun:sqlite";
+
 import * as fs from "node:fs";
 import type { Pos } from "../format/layout.ts";
 import { readInto } from "../io/file-io.ts";
+import type { SqliteDatabase as Database } from "../runtime/sqlite.ts";
 import { framePgno, frameSize, WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE } from "../sqlite/wal.ts";
 import { endRead } from "./connection.ts";
 import { DIGEST_RUN_PAGES, digestPages, type PageDigest } from "./page-digest.ts";

@@ -3,8 +3,8 @@
  * The lock is an exclusive SQLite lock on a small file in the meta directory, so the operating system
  * releases it when the process dies, however it dies.
  */
-import { Database } from "bun:sqlite";
 import { WalshipError } from "../errors/walship-error.ts";
+import { openDatabase, type SqliteDatabase } from "../runtime/sqlite.ts";
 
 /** Another process already replicates the database. */
 export class AlreadyReplicatingError extends WalshipError<"already-replicating"> {
@@ -15,7 +15,7 @@ export class AlreadyReplicatingError extends WalshipError<"already-replicating">
 }
 
 export class ProcessLock {
-  private constructor(private readonly lock: Database) {}
+  private constructor(private readonly lock: SqliteDatabase) {}
 
   /**
    * Takes the lock on `lockPath` for replicating `dbPath`.
@@ -23,7 +23,7 @@ export class ProcessLock {
    * @throws AlreadyReplicatingError when another process holds it
    */
   static take(lockPath: string, dbPath: string): ProcessLock {
-    const lock = new Database(lockPath, { create: true });
+    const lock = openDatabase(lockPath, { create: true });
     try {
       lock.run("PRAGMA busy_timeout = 0");
       lock.run("BEGIN EXCLUSIVE");

@@ -15,13 +15,14 @@
  *   (BEGIN IMMEDIATE) takes a whole transaction start per attempt and rarely lands between two commits;
  *   one fcntl per attempt does within microseconds.
  *
- * Neither lock is ever what keeps data safe (our read transaction is): where `bun:ffi` or libc are
- * unavailable, or off Linux, nothing is taken and SQLite's own paths are used.
+ * Neither lock is ever what keeps data safe (our read transaction is): where the runtime's FFI or libc
+ * are unavailable, or off Linux, nothing is taken and SQLite's own paths are used.
  *
  * The descriptor must stay open as long as any of our SQLite connections: closing any descriptor of the
  * `-shm` file drops every POSIX lock this process holds on it, our read marks included.
  */
 import * as fs from "node:fs";
+import { type Fcntl, libcFcntl } from "../runtime/libc-fcntl.ts";
 
 export type ShmLock = "write" | "checkpoint";
 
@@ -33,26 +34,6 @@ const F_WRLCK = 1;
 const F_UNLCK = 2;
 const SEEK_SET = 0;
 const FLOCK_SIZE = 32;
-
-type Fcntl = (fd: number, cmd: number, flock: Uint8Array) => number;
-
-let libcFcntl: Fcntl | null | undefined;
-
-function loadFcntl(): Fcntl | null {
-  if (libcFcntl !== undefined) return libcFcntl;
-  libcFcntl = null;
-  if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) return null;
-  try {
-    const { dlopen, FFIType } = require("bun:ffi") as typeof import("bun:ffi");
-    const lib = dlopen("libc.so.6", {
-      fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-    });
-    libcFcntl = (fd, cmd, flock) => lib.symbols.fcntl(fd, cmd, flock);
-  } catch {
-    libcFcntl = null; // not glibc: the optimization is off, nothing else changes
-  }
-  return libcFcntl;
-}
 
 export class ShmLocks {
   private readonly flock = new Uint8Array(FLOCK_SIZE);
@@ -71,7 +52,7 @@ export class ShmLocks {
    * where the locks cannot be taken from outside SQLite.
    */
   static open(shmPath: string): ShmLocks | null {
-    const fcntl = loadFcntl();
+    const fcntl = libcFcntl();
     return fcntl ? new ShmLocks(fs.openSync(shmPath, "r+"), fcntl) : null;
   }
 

@@ -6,7 +6,7 @@
 import { AgeFormatError, openAgeChunks } from "../format/age-stream.ts";
 import { decodeLz4BlockInto } from "../format/lz4-block-decode.ts";
 import { Lz4FormatError } from "../format/lz4-frame.ts";
-import { WORKER_READY } from "../runtime/worker-thread.ts";
+import { WORKER_READY } from "../runtime/worker-ready.ts";
 import { aead } from "../storage/age-cipher.ts";
 import type { AgeChunksRequest, DecodeReply, DecodeRequest } from "./decode-pool.ts";
 

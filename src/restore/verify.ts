@@ -9,8 +9,8 @@
  * beside it; we mark it as a rollback-journal database for the check, open it read-only (which creates
  * nothing), and put the bytes back afterwards.
  */
-import { Database } from "bun:sqlite";
 import * as fs from "node:fs";
+import { openDatabase } from "../runtime/sqlite.ts";
 import { RestoreIntegrityError } from "./apply.ts";
 
 export type VerifyMode = "none" | "quick" | "full";
@@ -49,7 +49,7 @@ function check(file: string, pragma: "quick_check" | "integrity_check", lastKey:
   const where = lastKey ? ` (last object applied: ${lastKey})` : "";
   let rows: string[];
   try {
-    const db = new Database(file, { readonly: true });
+    const db = openDatabase(file, { readonly: true });
     try {
       rows = (db.query(`PRAGMA ${pragma}`).values() as string[][]).map((r) => String(r[0]));
     } finally {

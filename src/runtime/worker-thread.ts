@@ -2,12 +2,18 @@
  * Starting a worker thread that is an entry point of its own: in the compiled executable it is embedded
  * under its path below `src/` (see build/compile.ts); run from source it is a file beside its user.
  */
-import { isCompiledExecutable } from "../io/executable.ts";
+import { isCompiledExecutable } from "./executable.ts";
+import { IS_BUN } from "./host.ts";
+import { WORKER_READY } from "./worker-ready.ts";
 
-/** What a worker sends once it has loaded, before any request. */
-export const WORKER_READY = "ready";
 /** How long a worker may take to load before its user does without it. */
 const START_TIMEOUT_MS = 5000;
+
+/**
+ * Whether an idle worker can be told not to keep the process alive (Bun's `unref`); Deno's workers
+ * cannot, so a thread meant to idle for the process's life is not started there.
+ */
+export const WORKERS_UNREF = IS_BUN;
 
 /**
  * Starts the worker at `source` (a URL, for running from source) or `embedded` (its path under `src/`,
@@ -16,7 +22,10 @@ const START_TIMEOUT_MS = 5000;
 export async function startWorker(source: URL, embedded: string): Promise<Worker | null> {
   let worker: Worker;
   try {
-    worker = new Worker(isCompiledExecutable() ? embedded : source.href);
+    // Deno runs only module workers and asks for the type; Bun's default is the same.
+    worker = IS_BUN
+      ? new Worker(isCompiledExecutable() ? embedded : source.href)
+      : new Worker(source.href, { type: "module" });
   } catch {
     return null;
   }

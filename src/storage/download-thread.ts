@@ -2,7 +2,7 @@
  * The thread that GETs run on (why: http-download.ts), one for the process, started on first use and not
  * keeping the process alive. Where no worker thread can start, GETs run on the calling thread.
  */
-import { startWorker } from "../runtime/worker-thread.ts";
+import { startWorker, WORKERS_UNREF } from "../runtime/worker-thread.ts";
 import { type DownloadReply, type DownloadRequest, performDownload } from "./http-download.ts";
 
 type Run = (request: DownloadRequest) => Promise<DownloadReply>;
@@ -16,10 +16,10 @@ export async function download(request: DownloadRequest): Promise<DownloadReply>
 }
 
 async function start(): Promise<Run> {
-  const worker = await startWorker(
-    new URL("./download-worker.ts", import.meta.url),
-    "./storage/download-worker.ts",
-  );
+  // An idle thread must not hold the process open; where it could (Deno), GETs run on this thread.
+  const worker = WORKERS_UNREF
+    ? await startWorker(new URL("./download-worker.ts", import.meta.url), "./storage/download-worker.ts")
+    : null;
   if (!worker) return performDownload;
   // Kept alive only while a GET is out: an idle thread must not hold the process open.
   worker.unref();

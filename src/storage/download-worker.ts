@@ -1,6 +1,6 @@
 /** The download thread's entry point (download-thread.ts): runs each GET it is sent, replies with its id. */
 import { GarbagePacer } from "../runtime/garbage.ts";
-import { WORKER_READY } from "../runtime/worker-thread.ts";
+import { WORKER_READY } from "../runtime/worker-ready.ts";
 import { type DownloadReply, type DownloadRequest, performDownload } from "./http-download.ts";
 
 declare const self: Worker;

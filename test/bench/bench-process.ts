@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { S3Server } from "../helpers/s3-server.ts";
 
-export const REPO_ROOT = path.resolve(import.meta.dir, "../..");
+export const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
 export class BenchFailure extends Error {
   constructor(

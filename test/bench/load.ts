@@ -74,7 +74,7 @@ import { BenchFailure, guardRun, killGroup, live, walshipCommand } from "./bench
 import { itemsDigest } from "./content-digest.ts";
 import type { CommitRecord, WriterResult } from "./load-writer.ts";
 
-const WRITER = path.join(import.meta.dir, "load-writer.ts");
+const WRITER = path.join(import.meta.dirname, "load-writer.ts");
 const S3_BUCKET = "load";
 const S3_OBJECT = "._S3rver_object";
 /** s3rver writes this file last in a PUT (after the object's bytes and its md5). */

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { MAIN } from "../helpers/cli.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
-const ROOT = path.join(import.meta.dir, "../..");
+const ROOT = path.join(import.meta.dirname, "../..");
 const UNIT = path.join(ROOT, "build/etc/walship.service");
 const ANALYZE = Bun.which("systemd-analyze");
 /** In CI a missing systemd-analyze is a broken setup, not a reason to skip. */

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
-const FIXTURE = path.join(import.meta.dir, "../fixtures/litestream-0.3.13");
+const FIXTURE = path.join(import.meta.dirname, "../fixtures/litestream-0.3.13");
 
 /** Runs walship in `cwd` and checks the error contract: one line, the expected code, the named thing. */
 async function expectFailure(args: string[], cwd: string, code: 1 | 2, mentions: RegExp[], env = {}) {

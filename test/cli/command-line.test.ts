@@ -162,7 +162,7 @@ describe("-exec command splitting (no shell)", () => {
 });
 
 describe("a restore target is a replica directory, a URL, or a database of the config", () => {
-  const FIXTURE = path.join(import.meta.dir, "../fixtures/litestream-0.3.13");
+  const FIXTURE = path.join(import.meta.dirname, "../fixtures/litestream-0.3.13");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "walship-target-"));
   // No config file anywhere: the default paths are looked up only when no -config is given.
   const env = { WALSHIP_CONFIG: path.join(dir, "absent.yml") };

@@ -21,7 +21,7 @@ import { createDatabase, runWriter } from "../helpers/app-db.ts";
 import { runCli, startCli, waitFor } from "../helpers/cli.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
-const FIXTURE = path.join(import.meta.dir, "../fixtures/litestream-0.3.13");
+const FIXTURE = path.join(import.meta.dirname, "../fixtures/litestream-0.3.13");
 const FIXTURE_URL = `file://${FIXTURE}`;
 
 /** Runs a command in-process, capturing what it prints. */

@@ -8,7 +8,7 @@ import { runCli } from "../helpers/cli.ts";
 import { s3Keys } from "../helpers/replicate-setup.ts";
 import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 
-const FIXTURE = path.join(import.meta.dir, "../fixtures/litestream-0.3.13");
+const FIXTURE = path.join(import.meta.dirname, "../fixtures/litestream-0.3.13");
 const EXPECTED = fs.readFileSync(path.join(FIXTURE, "expected-restored.db"));
 
 /** Every file of the fixture replica, as keys relative to its root. */

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { parseConfig } from "../../src/config/config.ts";
 
 test("build/etc/walship.yml is a valid config", () => {
-  const file = path.join(import.meta.dir, "../../build/etc/walship.yml");
+  const file = path.join(import.meta.dirname, "../../build/etc/walship.yml");
   const config = parseConfig(fs.readFileSync(file, "utf8"), {
     file,
     expandEnv: true,

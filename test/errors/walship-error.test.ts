@@ -9,7 +9,7 @@ import { UsageError } from "../../src/cli/errors.ts";
 import { ConfigError, ReplicaUrlError } from "../../src/config/errors.ts";
 import { WalshipError } from "../../src/errors/walship-error.ts";
 
-const SRC = path.join(import.meta.dir, "../../src");
+const SRC = path.join(import.meta.dirname, "../../src");
 /** sqlite/ and format/ may import only each other (test/format/purity.test.ts): their errors carry a code of their own. */
 const PURE = new Set(["sqlite", "format"]);
 /** Classes that extend Error directly, and why. */

@@ -16,7 +16,7 @@ import { readDatabase } from "../helpers/db-content.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const CYCLES = Number(process.env.WALSHIP_CRASH_CYCLES ?? 30);
-const WRITER = path.join(import.meta.dir, "crash-writer.ts");
+const WRITER = path.join(import.meta.dirname, "crash-writer.ts");
 const dir = makeTempDir("walship-crash-");
 afterAll(() => removeDir(dir));
 

@@ -17,7 +17,7 @@ import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const SECONDS = Number(process.env.WALSHIP_CHAOS_SECONDS ?? 60);
 const SYNC_INTERVAL_MS = 1000;
-const WRITER = path.join(import.meta.dir, "crash-writer.ts");
+const WRITER = path.join(import.meta.dirname, "crash-writer.ts");
 
 let s3: S3Server;
 let proxy: FaultProxy;

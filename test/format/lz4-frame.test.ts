@@ -12,18 +12,21 @@ import {
   Lz4FormatError,
   Lz4FrameEncoder,
 } from "../../src/format/lz4-frame.ts";
+import { xxh32 as ownXxh32 } from "../../src/format/xxhash32.ts";
 import { lz4Sequences } from "../helpers/lz4-sequences.ts";
 import { pseudoRandomBytes } from "../helpers/pseudo-random.ts";
+import { runSync, which } from "../helpers/test-runtime.ts";
 
 const MiB = 1024 * 1024;
 const BLOCK = 4 * MiB;
-const GENERATIONS = join(import.meta.dir, "../fixtures/litestream-0.3.13/generations");
+const GENERATIONS = join(import.meta.dirname, "../fixtures/litestream-0.3.13/generations");
 const WAL_HEADER_SIZE = 32;
 const WAL_FRAME_SIZE = 24 + 4096;
 
 // ---- helpers: an independent oracle for the format (Bun's native xxHash32, hand-assembled frames) ----
 
-const xxh32 = (b: Uint8Array): number => Bun.hash.xxHash32(b, 0);
+// The reference checksum: Bun's native one; under Deno, ours (test/format/xxhash32.test.ts checks it against Bun's).
+const xxh32 = (b: Uint8Array): number => (typeof Bun !== "undefined" ? Bun.hash.xxHash32(b, 0) : ownXxh32(b));
 
 function u32(n: number): Uint8Array {
   const b = new Uint8Array(4);
@@ -598,9 +601,9 @@ describe("decodeLz4Frame rejects", () => {
   });
 });
 
-describe.skipIf(!Bun.which("lz4"))("interoperates with the reference lz4 tool", () => {
+describe.skipIf(!which("lz4"))("interoperates with the reference lz4 tool", () => {
   const lz4 = (args: string[], input?: Uint8Array): Uint8Array => {
-    const r = Bun.spawnSync(["lz4", ...args], { stdin: input ?? "ignore", stdout: "pipe", stderr: "pipe" });
+    const r = runSync(["lz4", ...args], input);
     if (r.exitCode !== 0) throw new Error(`lz4 ${args.join(" ")}: ${r.stderr.toString()}`);
     return r.stdout;
   };

@@ -15,7 +15,9 @@ test("xxHash32 in WebAssembly (long inputs) equals the JavaScript loop (short pi
     const pieces = new Xxh32();
     for (let at = 0; at < size; at += 1000) pieces.update(data.subarray(at, at + 1000)); // JavaScript
     expect({ size, whole }).toEqual({ size, whole: pieces.digest() });
-    expect({ size, whole }).toEqual({ size, whole: Bun.hash.xxHash32(data, 0) });
+    // Bun's native hash is the reference where there is one (not under Deno).
+    if (typeof Bun !== "undefined")
+      expect({ size, whole }).toEqual({ size, whole: Bun.hash.xxHash32(data, 0) });
     expect(xxh32(data)).toBe(whole);
   }
 });

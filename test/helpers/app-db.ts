@@ -2,7 +2,7 @@
 import { Database } from "bun:sqlite";
 import * as path from "node:path";
 
-const WRITER = path.join(import.meta.dir, "writer.ts");
+const WRITER = path.join(import.meta.dirname, "writer.ts");
 
 /** Creates the database in WAL mode with the `items` table the writer uses. */
 export function createDatabase(file: string): void {

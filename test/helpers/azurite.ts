@@ -16,7 +16,7 @@ export const AZURITE_KEY =
 
 /** The blob service's entry point; run by Node.js, the runtime Azurite is built and tested for. */
 export const AZURITE_BLOB_MAIN = path.join(
-  import.meta.dir,
+  import.meta.dirname,
   "../../node_modules/azurite/dist/src/blob/main.js",
 );
 

@@ -1,7 +1,7 @@
 /** Runs the walship CLI as a real process: from source by default, or a compiled executable. */
 import * as path from "node:path";
 
-export const MAIN = path.join(import.meta.dir, "../../src/cli/main.ts");
+export const MAIN = path.join(import.meta.dirname, "../../src/cli/main.ts");
 
 export interface RunResult {
   code: number;

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-const BINARY = path.join(import.meta.dir, "../../node_modules/@flydotio/litestream-linux-x64/litestream");
+const BINARY = path.join(import.meta.dirname, "../../node_modules/@flydotio/litestream-linux-x64/litestream");
 
 /** Path to the binary, or null (with the reason) where this platform has none. */
 export function litestreamBinary(): { path: string } | { skip: string } {

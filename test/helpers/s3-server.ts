@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { S3Store } from "../../src/storage/s3.ts";
 
-const TLS_DIR = path.join(import.meta.dir, "..", "fixtures", "tls");
+const TLS_DIR = path.join(import.meta.dirname, "..", "fixtures", "tls");
 
 /** Test-only TLS material (absolute paths); the server certificate is signed by the CA in `caFile`. */
 export const TEST_TLS = {
@@ -93,7 +93,7 @@ export interface StartS3ServerOptions {
   port?: number;
 }
 
-const LAUNCHER = path.join(import.meta.dir, "s3rver-launch.cjs");
+const LAUNCHER = path.join(import.meta.dirname, "s3rver-launch.cjs");
 const STARTUP_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 3_000;
 // Keep only the tail of stderr: enough to explain a startup failure, bounded for long runs.

@@ -11,7 +11,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { TEST_TLS } from "./s3-server.ts";
 
-const TLS_DIR = path.join(import.meta.dir, "..", "fixtures", "tls");
+const TLS_DIR = path.join(import.meta.dirname, "..", "fixtures", "tls");
 
 export type FailingServerKind =
   /** HTTPS with a certificate signed by the test CA, sent without the CA (UNABLE_TO_VERIFY_LEAF_SIGNATURE). */

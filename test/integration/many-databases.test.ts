@@ -35,7 +35,7 @@ const MAX_LAG_MS = 2 * SYNC_INTERVAL_MS;
  * (plus the time one look over 100 directories takes, a few ms): the measurement errs against walship.
  */
 const POLL_MS = 100;
-const WRITER = path.join(import.meta.dir, "../helpers/many-db-writer.ts");
+const WRITER = path.join(import.meta.dirname, "../helpers/many-db-writer.ts");
 
 interface Segment {
   offset: number;

@@ -14,7 +14,7 @@ import { type S3Server, startS3Server } from "../helpers/s3-server.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const litestream = litestreamBinary();
-const FIXTURE = path.join(import.meta.dir, "../fixtures/litestream-0.3.13");
+const FIXTURE = path.join(import.meta.dirname, "../fixtures/litestream-0.3.13");
 
 if ("skip" in litestream) console.warn(`skipping Litestream interop: ${litestream.skip}`);
 

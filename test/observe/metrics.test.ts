@@ -37,7 +37,7 @@ function families(): { name: string; type: string; help: string }[] {
 
 /** The rows of the README's metrics table, as the backticked names in each column. */
 function readmeRows(): string[][][] {
-  const readme = fs.readFileSync(path.join(import.meta.dir, "../../README.md"), "utf8");
+  const readme = fs.readFileSync(path.join(import.meta.dirname, "../../README.md"), "utf8");
   const section = /^### Metrics\n([\s\S]*?)(?=^##)/m.exec(readme)?.[1];
   if (!section) throw new Error("README.md has no '### Metrics' section");
   return section

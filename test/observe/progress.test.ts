@@ -37,7 +37,7 @@ test("off a terminal, nothing but the final summary line", async () => {
   expect(writes).toEqual([]);
   const dir = makeTempDir();
   try {
-    const fixture = path.join(import.meta.dir, "../fixtures/litestream-0.3.13");
+    const fixture = path.join(import.meta.dirname, "../fixtures/litestream-0.3.13");
     const r = await runCli(["restore", "-o", path.join(dir, "out.db"), `file://${fixture}`]);
     expect(r.code).toBe(0);
     const lines = r.stderr.trim().split("\n");

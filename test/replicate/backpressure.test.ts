@@ -47,7 +47,7 @@ class ThrottledStore extends FileStore {
 
 /** Commits 8 KB incompressible rows at about `mbPerSecond` for `seconds`, from another process. */
 async function flood(db: string, seconds: number, mbPerSecond: number): Promise<FloodResult> {
-  const writer = path.join(import.meta.dir, "../helpers/flood-writer.ts");
+  const writer = path.join(import.meta.dirname, "../helpers/flood-writer.ts");
   const proc = Bun.spawn([process.execPath, writer, db, String(seconds), "8000", String(mbPerSecond)], {
     stdout: "pipe",
     stderr: "inherit",

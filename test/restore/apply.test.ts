@@ -9,11 +9,11 @@
  * are written, what is refused and with which message, and SQLite's own WAL applied as its checkpoint
  * would.
  */
-import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { RestoreIntegrityError, WalApplier } from "../../src/restore/apply.ts";
+import { openDatabase } from "../../src/runtime/sqlite.ts";
 import {
   frameCommitSize,
   frameSize,
@@ -390,21 +390,21 @@ describe("WalApplier, case by case", () => {
 
   test("SQLite's own WAL applied to the database as it was gives the file SQLite's checkpoint gives", () => {
     const file = path.join(dir, "sqlite.db");
-    let db = new Database(file, { create: true });
+    let db = openDatabase(file, { create: true });
     db.run("PRAGMA journal_mode = wal");
     db.run("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
-    db.transaction(() => {
-      for (let i = 0; i < 200; i++) db.run("INSERT INTO t (v) VALUES (randomblob(300))");
-    })();
+    db.run("BEGIN");
+    for (let i = 0; i < 200; i++) db.run("INSERT INTO t (v) VALUES (randomblob(300))");
+    db.run("COMMIT");
     db.close(); // the last connection checkpoints and removes the WAL
     const before = new Uint8Array(fs.readFileSync(file));
 
-    db = new Database(file);
+    db = openDatabase(file);
     db.run("PRAGMA wal_autocheckpoint = 0");
     for (let tx = 0; tx < 20; tx++) {
-      db.transaction(() => {
-        for (let i = 0; i < 100; i++) db.run("INSERT INTO t (v) VALUES (randomblob(500))");
-      })();
+      db.run("BEGIN");
+      for (let i = 0; i < 100; i++) db.run("INSERT INTO t (v) VALUES (randomblob(500))");
+      db.run("COMMIT");
     }
     db.run("UPDATE t SET v = randomblob(100) WHERE id % 7 = 0");
     db.run("DELETE FROM t WHERE id > 300");

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { openConnection } from "../../src/replicate/connection.ts";
+import type { SqliteDatabase } from "../../src/runtime/sqlite.ts";
 import {
   decodeWalHeader,
   frameAlign,
@@ -20,7 +21,7 @@ function tempDir(): string {
 }
 
 /** Creates a WAL-mode database with `txns` committed transactions left in its -wal (no checkpoint). */
-function makeWal(pageSize: number, txns: number): { dir: string; db: Database; walPath: string } {
+function makeWal(pageSize: number, txns: number): { dir: string; db: SqliteDatabase; walPath: string } {
   const dir = tempDir();
   const file = path.join(dir, "t.db");
   const setup = new Database(file);

@@ -9,6 +9,7 @@ import { DecodePool } from "../../src/restore/decode-pool.ts";
 import { AgeDecryptor } from "../../src/storage/age-decryptor.ts";
 import { StorageError } from "../../src/storage/object-store.ts";
 import { pseudoRandomBytes } from "../helpers/pseudo-random.ts";
+import { sleep } from "../helpers/test-runtime.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
 const identity = await generateIdentity();
@@ -163,7 +164,7 @@ describe("AgeDecryptor", () => {
       object.release();
       expect(released()).toBe(true);
       expect(() => object.source.bytes(0, 1)).toThrow(RangeError);
-      await Bun.sleep(100);
+      await sleep(100);
       expect(fs.readdirSync(temp)).toEqual([]);
     });
   });

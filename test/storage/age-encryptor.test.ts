@@ -9,9 +9,10 @@ import { Decrypter, generateX25519Identity, identityToRecipient } from "age-encr
 import { AgeDecryptor } from "../../src/storage/age-decryptor.ts";
 import { AgeEncryptor } from "../../src/storage/age-encryptor.ts";
 import { pseudoRandomBytes } from "../helpers/pseudo-random.ts";
+import { runSync, which } from "../helpers/test-runtime.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
-const goAge = Bun.which("age");
+const goAge = which("age");
 if (!goAge && !process.env.CI)
   console.warn("SKIPPED: the Go age checks need Debian's age. Try: apt-get install -y age");
 
@@ -66,11 +67,11 @@ describe("AgeEncryptor", () => {
         const plain = pseudoRandomBytes(size, size + 2);
         const ours = path.join(dir, `ours-${size}.age`);
         fs.writeFileSync(ours, encryptor.bytes(plain));
-        const opened = Bun.spawnSync([goAge!, "--decrypt", "-i", keyFile, ours]);
+        const opened = runSync([goAge!, "--decrypt", "-i", keyFile, ours]);
         expect({ size, stderr: opened.stderr.toString() }).toEqual({ size, stderr: "" });
         expect(Buffer.compare(opened.stdout, plain)).toBe(0);
 
-        const theirs = Bun.spawnSync([goAge!, "--encrypt", "-r", recipient], { stdin: plain });
+        const theirs = runSync([goAge!, "--encrypt", "-r", recipient], plain);
         expect(theirs.exitCode).toBe(0);
         const back = await decryptor.bytes(`theirs-${size}`, new Uint8Array(theirs.stdout));
         expect(Buffer.compare(back, plain)).toBe(0);

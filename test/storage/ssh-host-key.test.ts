@@ -14,9 +14,10 @@ import {
   patternsMatch,
   sha256Fingerprint,
 } from "../../src/storage/ssh-known-hosts.ts";
+import { runSync } from "../helpers/test-runtime.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 
-const hasKeygen = Bun.spawnSync(["sh", "-c", "command -v ssh-keygen"]).exitCode === 0 || !!process.env.CI;
+const hasKeygen = runSync(["sh", "-c", "command -v ssh-keygen"]).exitCode === 0 || !!process.env.CI;
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -28,10 +29,10 @@ function tmpDir(prefix: string): string {
 
 function keygen(dir: string, name: string): { line: string; blob: Buffer; fingerprint: string } {
   const file = path.join(dir, name);
-  const r = Bun.spawnSync(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", file]);
+  const r = runSync(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", file]);
   if (r.exitCode !== 0) throw new Error(r.stderr.toString());
   const line = fs.readFileSync(`${file}.pub`, "utf8").trim();
-  const fp = Bun.spawnSync(["ssh-keygen", "-lf", `${file}.pub`])
+  const fp = runSync(["ssh-keygen", "-lf", `${file}.pub`])
     .stdout.toString()
     .split(" ")[1]!;
   return { line, blob: Buffer.from(line.split(" ")[1]!, "base64"), fingerprint: fp };
@@ -69,7 +70,7 @@ describe.skipIf(!hasKeygen)("against OpenSSH's ssh-keygen", () => {
     const file = path.join(dir, "known_hosts");
     const [type, b64] = k.line.split(" ");
     fs.writeFileSync(file, `nas.lan ${type} ${b64}\n[10.0.0.2]:2222 ${type} ${b64}\n`);
-    expect(Bun.spawnSync(["ssh-keygen", "-H", "-f", file]).exitCode).toBe(0);
+    expect(runSync(["ssh-keygen", "-H", "-f", file]).exitCode).toBe(0);
     const text = fs.readFileSync(file, "utf8");
     expect(text).not.toContain("nas.lan");
     const lines = parseKnownHosts(text);

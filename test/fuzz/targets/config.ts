@@ -19,7 +19,7 @@ import { bucketNameProblem } from "../../../src/config/s3-target.ts";
 import { check, type FuzzCtx, type FuzzTarget, type Rng } from "../harness.ts";
 import { mutateLines, mutateText, randomString } from "../mutate.ts";
 
-const ROOT = path.join(import.meta.dir, "../../..");
+const ROOT = path.join(import.meta.dirname, "../../..");
 const SECRET = "Sekr1tValue9f3k";
 const ENV_SECRET = "EnvSekr1t77q";
 

@@ -12,7 +12,7 @@ import { DbFormatError, decodeDbHeader } from "../../../src/sqlite/db-header.ts"
 import { check, type FuzzCtx, type FuzzTarget, type Rng } from "../harness.ts";
 import { maybeOffsetView, mutateBytes } from "../mutate.ts";
 
-const FIXTURE_DB = path.join(import.meta.dir, "../../fixtures/litestream-0.3.13/expected-restored.db");
+const FIXTURE_DB = path.join(import.meta.dirname, "../../fixtures/litestream-0.3.13/expected-restored.db");
 const MAGIC = new TextEncoder().encode("SQLite format 3\0");
 
 interface Corpus {

@@ -31,7 +31,7 @@ import {
 import { check, type FuzzCtx, type FuzzTarget, PropertyError, type Rng } from "../harness.ts";
 import { maybeOffsetView, mutateBytes } from "../mutate.ts";
 
-const FIXTURES = path.join(import.meta.dir, "../../fixtures/litestream-0.3.13/generations");
+const FIXTURES = path.join(import.meta.dirname, "../../fixtures/litestream-0.3.13/generations");
 const MAGIC = 0x184d2204;
 const KiB = 1024;
 const MiB = 1024 * KiB;

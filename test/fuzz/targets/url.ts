@@ -18,7 +18,7 @@ import { bucketNameProblem } from "../../../src/config/s3-target.ts";
 import { check, type FuzzCtx, type FuzzTarget, type Rng } from "../harness.ts";
 import { mutateText, randomString } from "../mutate.ts";
 
-const TEST_FILE = path.join(import.meta.dir, "../../config/replica-url.test.ts");
+const TEST_FILE = path.join(import.meta.dirname, "../../config/replica-url.test.ts");
 const PASSWORD = "pAss9Word7";
 
 const TOKENS = [

@@ -1,7 +1,7 @@
 /** Off Linux, `replicate` refuses with one line and the usage exit code (systemd does not restart it). */
 import { describe, expect, test } from "bun:test";
 import { EXIT_USAGE, exitCodeFor, formatError } from "../../src/cli/errors.ts";
-import { replicatePlatformError } from "../../src/cli/replicate-platform.ts";
+import { replicatePlatformError } from "../../src/cli/runtime-support.ts";
 
 describe("replicate's platform check", () => {
   test("passes on Linux", () => {
