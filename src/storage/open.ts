@@ -10,6 +10,7 @@ import {
   type ReplicaTarget,
   type SftpTarget,
 } from "../config/replica-target.ts";
+import { IS_BUN } from "../runtime/host.ts";
 import { AzureBlobStore } from "./azure-blob.ts";
 import { FileStore } from "./file.ts";
 import { StorageError } from "./object-store.ts";
@@ -29,6 +30,17 @@ export function openReplicaClient(
   if (target.type === "abs") return new ReplicaClient(openAbsStore(target, env));
   // AWS_CA_BUNDLE is the AWS CLI's and SDKs' variable for a private CA.
   const caFile = target.caFile ?? env("AWS_CA_BUNDLE");
+  if (!IS_BUN && (target.skipVerify || caFile)) {
+    // The ranged downloads go through fetch, whose TLS options are Bun's: Deno's fetch would verify
+    // against the system's CAs alone. Say so rather than half-apply the setting.
+    throw new StorageError(
+      `This S3 replica sets ${target.skipVerify ? "skip-verify" : "a CA file (ca-file or AWS_CA_BUNDLE)"}, which walship cannot apply under Deno`,
+      "open",
+      "",
+      "run it with Bun (the walship executable), or make the server's CA trusted system-wide",
+      { code: "storage-failed" },
+    );
+  }
   return new ReplicaClient(
     new S3Store({
       bucket: target.bucket,

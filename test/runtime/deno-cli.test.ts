@@ -56,6 +56,18 @@ describe("walship under Deno", () => {
     }
   });
 
+  test("skip-verify and ca-file, which Deno's fetch cannot apply, are refused rather than ignored", () => {
+    const r = npmRunDeno([
+      "restore",
+      "-o",
+      path.join(dir, "tls.db"),
+      "s3://bkt/db?endpoint=https://127.0.0.1:9&skip-verify",
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("sets skip-verify, which walship cannot apply under Deno");
+    expect(fs.existsSync(path.join(dir, "tls.db"))).toBe(false);
+  });
+
   test("version names Deno as the runtime", () => {
     const r = npmRunDeno(["version"]);
     expect(r.code).toBe(0);
