@@ -38,6 +38,9 @@ export interface SftpStoreOptions {
   agent?: string | undefined;
 }
 
+/** A temporary file this old is a cut upload's remains: no upload of one object lasts a day. */
+const STALE_TEMPORARY_S = 24 * 60 * 60;
+
 interface Session {
   client: Client;
   sftp: SFTPWrapper;
@@ -271,6 +274,7 @@ export class SftpStore implements ObjectStore {
         dirs.add(path.posix.dirname(p));
       }
       const root = path.posix.normalize(this.opts.root);
+      for (const dir of dirs) await this.sweepTemporaries(sftp, dir);
       // Deepest first; rmdir fails on a directory that still holds something, which ends that branch.
       for (const dir of [...dirs].sort((a, b) => b.length - a.length)) {
         for (let d = dir; d !== root && d.startsWith(`${root}/`); d = path.posix.dirname(d)) {
@@ -282,6 +286,22 @@ export class SftpStore implements ObjectStore {
         }
       }
     });
+  }
+
+  /**
+   * Removes what uploads cut short by a dropped connection left in `dir` (their temporary names), once
+   * they are older than any upload could still be running: otherwise they would keep the directory
+   * from being pruned, and take space, for ever.
+   */
+  private async sweepTemporaries(sftp: SFTPWrapper, dir: string): Promise<void> {
+    const entries = await call<{ filename: string; attrs: Stats }[]>((cb) =>
+      sftp.readdir(dir, (err, list) => cb(err, list)),
+    ).catch(() => []);
+    const before = Date.now() / 1000 - STALE_TEMPORARY_S;
+    for (const e of entries) {
+      if (!e.filename.includes(".tmp-") || !e.attrs.isFile() || e.attrs.mtime > before) continue;
+      await call<void>((cb) => sftp.unlink(`${dir}/${e.filename}`, (err) => cb(err))).catch(() => {});
+    }
   }
 
   /**

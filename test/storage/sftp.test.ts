@@ -82,3 +82,25 @@ test.skipIf(!available)(
     }
   },
 );
+
+test.skipIf(!available)(
+  "delete sweeps what cut uploads left (a day old) and then prunes the directory",
+  async () => {
+    const s = store();
+    await s.put("generations/g/wal/a.wal.lz4", new Uint8Array([1]));
+    await s.put("generations/g/wal/b.wal.lz4", new Uint8Array([2]));
+    const walDir = `${s.opts.root}/generations/g/wal`;
+    const stale = `${walDir}/c.wal.lz4.tmp-0123456789ab`;
+    const fresh = `${walDir}/b.wal.lz4.tmp-ba9876543210`;
+    fs.writeFileSync(stale, "cut short");
+    fs.writeFileSync(fresh, "still uploading");
+    const dayAgo = new Date(Date.now() - 25 * 3600_000);
+    fs.utimesSync(stale, dayAgo, dayAgo);
+    await s.delete(["generations/g/wal/a.wal.lz4"]);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(fresh)).toBe(true);
+    fs.utimesSync(fresh, dayAgo, dayAgo);
+    await s.delete(["generations/g/wal/b.wal.lz4"]);
+    expect(fs.existsSync(`${s.opts.root}/generations`)).toBe(false);
+  },
+);
