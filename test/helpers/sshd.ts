@@ -7,6 +7,9 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { SftpStore } from "../../src/storage/sftp.ts";
+import { type HostKeyCheck, hostKeyCheck } from "../../src/storage/ssh-host-key.ts";
+import { sha256Fingerprint } from "../../src/storage/ssh-known-hosts.ts";
 
 export const SSHD = "/usr/sbin/sshd";
 
@@ -20,6 +23,11 @@ export interface SshServer {
   hostPublicKey: string;
   /** A directory the tests may use as a replica root. */
   root: string;
+  /**
+   * An SftpStore on this server at `root`, logged in with the client key, the host key pinned by its
+   * fingerprint (or checked by `hostKey`); closed by stop().
+   */
+  store(root: string, hostKey?: HostKeyCheck): SftpStore;
   stop(): Promise<void>;
   /** Kills the listener and every session (the server is down) without removing its files. */
   down(): Promise<void>;
@@ -85,6 +93,16 @@ export async function startSshd(opts: { password?: boolean; readOnly?: boolean }
     ].join("\n"),
   );
   let proc = await listen(config, port);
+  const hostPublicKey = fs.readFileSync(path.join(dir, "host_key.pub"), "utf8").trim();
+  const pinned = hostKeyCheck(
+    {
+      kind: "fingerprint",
+      fingerprint: sha256Fingerprint(Buffer.from(hostPublicKey.split(" ")[1]!, "base64")),
+    },
+    "127.0.0.1",
+    port,
+  );
+  const stores: SftpStore[] = [];
   const sessions = (): number[] => {
     const r = Bun.spawnSync(["pgrep", "-P", String(proc.pid)], { stdout: "pipe" });
     return r.stdout.toString().split("\n").filter(Boolean).map(Number);
@@ -103,9 +121,22 @@ export async function startSshd(opts: { password?: boolean; readOnly?: boolean }
     port,
     user: loginName(),
     keyPath: path.join(dir, "client_key"),
-    hostPublicKey: fs.readFileSync(path.join(dir, "host_key.pub"), "utf8").trim(),
+    hostPublicKey,
     root,
+    store(storeRoot, hostKey = pinned) {
+      const store = new SftpStore({
+        host: "127.0.0.1",
+        port,
+        user: loginName(),
+        keyPath: path.join(dir, "client_key"),
+        root: storeRoot,
+        hostKey,
+      });
+      stores.push(store);
+      return store;
+    },
     async stop() {
+      for (const store of stores) store.close();
       killSessions();
       proc.kill();
       await proc.exited;

@@ -22,9 +22,7 @@ import { AgeDecryptor } from "../../src/storage/age-decryptor.ts";
 import { AgeEncryptor } from "../../src/storage/age-encryptor.ts";
 import { AzureBlobStore } from "../../src/storage/azure-blob.ts";
 import { FileStore } from "../../src/storage/file.ts";
-import { StorageError } from "../../src/storage/object-store.ts";
 import { ReplicaClient } from "../../src/storage/replica-client.ts";
-import { SftpStore } from "../../src/storage/sftp.ts";
 import { openApp } from "../helpers/app-db.ts";
 import { type Azurite, azuriteMissing, startAzurite } from "../helpers/azurite.ts";
 import { s3ForTests } from "../helpers/replicate-setup.ts";
@@ -67,7 +65,6 @@ function sealed(client: ReplicaClient): ReplicaClient {
 // SFTP (OpenSSH's sshd) and Azure Blob Storage (Azurite), when their servers can run here (always in CI).
 let sshd: SshServer | undefined;
 let azurite: Azurite | undefined;
-const sftpStores: SftpStore[] = [];
 const sftpMissing = fs.existsSync(SSHD) || process.env.CI ? undefined : `${SSHD} not found`;
 const absMissing = process.env.CI ? undefined : azuriteMissing();
 beforeAll(async () => {
@@ -78,24 +75,11 @@ beforeAll(async () => {
   }
 }, 60_000);
 afterAll(async () => {
-  for (const store of sftpStores) store.close();
   await sshd?.stop();
   await azurite?.close();
 });
 function sftpClient(name: string): ReplicaClient {
-  const server = sshd!;
-  const hostKey = Buffer.from(server.hostPublicKey.split(" ")[1]!, "base64");
-  const store = new SftpStore({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    keyPath: server.keyPath,
-    root: `${server.root}/${name}`,
-    hostKey: (key) =>
-      key.equals(hostKey) ? undefined : new StorageError("unexpected host key", "connect", ""),
-  });
-  sftpStores.push(store);
-  return new ReplicaClient(store);
+  return new ReplicaClient(sshd!.store(`${sshd!.root}/${name}`));
 }
 function absClient(name: string): ReplicaClient {
   const server = azurite!;

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { StorageError } from "../../src/storage/object-store.ts";
-import { SftpStore } from "../../src/storage/sftp.ts";
+import type { SftpStore } from "../../src/storage/sftp.ts";
 import { SSHD, type SshServer, startSshd } from "../helpers/sshd.ts";
 import { objectStoreConformance } from "./conformance.ts";
 
@@ -13,43 +13,26 @@ if (!available)
     `skipping the SFTP tests: ${SSHD} not found (Debian: apt-get install --no-install-recommends openssh-server)`,
   );
 let server: SshServer;
-const stores: SftpStore[] = [];
 
 beforeAll(async () => {
   if (available) server = await startSshd();
 });
 afterAll(async () => {
-  for (const s of stores) s.close();
   await server?.stop();
 });
 
 let n = 0;
 function store(): SftpStore {
-  const hostKey = Buffer.from(server.hostPublicKey.split(" ")[1]!, "base64");
-  const s = new SftpStore({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    keyPath: server.keyPath,
-    root: `${server.root}/store-${n++}`,
-    hostKey: (key) => (key.equals(hostKey) ? undefined : new StorageError("wrong", "connect", "")),
-  });
-  stores.push(s);
-  return s;
+  return server.store(`${server.root}/store-${n++}`);
 }
 
 if (available) objectStoreConformance("sftp", store);
 
 test.skipIf(!available)("a host key that is not the expected one is refused", async () => {
-  const s = new SftpStore({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    keyPath: server.keyPath,
-    root: server.root,
-    hostKey: () =>
-      new StorageError("refused by the test", "connect", "", undefined, { code: "host-key-unknown" }),
-  });
+  const s = server.store(
+    server.root,
+    () => new StorageError("refused by the test", "connect", "", undefined, { code: "host-key-unknown" }),
+  );
   await expect(s.get("anything")).rejects.toMatchObject({ code: "host-key-unknown" });
 });
 
@@ -58,16 +41,7 @@ test.skipIf(!available)(
   async () => {
     const readOnly = await startSshd({ readOnly: true });
     try {
-      const hostKey = Buffer.from(readOnly.hostPublicKey.split(" ")[1]!, "base64");
-      const s = new SftpStore({
-        host: readOnly.host,
-        port: readOnly.port,
-        user: readOnly.user,
-        keyPath: readOnly.keyPath,
-        root: `${readOnly.root}/replica`,
-        hostKey: (key) => (key.equals(hostKey) ? undefined : new StorageError("wrong", "connect", "")),
-      });
-      stores.push(s);
+      const s = readOnly.store(`${readOnly.root}/replica`);
       const err = await s.checkWritable().then(
         () => null,
         (e: unknown) => e,
