@@ -23,7 +23,7 @@ export interface SftpSettings {
 }
 
 /** Key names of the settings a URL may also give, for "give it in one place" messages. */
-export const SFTP_KEY_NAMES = {
+const SFTP_KEY_NAMES = {
   knownHosts: "known-hosts",
   hostKeyFingerprint: "host-key-fingerprint",
   insecureIgnoreHostKey: "insecure-ignore-host-key",
